@@ -1,0 +1,141 @@
+import { DEFAULT_DELIMITERS, escapeValue, type Delimiters } from './escape';
+import { Hl7ParseError } from './errors';
+import { createMessage, Hl7Message, parseHl7, type Hl7Header } from './message';
+
+export type AckCode = 'AA' | 'AE' | 'AR';
+
+/** HL7 table 0357, message error condition codes. */
+export const HL7_ERROR_CODES: Readonly<Record<string, string>> = Object.freeze({
+  '0': 'Message accepted',
+  '100': 'Segment sequence error',
+  '101': 'Required field missing',
+  '102': 'Data type error',
+  '103': 'Table value not found',
+  '104': 'Value too long',
+  '200': 'Unsupported message type',
+  '201': 'Unsupported event code',
+  '202': 'Unsupported processing id',
+  '203': 'Unsupported version id',
+  '204': 'Unknown key identifier',
+  '205': 'Duplicate key identifier',
+  '206': 'Application record locked',
+  '207': 'Application internal error',
+});
+
+export interface AckError {
+  /** HL7 table 0357 code (e.g. '101' required field missing, '102' data type error, '207' internal error). */
+  code: string;
+  /** What is wrong, for a person (ERR-8, and ERR-3.2 is the table text). */
+  text?: string;
+  /** Error location as segment^occurrence^field^repetition^component^sub-component, e.g. 'PID^1^3^2'. */
+  location?: string;
+  /** ERR-4: E error (default), W warning, I information. */
+  severity?: 'E' | 'W' | 'I';
+}
+
+export interface AckOptions {
+  code: AckCode;
+  /** MSA-3 text message (also the ERR-8 text of a single error without a text of its own). */
+  text?: string;
+  errors?: AckError[];
+  /** MSH-10 of the ACK (default: a new control id). */
+  controlId?: string;
+  /** MSH-3/MSH-4 of the ACK (default: the original's receiving application / facility). */
+  sendingApplication?: string;
+  sendingFacility?: string;
+}
+
+function versionAtLeast(version: string, min: [number, number, number]): boolean {
+  const parts = version.split('.').map((n) => parseInt(n, 10) || 0);
+  for (let i = 0; i < 3; i++) {
+    const a = parts[i] ?? 0;
+    if (a !== min[i]) return a > min[i];
+  }
+  return true;
+}
+
+function delimitersOf(h: Hl7Header): Delimiters {
+  const e = h.encodingCharacters;
+  if (!h.fieldSeparator || !e || e.length < 2) return DEFAULT_DELIMITERS;
+  return { field: h.fieldSeparator, component: e[0], repetition: e[1], escape: e[2] ?? '', subcomponent: e[3] ?? '', truncation: e[4] ?? '' };
+}
+
+/**
+ * Builds the acknowledgement of a message (original mode): MSH mirrors the original's sender and
+ * receiver, version, processing id and character set, MSH-9 is ACK^<event>^ACK; MSA carries the code
+ * and the original control id; one ERR per error, in the v2.5 form (ERR-2 location, ERR-3 code from
+ * table 0357, ERR-4 severity, ERR-8 text) or, for versions before 2.5, the ERR-1 form.
+ */
+export function buildAck(original: Hl7Message | Hl7Header, opts: AckOptions): string {
+  const h = original instanceof Hl7Message ? original.header() : original;
+  const d = delimitersOf(h);
+  const version = h.version || '2.5';
+  const ack = createMessage({
+    type: 'ACK',
+    event: h.event,
+    structure: versionAtLeast(version, [2, 3, 1]) && h.event ? 'ACK' : '',
+    controlId: opts.controlId,
+    version,
+    processingId: h.processingId || 'P',
+    sendingApplication: opts.sendingApplication ?? h.receivingApplication,
+    sendingFacility: opts.sendingFacility ?? h.receivingFacility,
+    receivingApplication: h.sendingApplication,
+    receivingFacility: h.sendingFacility,
+    charset: h.charset,
+    delimiters: d,
+  });
+  const msa = ack.addSegment('MSA');
+  msa.set(1, opts.code);
+  msa.set(2, h.controlId);
+  if (opts.text) msa.set(3, opts.text);
+  const errors = opts.errors ?? [];
+  const v25 = versionAtLeast(version, [2, 5, 0]);
+  for (const e of errors) {
+    const err = ack.addSegment('ERR');
+    const loc = (e.location ?? '').split('^');
+    const label = HL7_ERROR_CODES[e.code] ?? '';
+    const text = e.text ?? (errors.length === 1 ? opts.text : undefined) ?? label;
+    if (v25) {
+      if (e.location) err.setRaw(2, loc.map((p) => escapeValue(p, d)).join(d.component));
+      err.setField(3, [e.code, label, 'HL70357']);
+      err.set(4, e.severity ?? 'E');
+      if (text) err.set(8, text);
+    } else {
+      // ERR-1 (ELD): segment^sequence^field^code&text&HL70357
+      const sub = d.subcomponent || '&';
+      const code = [e.code, text, 'HL70357'].map((p) => escapeValue(p, d)).join(sub);
+      const where = [0, 1, 2].map((i) => escapeValue(loc[i] ?? '', d));
+      err.setRaw(1, [...where, code].join(d.component));
+    }
+  }
+  return ack.toString();
+}
+
+export interface ParsedAck {
+  /** MSA-1: AA, AE, AR (or CA, CE, CR in enhanced mode). */
+  code: string;
+  /** MSA-2: the control id of the message acknowledged. */
+  controlId: string;
+  /** MSA-3, or else the first ERR text. */
+  text: string;
+  errors: AckError[];
+}
+
+/** Reads an acknowledgement: MSA and ERR segments. Throws NO_MSA when there is no MSA segment. */
+export function parseAck(input: string | Buffer | Hl7Message): ParsedAck {
+  const msg = input instanceof Hl7Message ? input : parseHl7(input, { requireHeader: false });
+  const msa = msg.segment('MSA');
+  if (!msa) throw new Hl7ParseError('NO_MSA', 'the acknowledgement has no MSA segment');
+  const errors: AckError[] = msg.all('ERR').map((err) => {
+    const location = [1, 2, 3, 4, 5, 6].map((c) => err.value(2, 1, c)).join('^').replace(/\^+$/, '');
+    const severity = err.value(4);
+    if (err.value(3)) {
+      return { code: err.value(3), text: err.value(8) || err.value(3, 1, 2), location: location || undefined, severity: (severity || undefined) as AckError['severity'] };
+    }
+    // ERR-1 (before v2.5): segment^sequence^field^code&text
+    const old = [1, 2, 3].map((c) => err.value(1, 1, c)).join('^').replace(/\^+$/, '');
+    return { code: err.value(1, 1, 4, 1), text: err.value(1, 1, 4, 2), location: old || undefined };
+  });
+  const text = msa.value(3) || errors.find((e) => e.text)?.text || '';
+  return { code: msa.value(1), controlId: msa.value(2), text, errors };
+}

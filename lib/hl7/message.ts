@@ -1,0 +1,441 @@
+import { decodeMessageBytes, encodeText, encodingOf, type Hl7Encoding } from './charset';
+import { DEFAULT_DELIMITERS, escapeValue, unescapeValue, type Delimiters } from './escape';
+import { Hl7ParseError } from './errors';
+import { parsePath, type Hl7Path } from './path';
+
+/** A decoded field: repetitions → components → sub-components, escape sequences decoded. */
+export type FieldValue = string[][][];
+
+/** What a reader needs to route a message: taken from MSH, as strings. */
+export interface Hl7Header {
+  fieldSeparator: string;
+  encodingCharacters: string;
+  /** MSH-3 … MSH-6 in ER7 form (components joined with the component separator, e.g. "APP^1.2.3^ISO"). */
+  sendingApplication: string;
+  sendingFacility: string;
+  receivingApplication: string;
+  receivingFacility: string;
+  /** MSH-7 as sent (e.g. 20261123095501+0100). */
+  dateTime: string;
+  /** MSH-9.1, MSH-9.2, MSH-9.3 (e.g. ADT, A01, ADT_A01). */
+  type: string;
+  event: string;
+  structure: string;
+  /** MSH-10. */
+  controlId: string;
+  /** MSH-11.1 (P, T, D). */
+  processingId: string;
+  /** MSH-12.1 (e.g. 2.5). */
+  version: string;
+  /** MSH-18, first repetition ('' when not declared). */
+  charset: string;
+}
+
+export interface ParseOptions {
+  /**
+   * Require MSH-9 (message type), MSH-10 (control id) and MSH-12 (version): a header without them
+   * is an INCOMPLETE_HEADER error (default true).
+   */
+  requireHeader?: boolean;
+}
+
+const SEGMENT_ID = /^[A-Z0-9]{3}$/;
+
+function splitSegments(text: string): string[] {
+  const lines = text.indexOf('\n') < 0 ? text.split('\r') : text.split(/\r\n|\n\r|\r|\n/);
+  const out: string[] = [];
+  for (const l of lines) if (l.length && l.trim().length) out.push(l);
+  return out;
+}
+
+function parseDelimiters(text: string): Delimiters {
+  if (text.length < 4) throw new Hl7ParseError('BAD_DELIMITERS', 'MSH ends before MSH-1 (field separator)');
+  const field = text[3];
+  const end = text.indexOf(field, 4);
+  const enc = end < 0 ? text.slice(4).split(/[\r\n]/)[0] : text.slice(4, end);
+  if (/^[A-Za-z0-9\s]$/.test(field)) {
+    throw new Hl7ParseError('BAD_DELIMITERS', `MSH-1 field separator "${field}" is not usable (a letter, digit or space)`);
+  }
+  if (enc.length < 2 || enc.length > 5) {
+    throw new Hl7ParseError('BAD_DELIMITERS', `MSH-2 encoding characters "${enc}" must be 2 to 5 characters (e.g. ^~\\&)`);
+  }
+  const all = field + enc;
+  if (new Set(all).size !== all.length || /[A-Za-z0-9\s]/.test(enc)) {
+    throw new Hl7ParseError('BAD_DELIMITERS', `MSH-2 encoding characters "${enc}" are repeated, alphanumeric or white space`);
+  }
+  return {
+    field,
+    component: enc[0],
+    repetition: enc[1],
+    escape: enc[2] ?? '',
+    subcomponent: enc[3] ?? '',
+    truncation: enc[4] ?? '',
+  };
+}
+
+/** One segment: fields[n] is field n in ER7 (encoded) form; for MSH, fields[1] is MSH-1 and fields[2] MSH-2. */
+export class Segment {
+  constructor(
+    private readonly msg: Hl7Message,
+    readonly fields: string[],
+  ) {}
+
+  get name(): string {
+    return this.fields[0];
+  }
+
+  private get isMsh(): boolean {
+    return this.fields[0] === 'MSH';
+  }
+
+  /** Field n in ER7 form ('' when absent). */
+  raw(n: number): string {
+    return this.fields[n] ?? '';
+  }
+
+  /** Number of repetitions of field n (0 when empty). */
+  repetitions(n: number): number {
+    const raw = this.fields[n];
+    if (!raw) return 0;
+    if (this.isMsh && n <= 2) return 1;
+    const d = this.msg.delimiters;
+    let count = 1;
+    for (let i = raw.indexOf(d.repetition); i >= 0; i = raw.indexOf(d.repetition, i + 1)) count++;
+    return count;
+  }
+
+  /** One primitive value, decoded: field n, repetition r, component c, sub-component s (all 1-based). */
+  value(n: number, r = 1, c = 1, s = 1): string {
+    const raw = this.fields[n];
+    if (!raw) return '';
+    if (this.isMsh && n <= 2) return r === 1 && c === 1 && s === 1 ? raw : '';
+    const d = this.msg.delimiters;
+    let v = raw;
+    if (v.indexOf(d.repetition) >= 0) v = v.split(d.repetition)[r - 1] ?? '';
+    else if (r !== 1) return '';
+    if (v.indexOf(d.component) >= 0) v = v.split(d.component)[c - 1] ?? '';
+    else if (c !== 1) return '';
+    if (d.subcomponent && v.indexOf(d.subcomponent) >= 0) v = v.split(d.subcomponent)[s - 1] ?? '';
+    else if (s !== 1) return '';
+    return unescapeValue(v, d, this.msg.encoding);
+  }
+
+  /** Field n decoded as repetitions → components → sub-components ([] when empty). */
+  field(n: number): FieldValue {
+    const raw = this.fields[n];
+    if (!raw) return [];
+    if (this.isMsh && n <= 2) return [[[raw]]];
+    const d = this.msg.delimiters;
+    const enc = this.msg.encoding;
+    return raw.split(d.repetition).map((rep) =>
+      rep.split(d.component).map((comp) => (d.subcomponent ? comp.split(d.subcomponent) : [comp]).map((sub) => unescapeValue(sub, d, enc))),
+    );
+  }
+
+  /** Sets field n from its ER7 (already encoded) form. */
+  setRaw(n: number, raw: string): this {
+    if (this.isMsh && n <= 2) throw new Hl7ParseError('BAD_PATH', 'MSH-1 and MSH-2 hold the delimiters and cannot be set');
+    while (this.fields.length <= n) this.fields.push('');
+    this.fields[n] = raw;
+    if (this.isMsh) this.msg.invalidate();
+    return this;
+  }
+
+  /** Sets one primitive value (escaped as needed); r, c, s are 1-based. */
+  set(n: number, value: string, r = 1, c = 1, s = 1): this {
+    const d = this.msg.delimiters;
+    const reps = (this.fields[n] ?? '').split(d.repetition);
+    while (reps.length < r) reps.push('');
+    const comps = reps[r - 1].split(d.component);
+    while (comps.length < c) comps.push('');
+    const subSep = d.subcomponent || '&';
+    const subs = comps[c - 1].split(subSep);
+    while (subs.length < s) subs.push('');
+    subs[s - 1] = escapeValue(value, d);
+    comps[c - 1] = trimEmpty(subs).join(subSep);
+    reps[r - 1] = trimEmpty(comps).join(d.component);
+    return this.setRaw(n, trimEmpty(reps).join(d.repetition));
+  }
+
+  /** Sets field n from a structure: a string (one value), components (string[]), or repetitions of components (string[][]). */
+  setField(n: number, value: string | string[] | string[][]): this {
+    const d = this.msg.delimiters;
+    const reps: string[][] = typeof value === 'string' ? [[value]] : value.length && Array.isArray(value[0]) ? (value as string[][]) : [value as string[]];
+    const raw = reps.map((comps) => trimEmpty(comps.map((c) => escapeValue(c, d))).join(d.component));
+    return this.setRaw(n, trimEmpty(raw).join(d.repetition));
+  }
+
+  toString(): string {
+    const sep = this.msg.delimiters.field;
+    if (this.isMsh) return 'MSH' + sep + this.fields.slice(2).join(sep);
+    let end = this.fields.length;
+    while (end > 1 && this.fields[end - 1] === '') end--;
+    return this.fields.slice(0, end).join(sep);
+  }
+}
+
+function trimEmpty(parts: string[]): string[] {
+  let end = parts.length;
+  while (end > 1 && parts[end - 1] === '') end--;
+  return end === parts.length ? parts : parts.slice(0, end);
+}
+
+export class Hl7Message {
+  readonly segments: Segment[] = [];
+  private cachedHeader: Hl7Header | null = null;
+
+  /** Use parseHl7() or createMessage(). */
+  constructor(
+    readonly delimiters: Delimiters,
+    /** Encoding used to read \X..\ escapes and to write the message as bytes. */
+    readonly encoding: Hl7Encoding,
+  ) {}
+
+  /** The n-th (1-based) segment with this id. */
+  segment(name: string, occurrence = 1): Segment | undefined {
+    let seen = 0;
+    for (const s of this.segments) if (s.fields[0] === name && ++seen === occurrence) return s;
+    return undefined;
+  }
+
+  /** Every segment with this id, in order. */
+  all(name: string): Segment[] {
+    return this.segments.filter((s) => s.fields[0] === name);
+  }
+
+  /** Appends a segment and returns it. */
+  addSegment(name: string): Segment {
+    if (!SEGMENT_ID.test(name)) throw new Hl7ParseError('BAD_SEGMENT', `"${name}" is not a segment id`);
+    const seg = new Segment(this, [name]);
+    this.segments.push(seg);
+    return seg;
+  }
+
+  /**
+   * One primitive value by path, decoded ('' when absent): `PID-3[2].4.2` is PID, field 3, second
+   * repetition, component 4, sub-component 2; `OBX[2]-5` the second OBX. Omitted parts default to 1,
+   * so `PID-5` is the first component of the first repetition of PID-5.
+   */
+  get(path: string): string {
+    const p = parsePath(path);
+    const seg = this.segment(p.segment, p.occurrence);
+    if (!seg || p.field === 0) return seg && p.field === 0 ? seg.name : '';
+    return seg.value(p.field, p.repetition ?? 1, p.component ?? 1, p.subcomponent ?? 1);
+  }
+
+  /** The value at the path in every repetition of the field (a repetition given in the path is ignored). */
+  getAll(path: string): string[] {
+    const p = parsePath(path);
+    const seg = this.segment(p.segment, p.occurrence);
+    if (!seg || !p.field) return [];
+    const out: string[] = [];
+    for (let r = 1, n = seg.repetitions(p.field); r <= n; r++) out.push(seg.value(p.field, r, p.component ?? 1, p.subcomponent ?? 1));
+    return out;
+  }
+
+  /** Sets one primitive value by path (escaping it), adding the segment when it is the next occurrence. */
+  set(path: string, value: string): this {
+    const p = parsePath(path);
+    if (!p.field) throw new Hl7ParseError('BAD_PATH', `${path}: a field number is needed to set a value`);
+    this.segmentForWrite(p).set(p.field, value, p.repetition ?? 1, p.component ?? 1, p.subcomponent ?? 1);
+    return this;
+  }
+
+  private segmentForWrite(p: Hl7Path): Segment {
+    const found = this.segment(p.segment, p.occurrence);
+    if (found) return found;
+    if (this.all(p.segment).length !== p.occurrence - 1) {
+      throw new Hl7ParseError('BAD_PATH', `${p.segment}[${p.occurrence}] cannot be created before the earlier occurrences`);
+    }
+    return this.addSegment(p.segment);
+  }
+
+  /** The routing summary of MSH (see Hl7Header). */
+  header(): Hl7Header {
+    if (this.cachedHeader) return this.cachedHeader;
+    const msh = this.segments[0];
+    const d = this.delimiters;
+    const h: Hl7Header = {
+      fieldSeparator: d.field,
+      encodingCharacters: msh.raw(2),
+      sendingApplication: msh.raw(3),
+      sendingFacility: msh.raw(4),
+      receivingApplication: msh.raw(5),
+      receivingFacility: msh.raw(6),
+      dateTime: msh.value(7),
+      type: msh.value(9, 1, 1),
+      event: msh.value(9, 1, 2),
+      structure: msh.value(9, 1, 3),
+      controlId: msh.value(10),
+      processingId: msh.value(11),
+      version: msh.value(12),
+      charset: msh.value(18),
+    };
+    this.cachedHeader = h;
+    return h;
+  }
+
+  /** The message in ER7 form, each segment ended by the terminator (CR by default). */
+  toString(terminator = '\r'): string {
+    let out = '';
+    for (const s of this.segments) out += s.toString() + terminator;
+    return out;
+  }
+
+  /** The message as bytes in its encoding (MSH-18). */
+  toBuffer(): Buffer {
+    return encodeText(this.toString(), this.encoding);
+  }
+
+  /** @internal parsing and building change the header; forget the cached summary. */
+  invalidate(): void {
+    this.cachedHeader = null;
+  }
+}
+
+function checkHeader(msg: Hl7Message): void {
+  const msh = msg.segments[0];
+  const missing: string[] = [];
+  if (!msh.value(9, 1, 1)) missing.push('MSH-9 (message type)');
+  if (!msh.value(10)) missing.push('MSH-10 (message control id)');
+  if (!msh.value(12)) missing.push('MSH-12 (version id)');
+  if (missing.length) {
+    const truncated = msh.fields.length <= 12 ? ' (the header is truncated)' : '';
+    throw new Hl7ParseError('INCOMPLETE_HEADER', `${missing.join(', ')} ${missing.length > 1 ? 'are' : 'is'} empty${truncated}`);
+  }
+}
+
+function parseText(input: string, encoding: Hl7Encoding | null, opts: ParseOptions, headerOnly: boolean): Hl7Message {
+  let text = input;
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  const lead = text.search(/\S/);
+  if (lead < 0) throw new Hl7ParseError('EMPTY', 'the message is empty');
+  if (lead > 0) text = text.slice(lead);
+  if (!text.startsWith('MSH')) {
+    throw new Hl7ParseError('NOT_HL7', `not an HL7 v2 message: it starts with "${text.slice(0, 3).replace(/[^\x20-\x7e]/g, '?')}", not with an MSH segment`);
+  }
+  const d = parseDelimiters(text);
+  let lines: string[];
+  if (headerOnly) {
+    const nl = text.search(/[\r\n]/);
+    lines = [nl < 0 ? text : text.slice(0, nl)];
+  } else {
+    lines = splitSegments(text);
+  }
+  // MSH-18 decides how \X..\ escapes are read; a string input is already decoded text.
+  let enc = encoding;
+  if (!enc) {
+    const fields = lines[0].split(d.field);
+    const charset = (fields[17] ?? '').split(d.repetition)[0].split(d.component)[0];
+    try {
+      enc = charset.trim() ? encodingOf(charset) : 'utf8';
+    } catch {
+      enc = 'utf8';
+    }
+  }
+  const msg = new Hl7Message(d, enc);
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i];
+    const id = line.slice(0, 3);
+    if (!SEGMENT_ID.test(id) || (line.length > 3 && line[3] !== d.field)) {
+      throw new Hl7ParseError('BAD_SEGMENT', `segment ${i + 1} does not start with a segment id ("${line.slice(0, 4).replace(/[^\x20-\x7e]/g, '?')}…")`);
+    }
+    const fields = line.split(d.field);
+    if (i === 0) fields.splice(1, 0, d.field); // MSH-1 is the separator itself
+    msg.segments.push(new Segment(msg, fields));
+  }
+  if (opts.requireHeader !== false) checkHeader(msg);
+  return msg;
+}
+
+/**
+ * Parses an ER7 (pipe-and-hat) HL7 v2 message. A Buffer is decoded in the character set MSH-18
+ * declares (see decodeMessageBytes); segments may end with CR, LF or CRLF. Throws Hl7ParseError
+ * naming what is wrong for empty, non-HL7 and truncated input.
+ */
+export function parseHl7(input: string | Buffer, opts: ParseOptions = {}): Hl7Message {
+  if (Buffer.isBuffer(input)) {
+    const { text, encoding } = decodeMessageBytes(input);
+    return parseText(text, encoding, opts, false);
+  }
+  if (typeof input !== 'string') throw new Hl7ParseError('NOT_HL7', `not an HL7 v2 message: expected a string or Buffer, got ${input === null ? 'null' : typeof input}`);
+  return parseText(input, null, opts, false);
+}
+
+/**
+ * Reads only the MSH segment (e.g. from the first bytes of an oversize message, to answer it):
+ * the header summary, without requiring the rest of the message.
+ */
+export function readHeader(input: string | Buffer, opts: ParseOptions = {}): Hl7Header {
+  if (!Buffer.isBuffer(input)) return parseText(input, null, opts, true).header();
+  const cut = input.subarray(0, 65536);
+  let decoded: { text: string; encoding: Hl7Encoding };
+  try {
+    decoded = decodeMessageBytes(cut);
+  } catch {
+    decoded = { text: cut.toString('latin1'), encoding: 'latin1' }; // unsupported MSH-18: the header is ASCII in practice
+  }
+  return parseText(decoded.text, decoded.encoding, opts, true).header();
+}
+
+let controlCounter = 0;
+/** A message control id unique in this process and across restarts (20 characters at most). */
+export function newControlId(): string {
+  controlCounter = (controlCounter + 1) % 1679616; // 36^4
+  return Date.now().toString(36).toUpperCase() + controlCounter.toString(36).toUpperCase().padStart(4, '0');
+}
+
+/** HL7 DTM with seconds and the local time zone offset: YYYYMMDDHHMMSS+ZZZZ. */
+export function formatDateTime(date: Date = new Date()): string {
+  const p = (n: number, w = 2) => String(n).padStart(w, '0');
+  const off = -date.getTimezoneOffset();
+  const sign = off >= 0 ? '+' : '-';
+  return (
+    `${date.getFullYear()}${p(date.getMonth() + 1)}${p(date.getDate())}${p(date.getHours())}${p(date.getMinutes())}${p(date.getSeconds())}` +
+    `${sign}${p(Math.floor(Math.abs(off) / 60))}${p(Math.abs(off) % 60)}`
+  );
+}
+
+export interface CreateOptions {
+  /** MSH-9: message type, trigger event, structure (e.g. ADT, A01, ADT_A01). */
+  type: string;
+  event?: string;
+  structure?: string;
+  /** MSH-10 (default: a new control id). */
+  controlId?: string;
+  /** MSH-12 (default 2.5). */
+  version?: string;
+  /** MSH-11 (default P). */
+  processingId?: string;
+  /** MSH-3 … MSH-6 in ER7 form (e.g. "APP^1.2.250.1.x^ISO"). */
+  sendingApplication?: string;
+  sendingFacility?: string;
+  receivingApplication?: string;
+  receivingFacility?: string;
+  /** MSH-7 (default now). */
+  dateTime?: string;
+  /** MSH-18 (default UNICODE UTF-8). */
+  charset?: string;
+  delimiters?: Delimiters;
+}
+
+/** Starts a new message with its MSH segment; add segments with addSegment() / set(). */
+export function createMessage(o: CreateOptions): Hl7Message {
+  const d = o.delimiters ?? DEFAULT_DELIMITERS;
+  const charset = o.charset ?? 'UNICODE UTF-8';
+  const msg = new Hl7Message(d, charset ? encodingOf(charset) : 'utf8');
+  const enc = d.component + d.repetition + d.escape + d.subcomponent + d.truncation;
+  const msh = new Segment(msg, ['MSH', d.field, enc]);
+  msg.segments.push(msh);
+  msh.setRaw(3, o.sendingApplication ?? '');
+  msh.setRaw(4, o.sendingFacility ?? '');
+  msh.setRaw(5, o.receivingApplication ?? '');
+  msh.setRaw(6, o.receivingFacility ?? '');
+  msh.set(7, o.dateTime ?? formatDateTime());
+  msh.setField(9, [o.type, o.event ?? '', o.structure ?? '']);
+  msh.set(10, o.controlId ?? newControlId());
+  msh.set(11, o.processingId ?? 'P');
+  msh.set(12, o.version ?? '2.5');
+  if (charset) msh.set(18, charset);
+  return msg;
+}

@@ -1,0 +1,40 @@
+#!/usr/bin/env node
+'use strict';
+// Build: compile the TypeScript (runtime, tests, bench) with tsc into dist/, then place each node's
+// editor file, help (locales/) and the pack's icons beside its compiled runtime file, where Node-RED
+// looks for them (dist/nodes/<type>/<type>.html, locales/<lang>/, icons/).
+const fs = require('fs');
+const path = require('path');
+const { execFileSync } = require('child_process');
+
+const root = path.resolve(__dirname, '..');
+const dist = path.join(root, 'dist');
+
+fs.rmSync(dist, { recursive: true, force: true });
+execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.json')], {
+  stdio: 'inherit',
+  cwd: root,
+});
+
+function copyTree(from, to, filter) {
+  for (const entry of fs.readdirSync(from, { withFileTypes: true })) {
+    const src = path.join(from, entry.name);
+    const dst = path.join(to, entry.name);
+    if (entry.isDirectory()) copyTree(src, dst, filter);
+    else if (filter(entry.name)) {
+      fs.mkdirSync(to, { recursive: true });
+      fs.copyFileSync(src, dst);
+    }
+  }
+}
+
+const nodesDir = path.join(root, 'nodes');
+const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
+for (const [type, file] of Object.entries(pkg['node-red'].nodes)) {
+  const src = path.join(nodesDir, type);
+  const out = path.join(root, path.dirname(file));
+  if (!fs.existsSync(path.join(out, `${type}.js`))) throw new Error(`build: ${file} was not produced by tsc`);
+  copyTree(src, out, (name) => !name.endsWith('.ts'));
+  copyTree(path.join(root, 'icons'), path.join(out, 'icons'), () => true);
+}
+console.log(`build: ${Object.keys(pkg['node-red'].nodes).length} node(s) in dist/nodes`);
