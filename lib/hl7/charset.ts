@@ -78,24 +78,21 @@ export function encodeText(text: string, enc: Hl7Encoding): Buffer {
 
 /** Reads MSH-18 (first repetition, first component) from the first line of a message, without decoding it. */
 export function declaredCharset(firstLine: string): string {
-  if (!firstLine.startsWith('MSH') || firstLine.length < 8) return '';
+  if (firstLine.length < 8 || !firstLine.startsWith('MSH')) return '';
   const fs = firstLine[3];
-  const fields = firstLine.split(fs);
-  // fields[0] = "MSH", fields[1] = MSH-2, so MSH-n is fields[n - 1]
-  const enc = fields[1] ?? '';
-  const msh18 = fields[17] ?? '';
-  const rep = enc[1];
-  const comp = enc[0];
-  let v = rep ? msh18.split(rep)[0] : msh18;
-  if (comp) v = v.split(comp)[0];
-  return v;
-}
-
-function firstLineOf(buf: Buffer, start: number): string {
-  let end = start;
-  const limit = Math.min(buf.length, start + 65536);
-  while (end < limit && buf[end] !== 0x0d && buf[end] !== 0x0a) end++;
-  return buf.toString('latin1', start, end);
+  // MSH-18 starts after the 17th field separator, MSH-1 (at index 3) being the first
+  let at = 3;
+  for (let n = 0; n < 16 && at >= 0; n++) at = firstLine.indexOf(fs, at + 1);
+  if (at < 0) return '';
+  const end = firstLine.indexOf(fs, at + 1);
+  const msh18 = end < 0 ? firstLine.slice(at + 1) : firstLine.slice(at + 1, end);
+  if (!msh18) return '';
+  let stop = msh18.length;
+  for (const sep of [firstLine[5], firstLine[4]]) {
+    const i = msh18.indexOf(sep); // repetition, then component separator
+    if (i >= 0 && i < stop) stop = i;
+  }
+  return msh18.slice(0, stop);
 }
 
 export interface DecodedMessage {
@@ -111,19 +108,23 @@ export interface DecodedMessage {
  * (many French senders write Latin-1 without declaring it). A UTF-8 byte order mark is dropped.
  */
 export function decodeMessageBytes(buf: Buffer, fallback: Hl7Encoding = 'latin1'): DecodedMessage {
-  let start = 0;
-  if (buf.length >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) start = 3;
-  const charset = declaredCharset(firstLineOf(buf, start));
-  const body = start ? buf.subarray(start) : buf;
+  let body = buf;
+  if (buf.length >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) body = buf.subarray(3);
+  // MSH is ASCII in every supported character set: read it from a Latin-1 view, which is also the
+  // final text when the message is Latin-1 or ASCII.
+  const asLatin1 = body.toString('latin1');
+  const nl = asLatin1.search(/[\r\n]/);
+  const charset = declaredCharset(nl < 0 ? asLatin1 : asLatin1.slice(0, nl));
   if (charset.trim() === '') {
     try {
       return { text: utf8Strict.decode(body), charset, encoding: 'utf8' };
     } catch {
-      return { text: decodeBytes(body, fallback), charset, encoding: fallback };
+      return { text: fallback === 'latin1' || fallback === 'ascii' ? asLatin1 : decodeBytes(body, fallback), charset, encoding: fallback };
     }
   }
   const encoding = encodingOf(charset);
-  return { text: decodeBytes(body, encoding), charset, encoding };
+  const text = encoding === 'latin1' || encoding === 'ascii' ? asLatin1 : decodeBytes(body, encoding);
+  return { text, charset, encoding };
 }
 
 /** Decodes an HL7 message from bytes in the character set its MSH-18 declares (see decodeMessageBytes). */

@@ -41,27 +41,45 @@ export interface ParseOptions {
 
 const SEGMENT_ID = /^[A-Z0-9]{3}$/;
 
+/** Whether the line starts with three capital letters or digits. */
+function isSegmentId(line: string): boolean {
+  if (line.length < 3) return false;
+  for (let i = 0; i < 3; i++) {
+    const c = line.charCodeAt(i);
+    if (!((c >= 65 && c <= 90) || (c >= 48 && c <= 57))) return false;
+  }
+  return true;
+}
+
 function splitSegments(text: string): string[] {
   const lines = text.indexOf('\n') < 0 ? text.split('\r') : text.split(/\r\n|\n\r|\r|\n/);
   const out: string[] = [];
-  for (const l of lines) if (l.length && l.trim().length) out.push(l);
+  for (const l of lines) if (l.length && (l.charCodeAt(0) > 32 || l.trim().length)) out.push(l);
   return out;
+}
+
+function isDelimiterChar(c: number): boolean {
+  // printable, not a letter, digit or space
+  return c > 32 && c < 127 && !((c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122));
 }
 
 function parseDelimiters(text: string): Delimiters {
   if (text.length < 4) throw new Hl7ParseError('BAD_DELIMITERS', 'MSH ends before MSH-1 (field separator)');
   const field = text[3];
-  const end = text.indexOf(field, 4);
-  const enc = end < 0 ? text.slice(4).split(/[\r\n]/)[0] : text.slice(4, end);
-  if (/^[A-Za-z0-9\s]$/.test(field)) {
-    throw new Hl7ParseError('BAD_DELIMITERS', `MSH-1 field separator "${field}" is not usable (a letter, digit or space)`);
+  if (!isDelimiterChar(field.charCodeAt(0))) {
+    throw new Hl7ParseError('BAD_DELIMITERS', `MSH-1 field separator "${field}" is not usable (a letter, digit, space or control character)`);
   }
-  if (enc.length < 2 || enc.length > 5) {
+  let end = 4;
+  while (end < text.length && end < 10 && text[end] !== field && text[end] !== '\r' && text[end] !== '\n') end++;
+  const enc = text.slice(4, end);
+  if (enc.length < 2 || enc.length > 5 || (end < text.length && text[end] !== field)) {
     throw new Hl7ParseError('BAD_DELIMITERS', `MSH-2 encoding characters "${enc}" must be 2 to 5 characters (e.g. ^~\\&)`);
   }
-  const all = field + enc;
-  if (new Set(all).size !== all.length || /[A-Za-z0-9\s]/.test(enc)) {
-    throw new Hl7ParseError('BAD_DELIMITERS', `MSH-2 encoding characters "${enc}" are repeated, alphanumeric or white space`);
+  for (let i = 0; i < enc.length; i++) {
+    const c = enc[i];
+    if (!isDelimiterChar(c.charCodeAt(0)) || c === field || enc.indexOf(c) !== i) {
+      throw new Hl7ParseError('BAD_DELIMITERS', `MSH-2 encoding characters "${enc}" are repeated, alphanumeric or white space`);
+    }
   }
   return {
     field,
@@ -73,19 +91,54 @@ function parseDelimiters(text: string): Delimiters {
   };
 }
 
-/** One segment: fields[n] is field n in ER7 (encoded) form; for MSH, fields[1] is MSH-1 and fields[2] MSH-2. */
+/** The piece n (0-based) of text cut at sep, without building an array; null when absent. */
+function piece(text: string, sep: string, n: number): string | null {
+  let start = 0;
+  for (let i = 0; i < n; i++) {
+    const at = text.indexOf(sep, start);
+    if (at < 0) return null;
+    start = at + 1;
+  }
+  const end = text.indexOf(sep, start);
+  return end < 0 ? text.slice(start) : text.slice(start, end);
+}
+
+/**
+ * One segment: fields[n] is field n in ER7 (encoded) form; for MSH, fields[1] is MSH-1 and fields[2]
+ * MSH-2. A parsed segment keeps its line and cuts it into fields the first time it is read.
+ */
 export class Segment {
+  /** The segment id (MSH, PID, OBX…). */
+  readonly name: string;
+  private line: string | null;
+  private cut: string[] | null;
+
   constructor(
     private readonly msg: Hl7Message,
-    readonly fields: string[],
-  ) {}
+    fieldsOrLine: string[] | string,
+  ) {
+    if (typeof fieldsOrLine === 'string') {
+      this.line = fieldsOrLine;
+      this.cut = null;
+      this.name = fieldsOrLine.slice(0, 3);
+    } else {
+      this.line = null;
+      this.cut = fieldsOrLine;
+      this.name = fieldsOrLine[0];
+    }
+  }
 
-  get name(): string {
-    return this.fields[0];
+  /** The fields in ER7 form (index = field number). */
+  get fields(): string[] {
+    if (this.cut === null) {
+      this.cut = (this.line as string).split(this.msg.delimiters.field);
+      this.line = null;
+    }
+    return this.cut;
   }
 
   private get isMsh(): boolean {
-    return this.fields[0] === 'MSH';
+    return this.name === 'MSH';
   }
 
   /** Field n in ER7 form ('' when absent). */
@@ -108,15 +161,16 @@ export class Segment {
   value(n: number, r = 1, c = 1, s = 1): string {
     const raw = this.fields[n];
     if (!raw) return '';
-    if (this.isMsh && n <= 2) return r === 1 && c === 1 && s === 1 ? raw : '';
+    if (n <= 2 && this.isMsh) return r === 1 && c === 1 && s === 1 ? raw : '';
     const d = this.msg.delimiters;
-    let v = raw;
-    if (v.indexOf(d.repetition) >= 0) v = v.split(d.repetition)[r - 1] ?? '';
-    else if (r !== 1) return '';
-    if (v.indexOf(d.component) >= 0) v = v.split(d.component)[c - 1] ?? '';
-    else if (c !== 1) return '';
-    if (d.subcomponent && v.indexOf(d.subcomponent) >= 0) v = v.split(d.subcomponent)[s - 1] ?? '';
+    let v: string | null = raw;
+    v = piece(v, d.repetition, r - 1);
+    if (v === null) return '';
+    v = piece(v, d.component, c - 1);
+    if (v === null) return '';
+    if (d.subcomponent) v = piece(v, d.subcomponent, s - 1);
     else if (s !== 1) return '';
+    if (v === null) return '';
     return unescapeValue(v, d, this.msg.encoding);
   }
 
@@ -124,12 +178,24 @@ export class Segment {
   field(n: number): FieldValue {
     const raw = this.fields[n];
     if (!raw) return [];
-    if (this.isMsh && n <= 2) return [[[raw]]];
+    if (n <= 2 && this.isMsh) return [[[raw]]];
     const d = this.msg.delimiters;
     const enc = this.msg.encoding;
-    return raw.split(d.repetition).map((rep) =>
-      rep.split(d.component).map((comp) => (d.subcomponent ? comp.split(d.subcomponent) : [comp]).map((sub) => unescapeValue(sub, d, enc))),
-    );
+    const reps = raw.indexOf(d.repetition) < 0 ? [raw] : raw.split(d.repetition);
+    const out: FieldValue = new Array(reps.length);
+    for (let i = 0; i < reps.length; i++) {
+      const rep = reps[i];
+      const comps = rep.indexOf(d.component) < 0 ? [rep] : rep.split(d.component);
+      const outComps: string[][] = new Array(comps.length);
+      for (let j = 0; j < comps.length; j++) {
+        const comp = comps[j];
+        const subs = d.subcomponent && comp.indexOf(d.subcomponent) >= 0 ? comp.split(d.subcomponent) : [comp];
+        for (let k = 0; k < subs.length; k++) subs[k] = unescapeValue(subs[k], d, enc);
+        outComps[j] = subs;
+      }
+      out[i] = outComps;
+    }
+    return out;
   }
 
   /** Sets field n from its ER7 (already encoded) form. */
@@ -166,6 +232,7 @@ export class Segment {
   }
 
   toString(): string {
+    if (this.line !== null) return this.line;
     const sep = this.msg.delimiters.field;
     if (this.isMsh) return 'MSH' + sep + this.fields.slice(2).join(sep);
     let end = this.fields.length;
@@ -194,13 +261,13 @@ export class Hl7Message {
   /** The n-th (1-based) segment with this id. */
   segment(name: string, occurrence = 1): Segment | undefined {
     let seen = 0;
-    for (const s of this.segments) if (s.fields[0] === name && ++seen === occurrence) return s;
+    for (const s of this.segments) if (s.name === name && ++seen === occurrence) return s;
     return undefined;
   }
 
   /** Every segment with this id, in order. */
   all(name: string): Segment[] {
-    return this.segments.filter((s) => s.fields[0] === name);
+    return this.segments.filter((s) => s.name === name);
   }
 
   /** Appends a segment and returns it. */
@@ -308,9 +375,11 @@ function checkHeader(msg: Hl7Message): void {
 function parseText(input: string, encoding: Hl7Encoding | null, opts: ParseOptions, headerOnly: boolean): Hl7Message {
   let text = input;
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  const lead = text.search(/\S/);
-  if (lead < 0) throw new Hl7ParseError('EMPTY', 'the message is empty');
-  if (lead > 0) text = text.slice(lead);
+  if (!(text.charCodeAt(0) > 32)) {
+    const lead = text.search(/\S/);
+    if (lead < 0) throw new Hl7ParseError('EMPTY', 'the message is empty');
+    text = text.slice(lead);
+  }
   if (!text.startsWith('MSH')) {
     throw new Hl7ParseError('NOT_HL7', `not an HL7 v2 message: it starts with "${text.slice(0, 3).replace(/[^\x20-\x7e]/g, '?')}", not with an MSH segment`);
   }
@@ -322,11 +391,12 @@ function parseText(input: string, encoding: Hl7Encoding | null, opts: ParseOptio
   } else {
     lines = splitSegments(text);
   }
+  const mshFields = lines[0].split(d.field);
+  mshFields.splice(1, 0, d.field); // MSH-1 is the separator itself
   // MSH-18 decides how \X..\ escapes are read; a string input is already decoded text.
   let enc = encoding;
   if (!enc) {
-    const fields = lines[0].split(d.field);
-    const charset = (fields[17] ?? '').split(d.repetition)[0].split(d.component)[0];
+    const charset = piece(piece(mshFields[18] ?? '', d.repetition, 0) ?? '', d.component, 0) ?? '';
     try {
       enc = charset.trim() ? encodingOf(charset) : 'utf8';
     } catch {
@@ -334,15 +404,14 @@ function parseText(input: string, encoding: Hl7Encoding | null, opts: ParseOptio
     }
   }
   const msg = new Hl7Message(d, enc);
-  for (let i = 0; i < lines.length; i++) {
+  msg.segments.push(new Segment(msg, mshFields));
+  const fieldCode = d.field.charCodeAt(0);
+  for (let i = 1; i < lines.length; i++) {
     const line = lines[i];
-    const id = line.slice(0, 3);
-    if (!SEGMENT_ID.test(id) || (line.length > 3 && line[3] !== d.field)) {
+    if (!isSegmentId(line) || (line.length > 3 && line.charCodeAt(3) !== fieldCode)) {
       throw new Hl7ParseError('BAD_SEGMENT', `segment ${i + 1} does not start with a segment id ("${line.slice(0, 4).replace(/[^\x20-\x7e]/g, '?')}…")`);
     }
-    const fields = line.split(d.field);
-    if (i === 0) fields.splice(1, 0, d.field); // MSH-1 is the separator itself
-    msg.segments.push(new Segment(msg, fields));
+    msg.segments.push(new Segment(msg, line));
   }
   if (opts.requireHeader !== false) checkHeader(msg);
   return msg;

@@ -1,0 +1,1 @@
+declare module 'hl7-standard';
