@@ -1,0 +1,241 @@
+// mllp-in: an MLLP (HL7 v2 over TCP/TLS) listener. Each received message leaves as one msg; the flow
+// answers through mllp-response (msg.mllp.connectionId says where), or the node acknowledges on receipt
+// (auto-ACK). Frames that are not HL7 or too large get an AR acknowledgement and a Catch-able error.
+import type { Node, NodeAPI, NodeDef, NodeMessage } from '../shared/red';
+import { tlsOptionsFrom } from '../shared/util';
+import { MllpConnection, MllpServer, OversizeInfo, connections } from '../../lib/mllp';
+import { AckError, Hl7Header, Hl7Message, buildAck, decodeHl7, encodeHl7, parseHl7, readHeader } from '../../lib/hl7';
+
+interface MllpInDef extends NodeDef {
+  port?: string | number;
+  host?: string;
+  tls?: string;
+  maxSize?: string | number;
+  maxSizeUnit?: string;
+  autoAck?: boolean;
+}
+
+const UNITS: Record<string, number> = { B: 1, KiB: 1024, MiB: 1024 * 1024 };
+
+/** msg.mllp of a message from mllp-in (plain JSON). */
+interface MllpInMeta {
+  connectionId: string;
+  remoteAddress: string;
+  remotePort: number;
+  localPort: number;
+  receivedAt: string;
+}
+
+class FrameRejected extends Error {
+  constructor(
+    readonly code: 'NOT_HL7' | 'OVERSIZE',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'MllpFrameRejected';
+  }
+}
+
+const EMPTY_HEADER: Hl7Header = {
+  fieldSeparator: '|',
+  encodingCharacters: '^~\\&',
+  type: '',
+  event: '',
+  structure: '',
+  controlId: '',
+  version: '2.5',
+  charset: '',
+  processingId: 'P',
+  sendingApplication: '',
+  sendingFacility: '',
+  receivingApplication: '',
+  receivingFacility: '',
+  dateTime: '',
+};
+
+/** HL7 table 0357 code (ERR-3) for a parse failure (Hl7ParseError code); default 100, segment sequence error. */
+const ERR_CODES: Record<string, string> = {
+  INCOMPLETE_HEADER: '101', // required field missing (MSH-9 / MSH-10 / MSH-12)
+  UNSUPPORTED_CHARSET: '207',
+};
+
+/** An AR acknowledgement (MSA-3 = ERR-8 = the error's text) for a message whose header may be unknown. */
+function rejectAck(header: Hl7Header | undefined, error: AckError): Buffer {
+  const text = error.text ?? '';
+  const attempts = header ? [header, { ...header, charset: '' }] : [EMPTY_HEADER];
+  for (const h of attempts) {
+    try {
+      return encodeHl7(buildAck(h, { code: 'AR', text, errors: [error] }));
+    } catch {
+      // e.g. an MSH-18 the codec cannot encode: try again in UTF-8 (undeclared), then by hand
+    }
+  }
+  // last resort: a minimal AR built by hand
+  const ts = new Date().toISOString().replace(/\D/g, '').slice(0, 14);
+  const clean = (s: string) => s.replace(/[|^~\\&\r\n]/g, ' ');
+  const ack =
+    `MSH|^~\\&|||||${ts}||ACK|${ts}${Math.floor(Math.random() * 1e6)}|P|2.5\r` +
+    `MSA|AR|${clean(header?.controlId ?? '')}|${clean(text)}\r` +
+    `ERR|||${error.code}^^HL70357|E||||${clean(text)}\r`;
+  return Buffer.from(ack, 'utf8');
+}
+
+export = function (RED: NodeAPI) {
+  function MllpInNode(this: Node, def: NodeDef) {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const config = def as MllpInDef;
+    const port = Number(config.port ?? 2575);
+    const host = (config.host ?? '').trim() || '0.0.0.0';
+    const unit = UNITS[config.maxSizeUnit ?? 'MiB'] ?? UNITS.MiB;
+    const maxMessageSize = Math.floor(Number(config.maxSize ?? 10) * unit) || 10 * UNITS.MiB;
+    const autoAck = config.autoAck === true;
+
+    let server: MllpServer | null = null;
+    let listening = false;
+
+    const updateStatus = () => {
+      if (!server || !listening) return;
+      const count = server.connections.size;
+      node.status({
+        fill: 'green',
+        shape: 'dot',
+        text: RED._(count === 1 ? 'mllp-in.status.listening-one' : 'mllp-in.status.listening', { port, count }),
+      });
+    };
+
+    const fail = (text: string, err?: Error) => {
+      node.status({ fill: 'red', shape: 'ring', text });
+      node.error(err ?? text);
+    };
+
+    if (!Number.isInteger(port) || port < 0 || port > 65535) {
+      fail(RED._('mllp-in.errors.bad-port', { port: String(config.port) }));
+      return;
+    }
+    let tlsOptions: Record<string, unknown> | null;
+    try {
+      tlsOptions = tlsOptionsFrom(RED, config.tls);
+    } catch (err) {
+      fail(RED._('mllp-in.errors.tls', { error: (err as Error).message }), err as Error);
+      return;
+    }
+    if (tlsOptions) {
+      // a CA with "verify" ticked means: clients must present a certificate signed by it (mutual TLS)
+      tlsOptions.requestCert = Boolean(tlsOptions.ca) && tlsOptions.rejectUnauthorized === true;
+      if (!tlsOptions.requestCert) delete tlsOptions.rejectUnauthorized;
+      delete tlsOptions.servername;
+    }
+
+    const meta = (conn: MllpConnection): MllpInMeta => ({ ...conn.info(), receivedAt: new Date().toISOString() });
+
+    /** Answers AR, then raises a Catch-able error whose msg describes the connection (no patient data). */
+    const reject = (conn: MllpConnection, header: Hl7Header | undefined, err: FrameRejected, error: AckError, size: number) => {
+      const msg: NodeMessage = { mllp: { ...meta(conn), size } };
+      if (header) msg.hl7 = { ...header };
+      conn.send(rejectAck(header, error)).catch((e: Error) => {
+        node.debug(`mllp-in: AR not sent on connection ${conn.id}: ${e.message}`);
+      });
+      node.error(err, msg);
+    };
+
+    const onMessage = (buf: Buffer, conn: MllpConnection) => {
+      let text: string;
+      let message: Hl7Message;
+      try {
+        text = decodeHl7(buf);
+        message = parseHl7(text);
+      } catch (err) {
+        let header: Hl7Header | undefined;
+        try {
+          header = readHeader(buf);
+        } catch {
+          /* not even an MSH segment */
+        }
+        const why = (err as Error).message;
+        const code = ERR_CODES[String((err as { code?: unknown }).code)] ?? '100';
+        reject(
+          conn,
+          header,
+          new FrameRejected('NOT_HL7', RED._('mllp-in.errors.not-hl7', { error: why, size: buf.length, remote: `${conn.remoteAddress}:${conn.remotePort}` })),
+          { code, text: `message rejected: ${why}`, severity: 'E' },
+          buf.length,
+        );
+        return;
+      }
+      const header = message.header();
+      node.debug(`mllp-in: ${buf.length} bytes, control id ${header.controlId}, connection ${conn.id}`);
+      if (autoAck) {
+        let ack: Buffer;
+        try {
+          ack = encodeHl7(buildAck(message, { code: 'AA' }));
+        } catch (err) {
+          node.error(err as Error, { mllp: meta(conn), hl7: { ...header } });
+          return;
+        }
+        conn.send(ack).catch((e: Error) => node.warn(RED._('mllp-in.errors.ack-not-sent', { id: conn.id, error: e.message })));
+      }
+      node.send({ payload: text, hl7: { ...header }, mllp: meta(conn) });
+    };
+
+    const onOversize = (info: OversizeInfo, conn: MllpConnection) => {
+      let header: Hl7Header | undefined;
+      try {
+        header = readHeader(info.head);
+      } catch {
+        /* the first bytes are not an MSH segment */
+      }
+      const text = RED._('mllp-in.errors.oversize', { size: info.size, max: maxMessageSize, remote: `${conn.remoteAddress}:${conn.remotePort}` });
+      reject(conn, header, new FrameRejected('OVERSIZE', text), { code: '207', text: `message too large: ${info.size} bytes, limit ${maxMessageSize}`, severity: 'E' }, info.size);
+    };
+
+    server = new MllpServer({ port, host, tls: tlsOptions, maxMessageSize });
+    server.on('connection', (conn) => {
+      connections.set(conn.id, conn);
+      node.debug(`mllp-in: connection ${conn.id} from ${conn.remoteAddress}:${conn.remotePort}`);
+      updateStatus();
+    });
+    server.on('disconnect', (conn, err) => {
+      connections.delete(conn.id);
+      node.debug(`mllp-in: connection ${conn.id} closed${err ? ` (${err.message})` : ''}`);
+      updateStatus();
+    });
+    server.on('message', onMessage);
+    server.on('oversize', onOversize);
+    server.on('junk', (info, conn) => {
+      node.warn(RED._(`mllp-in.warn.${info.reason}`, { bytes: info.bytes, remote: `${conn.remoteAddress}:${conn.remotePort}` }));
+    });
+    server.on('clientError', (err, remote) => {
+      node.warn(RED._('mllp-in.warn.client-error', { error: err.message, remote: `${remote.remoteAddress}:${remote.remotePort}` }));
+    });
+    server.on('error', (err) => {
+      listening = false;
+      fail(RED._('mllp-in.errors.listen', { error: (err as NodeJS.ErrnoException).code ?? err.message }), err);
+    });
+    server.listen().then(
+      (addr) => {
+        listening = true;
+        node.log(RED._('mllp-in.log.listening', { address: `${addr.address}:${addr.port}`, tls: tlsOptions ? ' (TLS)' : '' }));
+        updateStatus();
+      },
+      () => {
+        /* reported by the 'error' listener */
+      },
+    );
+    node.status({ fill: 'grey', shape: 'ring', text: RED._('mllp-in.status.starting') });
+
+    node.on('close', (_removed: boolean, done: () => void) => {
+      const s = server;
+      server = null;
+      listening = false;
+      if (!s) return done();
+      for (const id of s.connections.keys()) connections.delete(id);
+      s.close().then(
+        () => done(),
+        () => done(),
+      );
+    });
+  }
+
+  RED.nodes.registerType('mllp-in', MllpInNode);
+};

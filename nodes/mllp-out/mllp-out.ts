@@ -1,0 +1,192 @@
+// mllp-out: sends msg.payload to an MLLP receiver (HL7 original mode: one message at a time per
+// connection, in order) and passes the msg on with the acknowledgement. AE / AR acknowledgements,
+// time-outs and connection failures are Catch-able errors.
+import type { Node, NodeAPI, NodeDef, NodeMessage } from '../shared/red';
+import { clock, tlsOptionsFrom } from '../shared/util';
+import { MllpClient, MllpClientStatus } from '../../lib/mllp';
+import { decodeHl7, encodeHl7, parseAck, readHeader } from '../../lib/hl7';
+
+interface MllpOutDef extends NodeDef {
+  host?: string;
+  port?: string | number;
+  tls?: string;
+  /** seconds */
+  ackTimeout?: string | number;
+  retries?: string | number;
+}
+
+/** msg.ack set by mllp-out. */
+interface MllpAckInfo {
+  code: string;
+  controlId: string;
+  text: string;
+}
+
+class MllpAckError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'MllpAckError';
+  }
+}
+
+function toBytes(payload: unknown): Buffer | null {
+  if (Buffer.isBuffer(payload)) return payload;
+  if (payload instanceof Uint8Array) return Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+  if (typeof payload !== 'string') return null;
+  try {
+    return encodeHl7(payload);
+  } catch {
+    return Buffer.from(payload, 'utf8');
+  }
+}
+
+function safeDecode(buf: Buffer): string {
+  try {
+    return decodeHl7(buf);
+  } catch {
+    return buf.toString('utf8');
+  }
+}
+
+export = function (RED: NodeAPI) {
+  function MllpOutNode(this: Node, def: NodeDef) {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const config = def as MllpOutDef;
+    const defaultHost = (config.host ?? '').trim();
+    const defaultPort = Number(config.port);
+    const ackTimeoutMs = Math.max(1, Number(config.ackTimeout ?? 30) || 30) * 1000;
+    const retries = config.retries === undefined || config.retries === '' ? 3 : Math.max(0, Math.floor(Number(config.retries)) || 0);
+
+    let tlsOptions: Record<string, unknown> | null = null;
+    let tlsError: Error | null = null;
+    try {
+      tlsOptions = tlsOptionsFrom(RED, config.tls);
+    } catch (err) {
+      tlsError = err as Error;
+      node.status({ fill: 'red', shape: 'ring', text: RED._('mllp-out.status.tls-error') });
+      node.error(err as Error);
+    }
+
+    const clients = new Map<string, MllpClient>();
+    let closing = false;
+
+    const showStatus = (s: MllpClientStatus) => {
+      if (closing) return;
+      let queued = 0;
+      for (const c of clients.values()) queued += c.queued;
+      const q = queued > 0 ? ` · ${RED._('mllp-out.status.queue', { count: queued })}` : '';
+      switch (s.state) {
+        case 'connecting':
+          node.status({ fill: 'yellow', shape: 'ring', text: RED._('mllp-out.status.connecting') + q });
+          break;
+        case 'connected':
+          node.status({ fill: 'green', shape: 'dot', text: RED._('mllp-out.status.connected') + q });
+          break;
+        case 'backoff':
+          node.status({ fill: 'red', shape: 'ring', text: `${s.lastError?.code ?? RED._('mllp-out.status.retrying')}${q}` });
+          break;
+        case 'idle':
+          if (s.lastError) node.status({ fill: 'red', shape: 'ring', text: `${s.lastError.code} · ${clock()}` });
+          else node.status({ fill: 'grey', shape: 'ring', text: RED._('mllp-out.status.idle') });
+          break;
+        default:
+          break;
+      }
+    };
+
+    const clientFor = (host: string, port: number): MllpClient => {
+      const key = `${host}:${port}`;
+      let client = clients.get(key);
+      if (!client) {
+        client = new MllpClient({ host, port, tls: tlsOptions, ackTimeoutMs, maxRetries: retries, decode: safeDecode });
+        client.on('status', showStatus);
+        clients.set(key, client);
+      }
+      return client;
+    };
+
+    node.on('input', (msg: NodeMessage, send, done) => {
+      if (tlsError) {
+        done(tlsError);
+        return;
+      }
+      const host = typeof msg.host === 'string' && msg.host.trim() ? msg.host.trim() : defaultHost;
+      const port = msg.port !== undefined && msg.port !== null && msg.port !== '' ? Number(msg.port) : defaultPort;
+      if (!host) {
+        done(new Error(RED._('mllp-out.errors.no-host')));
+        return;
+      }
+      if (!Number.isInteger(port) || port <= 0 || port > 65535) {
+        done(new Error(RED._('mllp-out.errors.bad-port', { port: String(msg.port ?? config.port) })));
+        return;
+      }
+      const bytes = toBytes(msg.payload);
+      if (!bytes) {
+        done(new Error(RED._('mllp-out.errors.bad-payload', { type: typeof msg.payload })));
+        return;
+      }
+      let timeout = ackTimeoutMs;
+      if (msg.ackTimeout !== undefined) {
+        const t = Number(msg.ackTimeout);
+        if (!(t > 0)) {
+          done(new Error(RED._('mllp-out.errors.bad-timeout', { value: String(msg.ackTimeout) })));
+          return;
+        }
+        timeout = t;
+      }
+      let sentControlId = '';
+      try {
+        sentControlId = readHeader(bytes).controlId;
+      } catch {
+        /* not HL7: sent as is, the ACK's control id is not checked */
+      }
+
+      clientFor(host, port)
+        .send(bytes, { ackTimeoutMs: timeout })
+        .then(
+          (res) => {
+            let ack: MllpAckInfo;
+            try {
+              const a = parseAck(res.ack);
+              ack = { code: a.code, controlId: a.controlId, text: a.text };
+            } catch (err) {
+              done(new MllpAckError('BAD_ACK', RED._('mllp-out.errors.bad-ack', { address: `${host}:${port}`, error: (err as Error).message })));
+              return;
+            }
+            msg.ack = ack;
+            node.debug(`mllp-out: ${bytes.length} bytes to ${host}:${port}, ACK ${ack.code} for control id ${ack.controlId}`);
+            const accepted = ack.code === 'AA' || ack.code === 'CA';
+            if (!accepted) {
+              done(new MllpAckError(ack.code, RED._('mllp-out.errors.nack', { address: `${host}:${port}`, code: ack.code, text: ack.text })));
+              return;
+            }
+            if (sentControlId && ack.controlId !== sentControlId) {
+              done(new MllpAckError('ACK_MISMATCH', RED._('mllp-out.errors.mismatch', { expected: sentControlId, got: ack.controlId })));
+              return;
+            }
+            msg.payload = res.ack;
+            send(msg);
+            done();
+          },
+          (err: Error) => done(err),
+        );
+    });
+
+    node.on('close', (_removed: boolean, done: () => void) => {
+      closing = true;
+      const all = [...clients.values()];
+      clients.clear();
+      Promise.all(all.map((c) => c.close())).then(
+        () => done(),
+        () => done(),
+      );
+      node.status({});
+    });
+  }
+
+  RED.nodes.registerType('mllp-out', MllpOutNode);
+};

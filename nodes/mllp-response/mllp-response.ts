@@ -1,0 +1,68 @@
+// mllp-response: writes msg.payload (usually an HL7 acknowledgement), MLLP-framed, back to the
+// connection an mllp-in message came from (msg.mllp.connectionId).
+import type { Node, NodeAPI, NodeDef, NodeMessage } from '../shared/red';
+import { clock } from '../shared/util';
+import { connections } from '../../lib/mllp';
+import { encodeHl7 } from '../../lib/hl7';
+
+/** A string is encoded in the charset its own MSH-18 declares (UTF-8 if it is not HL7). */
+function toBytes(payload: unknown): Buffer | null {
+  if (Buffer.isBuffer(payload)) return payload;
+  if (payload instanceof Uint8Array) return Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+  if (typeof payload !== 'string') return null;
+  try {
+    return encodeHl7(payload);
+  } catch {
+    return Buffer.from(payload, 'utf8');
+  }
+}
+
+export = function (RED: NodeAPI) {
+  function MllpResponseNode(this: Node, def: NodeDef) {
+    RED.nodes.createNode(this, def);
+    const node = this;
+
+    node.on('input', (msg: NodeMessage, _send, done) => {
+      const meta = msg.mllp as { connectionId?: unknown } | undefined;
+      const id = meta && typeof meta.connectionId === 'string' ? meta.connectionId : '';
+      const failed = (text: string) => {
+        node.status({ fill: 'red', shape: 'ring', text: `${text} · ${clock()}` });
+      };
+      if (!id) {
+        failed(RED._('mllp-response.status.no-connection'));
+        done(new Error(RED._('mllp-response.errors.no-connection-id')));
+        return;
+      }
+      const conn = connections.get(id);
+      if (!conn || !conn.open) {
+        failed(RED._('mllp-response.status.gone'));
+        done(new Error(RED._('mllp-response.errors.connection-gone', { id })));
+        return;
+      }
+      const bytes = toBytes(msg.payload);
+      if (!bytes) {
+        failed(RED._('mllp-response.status.bad-payload'));
+        done(new Error(RED._('mllp-response.errors.bad-payload', { type: typeof msg.payload })));
+        return;
+      }
+      conn.send(bytes).then(
+        () => {
+          node.debug(`mllp-response: ${bytes.length} bytes to connection ${id}`);
+          node.status({ fill: 'green', shape: 'dot', text: RED._('mllp-response.status.sent', { time: clock() }) });
+          done();
+        },
+        (err: Error) => {
+          failed(RED._('mllp-response.status.error'));
+          done(new Error(RED._('mllp-response.errors.write', { id, error: err.message })));
+        },
+      );
+    });
+
+    node.on('close', (_removed: boolean, done: () => void) => {
+      node.status({});
+      done();
+    });
+  }
+
+  RED.nodes.registerType('mllp-response', MllpResponseNode);
+};

@@ -1,0 +1,263 @@
+// End-to-end harness: runs a REAL Node-RED (the project's devDependency, through scripts/node-red.js,
+// so the pack is loaded from its package.json like an installed module) as a child process, with a
+// temporary user dir and a flow file written by the test.
+//
+//   const red = await NodeRed.start({ flows });     // resolves once the admin API answers and flows run
+//   ... talk to the flows (red.url, red.request(), red.deploy()) ...
+//   await red.restart();                             // stop + start again, same user dir and flows
+//   await red.stop();                                // SIGINT (SIGKILL after a grace period), temp dir removed
+//
+// The child's stdout / stderr are captured (red.output) and quoted in start-up failure messages.
+import { ChildProcess, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+/** The project root (this file runs from dist/test/e2e/). */
+export const PROJECT_ROOT = findRoot(__dirname);
+
+function findRoot(from: string): string {
+  let dir = from;
+  for (;;) {
+    const pkg = path.join(dir, 'package.json');
+    if (fs.existsSync(pkg) && JSON.parse(fs.readFileSync(pkg, 'utf8')).name === 'node-red-contrib-segur-dpi') return dir;
+    const up = path.dirname(dir);
+    if (up === dir) throw new Error(`harness: project root not found above ${from}`);
+    dir = up;
+  }
+}
+
+/** A TCP port that was free a moment ago. */
+export function getFreePort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, host, () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+// children still running when this process exits (a failed test, mocha --exit) are killed with it
+const live = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const c of live) c.kill('SIGKILL');
+});
+
+export type FlowNode = Record<string, unknown> & { id: string; type: string };
+
+export interface NodeRedOptions {
+  /** The flows to run (written to a file handed to scripts/node-red.js --flows). */
+  flows: FlowNode[];
+  /** HTTP (editor / admin API) port; default: a free port. */
+  port?: number;
+  /** Extra environment variables for the child (e.g. NODE_RED_LOG_LEVEL). */
+  env?: Record<string, string>;
+  /** How long to wait for the admin API and the flows; default 30 s. */
+  startTimeoutMs?: number;
+  /** How long SIGINT may take before SIGKILL; default 5 s. */
+  stopTimeoutMs?: number;
+  /** Copy the child's output to this process's stdout / stderr as it comes (debugging). */
+  echo?: boolean;
+}
+
+export interface HttpResponse {
+  status: number;
+  body: string;
+  json<T = unknown>(): T;
+}
+
+export class NodeRed {
+  /** Temporary directory holding the user dir and the flow file. */
+  readonly baseDir: string;
+  readonly userDir: string;
+  readonly port: number;
+  private readonly flowsFile: string;
+  private readonly opts: NodeRedOptions;
+  private child: ChildProcess | null = null;
+  private exited: Promise<number | null> = Promise.resolve(null);
+  private out: string[] = [];
+  private outLength = 0;
+
+  private constructor(opts: NodeRedOptions, port: number) {
+    this.opts = opts;
+    this.port = port;
+    this.baseDir = fs.mkdtempSync(path.join(os.tmpdir(), 'segur-dpi-e2e-'));
+    this.userDir = path.join(this.baseDir, 'user');
+    this.flowsFile = path.join(this.baseDir, 'flows.input.json');
+    fs.writeFileSync(this.flowsFile, JSON.stringify(opts.flows, null, 2));
+  }
+
+  /** Starts Node-RED and waits until its admin API answers and its flows are started. */
+  static async start(opts: NodeRedOptions): Promise<NodeRed> {
+    const red = new NodeRed(opts, opts.port ?? (await getFreePort()));
+    try {
+      await red.launch();
+    } catch (err) {
+      await red.stop();
+      throw err;
+    }
+    return red;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  get running(): boolean {
+    return this.child !== null && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** Everything the child wrote to stdout / stderr so far (kept to the last ~1 MB). */
+  get output(): string {
+    return this.out.join('');
+  }
+
+  /** Stops Node-RED (the user dir is kept) and starts it again with the flows it had. */
+  async restart(): Promise<void> {
+    await this.halt();
+    const current = path.join(this.userDir, 'flows.json');
+    if (fs.existsSync(current)) fs.copyFileSync(current, this.flowsFile);
+    await this.launch();
+  }
+
+  /** Stops Node-RED: SIGINT, then SIGKILL after stopTimeoutMs; removes the temporary directory. */
+  async stop(): Promise<void> {
+    await this.halt();
+    fs.rmSync(this.baseDir, { recursive: true, force: true });
+  }
+
+  /** An HTTP request to the editor / admin API. */
+  request(method: string, urlPath: string, body?: unknown, headers: Record<string, string> = {}): Promise<HttpResponse> {
+    return new Promise((resolve, reject) => {
+      const data = body === undefined ? undefined : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
+      const req = http.request(
+        {
+          host: '127.0.0.1',
+          port: this.port,
+          method,
+          path: urlPath,
+          headers: { ...(data ? { 'content-type': 'application/json', 'content-length': String(data.length) } : {}), ...headers },
+          timeout: 10_000,
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            resolve({ status: res.statusCode ?? 0, body: text, json: <T>() => JSON.parse(text) as T });
+          });
+          res.on('error', reject);
+        },
+      );
+      req.on('timeout', () => req.destroy(new Error(`${method} ${urlPath}: timeout`)));
+      req.on('error', reject);
+      req.end(data);
+    });
+  }
+
+  /** Replaces the running flows (full deploy through the admin API) and waits until they are started. */
+  async deploy(flows: FlowNode[]): Promise<void> {
+    const mark = this.outLength;
+    const res = await this.request('POST', '/flows', flows, { 'Node-RED-Deployment-Type': 'full', 'Node-RED-API-Version': 'v1' });
+    if (res.status !== 204 && res.status !== 200) throw new Error(`deploy failed: HTTP ${res.status} ${res.body}`);
+    await this.waitForOutput(/Started flows/, this.opts.startTimeoutMs ?? 30_000, mark);
+  }
+
+  /** Resolves when the output (after character `from`) matches `re`. */
+  async waitForOutput(re: RegExp, timeoutMs = 10_000, from = 0): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    while (!re.test(this.output.slice(Math.max(0, from - (this.outLength - this.output.length))))) {
+      if (!this.running) throw new Error(`Node-RED exited while waiting for ${re}\n${this.tail()}`);
+      if (Date.now() > until) throw new Error(`timeout waiting for ${re} in the Node-RED output\n${this.tail()}`);
+      await sleep(50);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  private tail(lines = 60): string {
+    return '--- Node-RED output (last lines) ---\n' + this.output.split('\n').slice(-lines).join('\n');
+  }
+
+  private record(chunk: Buffer, echo?: NodeJS.WriteStream): void {
+    const s = chunk.toString('utf8');
+    this.out.push(s);
+    this.outLength += s.length;
+    let total = this.out.reduce((n, x) => n + x.length, 0);
+    while (total > 1_000_000 && this.out.length > 1) total -= (this.out.shift() as string).length;
+    if (echo) echo.write(s);
+  }
+
+  private async launch(): Promise<void> {
+    const timeoutMs = this.opts.startTimeoutMs ?? 30_000;
+    const mark = this.outLength;
+    const child = spawn(
+      process.execPath,
+      [path.join(PROJECT_ROOT, 'scripts', 'node-red.js'), '--user-dir', this.userDir, '--port', String(this.port), '--flows', this.flowsFile],
+      {
+        cwd: PROJECT_ROOT,
+        env: { ...process.env, NODE_RED_LOG_LEVEL: 'info', HOST: '127.0.0.1', ...this.opts.env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    this.child = child;
+    live.add(child);
+    this.exited = new Promise((resolve) =>
+      child.once('exit', (code) => {
+        live.delete(child);
+        resolve(code);
+      }),
+    );
+    child.stdout?.on('data', (c: Buffer) => this.record(c, this.opts.echo ? process.stdout : undefined));
+    child.stderr?.on('data', (c: Buffer) => this.record(c, this.opts.echo ? process.stderr : undefined));
+
+    const until = Date.now() + timeoutMs;
+    const since = () => this.output.slice(Math.max(0, mark - (this.outLength - this.output.length)));
+    // 1. the admin API answers
+    for (;;) {
+      if (!this.running) throw new Error(`Node-RED exited during start-up (code ${child.exitCode})\n${this.tail()}`);
+      if (Date.now() > until) throw new Error(`Node-RED admin API did not answer within ${timeoutMs} ms\n${this.tail()}`);
+      try {
+        const res = await this.request('GET', '/flows');
+        if (res.status === 200) break;
+      } catch {
+        /* not listening yet */
+      }
+      await sleep(100);
+    }
+    // 2. the flows are started (or cannot be)
+    for (;;) {
+      const text = since();
+      if (/Started flows/.test(text)) return;
+      if (/Waiting for missing types|Error loading flows|Failed to start/i.test(text)) {
+        throw new Error(`Node-RED could not start the flows\n${this.tail()}`);
+      }
+      if (!this.running) throw new Error(`Node-RED exited during start-up\n${this.tail()}`);
+      if (Date.now() > until) throw new Error(`Node-RED flows not started within ${timeoutMs} ms\n${this.tail()}`);
+      await sleep(50);
+    }
+  }
+
+  private async halt(): Promise<void> {
+    const child = this.child;
+    if (!child) return;
+    this.child = null;
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGINT');
+      const timeout = sleep(this.opts.stopTimeoutMs ?? 5000).then(() => 'timeout' as const);
+      if ((await Promise.race([this.exited, timeout])) === 'timeout') {
+        child.kill('SIGKILL');
+        await this.exited;
+      }
+    }
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
