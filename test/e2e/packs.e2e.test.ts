@@ -1,0 +1,118 @@
+// The ready-made flow packs (flows/) and the examples (examples/) deploy in a real Node-RED and work
+// as shipped: the palette shows the pack's nodes, every MLLP listener answers, the examples' inject
+// nodes produce the result their description promises.
+import { strict as assert } from 'node:assert';
+import fs from 'node:fs';
+import path from 'node:path';
+import { DebugPane } from './comms';
+import { NodeRed, PROJECT_ROOT, getFreePort, type FlowNode } from './harness';
+import { connectRetry } from './mllp-flows';
+import { msaOf, sampleMessage } from '../support/mllp';
+
+function readFlows(dir: string): { file: string; nodes: FlowNode[] }[] {
+  const full = path.join(PROJECT_ROOT, dir);
+  return fs
+    .readdirSync(full)
+    .filter((f) => f.endsWith('.json'))
+    .sort()
+    .map((file) => ({ file, nodes: JSON.parse(fs.readFileSync(path.join(full, file), 'utf8')) as FlowNode[] }));
+}
+
+/** Gives every MLLP port of the flows a free port (the shipped ones may be taken on a test machine). */
+async function remapPorts(flows: FlowNode[]): Promise<Map<number, number>> {
+  const map = new Map<number, number>();
+  for (const n of flows) {
+    if ((n.type === 'mllp-in' || n.type === 'mllp-out') && n.port !== undefined && n.port !== '') {
+      const shipped = Number(n.port);
+      if (!map.has(shipped)) map.set(shipped, await getFreePort());
+      n.port = map.get(shipped);
+    }
+  }
+  return map;
+}
+
+describe('e2e: flow packs and examples in a real Node-RED', function () {
+  this.timeout(60_000);
+  const packs = readFlows('flows');
+  const examples = readFlows('examples');
+  let red: NodeRed | null = null;
+  let pane: DebugPane | null = null;
+  let ports = new Map<number, number>();
+
+  before(async () => {
+    const all = [...packs, ...examples].flatMap((f) => f.nodes);
+    ports = await remapPorts(all);
+    red = await NodeRed.start({ flows: all });
+    pane = await DebugPane.open(red.port);
+  });
+  after(async () => {
+    pane?.close();
+    await red?.stop();
+  });
+
+  it('ships at least one flow pack and one example per MLLP node', () => {
+    assert.ok(packs.length >= 1);
+    const types = new Set(examples.flatMap((e) => e.nodes.map((n) => n.type)));
+    for (const t of ['mllp-in', 'mllp-response', 'mllp-out']) assert.ok(types.has(t), `an example uses ${t}`);
+    for (const e of [...packs, ...examples]) {
+      const tabs = e.nodes.filter((n) => n.type === 'tab');
+      assert.equal(tabs.length, 1, `${e.file}: one tab`);
+      assert.ok(String(tabs[0].info ?? '').length > 40, `${e.file}: the tab says what the flow does`);
+    }
+  });
+
+  it('loads every node of the pack in the palette, category "Ségur DPI", with help in English and French', async () => {
+    const list = (await red!.request('GET', '/nodes', undefined, { accept: 'application/json' })).json<{ module: string; types: string[]; enabled: boolean; err?: string }[]>();
+    const ours = list.filter((s) => s.module === 'node-red-contrib-segur-dpi');
+    const pkg = JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8'));
+    const declared = Object.keys(pkg['node-red'].nodes).sort();
+    assert.deepEqual(ours.flatMap((s) => s.types).sort(), declared);
+    for (const s of ours) assert.ok(s.enabled && !s.err, `${s.types} loaded without error (${s.err ?? ''})`);
+    for (const lang of ['en-US', 'fr']) {
+      const html = (await red!.request('GET', '/nodes', undefined, { accept: 'text/html', 'accept-language': lang })).body;
+      for (const t of declared) {
+        assert.match(html, new RegExp(`registerType\\(\\s*['"]${t}['"]`), `${t} editor code`);
+        assert.match(html, new RegExp(`data-help-name="${t}"`), `${t} help (${lang})`);
+      }
+      assert.ok((html.match(/category: 'Ségur DPI'/g) ?? []).length >= declared.length);
+    }
+    const examplesIndex = await red!.request('GET', '/library/_examples_/', undefined, { accept: 'application/json' });
+    assert.equal(examplesIndex.status, 200);
+  });
+
+  it('the HL7 inbound pack acknowledges a message (AA) and shows its header in the debug pane', async () => {
+    const pack = packs.find((p) => p.file === '01-hl7-inbound.json')!;
+    const port = Number(pack.nodes.find((n) => n.type === 'mllp-in')!.port);
+    const sock = await connectRetry(port);
+    try {
+      const ack = await sock.request(sampleMessage('PACK-1'));
+      assert.deepEqual(msaOf(ack), { code: 'AA', controlId: 'PACK-1' });
+    } finally {
+      sock.close();
+    }
+    const shown = await pane!.waitFor((m) => m.id === 'segur-hl7-debug' && m.msg.includes('PACK-1'));
+    assert.equal(shown.property, 'hl7');
+  });
+
+  for (const [inject, debugId, file] of [
+    ['ex-mllp-resp-inject', 'ex-mllp-resp-ack', 'mllp-response - the flow answers.json'],
+    ['ex-mllp-out-inject', 'ex-mllp-out-ack', 'mllp-out - send and wait for the ACK.json'],
+  ]) {
+    it(`example "${file}": its inject node gets an AA back`, async () => {
+      const res = await red!.request('POST', `/inject/${inject}`);
+      assert.equal(res.status, 200);
+      const shown = await pane!.waitFor((m) => m.id === debugId);
+      assert.match(shown.msg, /"code":\s*"AA"/);
+      assert.match(shown.msg, /"controlId":\s*"EX000001"/);
+    });
+  }
+
+  it('the auto-ACK example answers on its port', async () => {
+    const sock = await connectRetry(ports.get(2576)!);
+    try {
+      assert.deepEqual(msaOf(await sock.request(sampleMessage('EX-AUTO'))), { code: 'AA', controlId: 'EX-AUTO' });
+    } finally {
+      sock.close();
+    }
+  });
+});
