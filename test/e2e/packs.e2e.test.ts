@@ -76,8 +76,11 @@ describe('e2e: flow packs and examples in a real Node-RED', function () {
       }
       assert.ok((html.match(/category: 'Ségur DPI'/g) ?? []).length >= declared.length);
     }
-    const examplesIndex = await red!.request('GET', '/library/_examples_/', undefined, { accept: 'application/json' });
-    assert.equal(examplesIndex.status, 200);
+    // Import > Examples lists the module's examples
+    const index = await red!.request('GET', '/library/examples/flows/node-red-contrib-segur-dpi', undefined, { accept: 'application/json' });
+    assert.equal(index.status, 200, index.body);
+    const listed = JSON.stringify(index.json());
+    for (const e of examples) assert.ok(listed.includes(e.file.replace(/\.json$/, '')), `${e.file} is listed: ${listed}`);
   });
 
   it('the HL7 inbound pack acknowledges a message (AA) and shows its header in the debug pane', async () => {
