@@ -4,6 +4,7 @@ import { formatTable, type BenchTable } from './table';
 
 const suites: Record<string, () => Promise<{ run(): Promise<BenchTable[]> }>> = {
   codec: () => import('./codec'),
+  mllp: () => import('./mllp'),
 };
 
 async function main() {

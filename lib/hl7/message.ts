@@ -53,9 +53,14 @@ function isSegmentId(line: string): boolean {
 
 function splitSegments(text: string): string[] {
   const lines = text.indexOf('\n') < 0 ? text.split('\r') : text.split(/\r\n|\n\r|\r|\n/);
-  const out: string[] = [];
-  for (const l of lines) if (l.length && (l.charCodeAt(0) > 32 || l.trim().length)) out.push(l);
-  return out;
+  // drop empty and blank lines in place (the trailing terminator leaves one)
+  let kept = 0;
+  for (let i = 0; i < lines.length; i++) {
+    const l = lines[i];
+    if (l.length && (l.charCodeAt(0) > 32 || l.trim().length)) lines[kept++] = l;
+  }
+  lines.length = kept;
+  return lines;
 }
 
 function isDelimiterChar(c: number): boolean {
@@ -321,18 +326,18 @@ export class Hl7Message {
   header(): Hl7Header {
     if (this.cachedHeader) return this.cachedHeader;
     const msh = this.segments[0];
-    const d = this.delimiters;
+    const msh9 = msh.field(9)[0] ?? [];
     const h: Hl7Header = {
-      fieldSeparator: d.field,
+      fieldSeparator: this.delimiters.field,
       encodingCharacters: msh.raw(2),
       sendingApplication: msh.raw(3),
       sendingFacility: msh.raw(4),
       receivingApplication: msh.raw(5),
       receivingFacility: msh.raw(6),
       dateTime: msh.value(7),
-      type: msh.value(9, 1, 1),
-      event: msh.value(9, 1, 2),
-      structure: msh.value(9, 1, 3),
+      type: msh9[0]?.[0] ?? '',
+      event: msh9[1]?.[0] ?? '',
+      structure: msh9[2]?.[0] ?? '',
       controlId: msh.value(10),
       processingId: msh.value(11),
       version: msh.value(12),
@@ -361,13 +366,13 @@ export class Hl7Message {
 }
 
 function checkHeader(msg: Hl7Message): void {
-  const msh = msg.segments[0];
+  const h = msg.header();
   const missing: string[] = [];
-  if (!msh.value(9, 1, 1)) missing.push('MSH-9 (message type)');
-  if (!msh.value(10)) missing.push('MSH-10 (message control id)');
-  if (!msh.value(12)) missing.push('MSH-12 (version id)');
+  if (!h.type) missing.push('MSH-9 (message type)');
+  if (!h.controlId) missing.push('MSH-10 (message control id)');
+  if (!h.version) missing.push('MSH-12 (version id)');
   if (missing.length) {
-    const truncated = msh.fields.length <= 12 ? ' (the header is truncated)' : '';
+    const truncated = msg.segments[0].fields.length <= 12 ? ' (the header is truncated)' : '';
     throw new Hl7ParseError('INCOMPLETE_HEADER', `${missing.join(', ')} ${missing.length > 1 ? 'are' : 'is'} empty${truncated}`);
   }
 }
