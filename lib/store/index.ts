@@ -1,0 +1,3 @@
+// Stores of the layer: the identity registry (and document archive) behind one interface.
+export * from './types';
+export { SqliteIdentityStore, type SqliteStoreOptions } from './sqlite';

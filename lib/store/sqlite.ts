@@ -1,0 +1,296 @@
+// The embedded identity store: one SQLite file (WAL mode), created on first use.
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import type { AdtReading, PatientIdentity } from '../ins';
+import {
+  ippKey,
+  type ApplyResult,
+  type AuditEntry,
+  type HistoryEntry,
+  type IdentityStore,
+  type LinkEntry,
+  type MessageOrigin,
+  type StoredIdentity,
+} from './types';
+
+const SCHEMA_VERSION = 1;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS identity (
+  ipp_key TEXT PRIMARY KEY,
+  ins_value TEXT,
+  ins_oid TEXT,
+  status TEXT NOT NULL,
+  qualified INTEGER NOT NULL,
+  data TEXT NOT NULL,
+  event_time TEXT,
+  event_ms INTEGER,
+  updated_at TEXT NOT NULL,
+  merged_into TEXT
+);
+CREATE INDEX IF NOT EXISTS identity_ins ON identity (ins_value);
+CREATE TABLE IF NOT EXISTS identity_history (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  ipp_key TEXT NOT NULL,
+  origin_key TEXT NOT NULL,
+  event TEXT NOT NULL,
+  event_time TEXT,
+  status TEXT,
+  applied INTEGER NOT NULL,
+  sender TEXT NOT NULL,
+  control_id TEXT NOT NULL,
+  recorded_at TEXT NOT NULL,
+  data TEXT
+);
+CREATE INDEX IF NOT EXISTS identity_history_key ON identity_history (ipp_key);
+CREATE TABLE IF NOT EXISTS link (
+  ipp_key TEXT NOT NULL,
+  other_key TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  active INTEGER NOT NULL,
+  event_time TEXT,
+  PRIMARY KEY (ipp_key, other_key, kind)
+);
+CREATE TABLE IF NOT EXISTS processed_message (
+  sender TEXT NOT NULL,
+  control_id TEXT NOT NULL,
+  ack_code TEXT NOT NULL,
+  ack_text TEXT NOT NULL,
+  outcome TEXT NOT NULL,
+  recorded_at TEXT NOT NULL,
+  PRIMARY KEY (sender, control_id)
+);
+CREATE TABLE IF NOT EXISTS audit (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  at TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  action TEXT NOT NULL,
+  ipp_key TEXT,
+  detail TEXT NOT NULL
+);
+`;
+
+interface IdentityRow {
+  ipp_key: string;
+  data: string;
+  event_time: string | null;
+  event_ms: number | null;
+  updated_at: string;
+  merged_into: string | null;
+  status: string;
+}
+
+function toStored(row: IdentityRow): StoredIdentity {
+  return {
+    key: row.ipp_key,
+    patient: JSON.parse(row.data) as PatientIdentity,
+    eventTime: row.event_time,
+    updatedAt: row.updated_at,
+    mergedInto: row.merged_into,
+  };
+}
+
+function eventMs(iso: string | null): number | null {
+  if (!iso) return null;
+  const ms = Date.parse(iso);
+  return Number.isFinite(ms) ? ms : null;
+}
+
+export interface SqliteStoreOptions {
+  /** The database file (created with its folder when missing); ':memory:' for tests. */
+  file: string;
+}
+
+export class SqliteIdentityStore implements IdentityStore {
+  readonly file: string;
+  private readonly db: Database.Database;
+  private readonly st: Record<string, Database.Statement>;
+
+  constructor(opts: SqliteStoreOptions) {
+    this.file = opts.file;
+    if (opts.file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(opts.file)), { recursive: true });
+    this.db = new Database(opts.file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('foreign_keys = ON');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.exec(SCHEMA);
+    const version = this.db.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).get() as { value: string } | undefined;
+    if (!version) this.db.prepare(`INSERT INTO meta (key, value) VALUES ('schema_version', ?)`).run(String(SCHEMA_VERSION));
+    else if (Number(version.value) > SCHEMA_VERSION) {
+      throw new Error(`${opts.file}: schema version ${version.value} is newer than this software (${SCHEMA_VERSION})`);
+    }
+    const p = (sql: string) => this.db.prepare(sql);
+    this.st = {
+      processed: p(`SELECT ack_code, ack_text FROM processed_message WHERE sender = ? AND control_id = ?`),
+      recordProcessed: p(
+        `INSERT INTO processed_message (sender, control_id, ack_code, ack_text, outcome, recorded_at) VALUES (?, ?, ?, ?, ?, ?)`,
+      ),
+      identity: p(`SELECT * FROM identity WHERE ipp_key = ?`),
+      upsert: p(`INSERT INTO identity (ipp_key, ins_value, ins_oid, status, qualified, data, event_time, event_ms, updated_at, merged_into)
+                 VALUES (@key, @ins, @insOid, @status, @qualified, @data, @eventTime, @eventMs, @now, NULL)
+                 ON CONFLICT (ipp_key) DO UPDATE SET ins_value = @ins, ins_oid = @insOid, status = @status, qualified = @qualified,
+                   data = @data, event_time = COALESCE(@eventTime, event_time), event_ms = COALESCE(@eventMs, event_ms), updated_at = @now, merged_into = NULL`),
+      markMerged: p(`UPDATE identity SET merged_into = ?, updated_at = ? WHERE ipp_key = ?`),
+      insertMergedStub: p(`INSERT OR IGNORE INTO identity (ipp_key, ins_value, ins_oid, status, qualified, data, event_time, event_ms, updated_at, merged_into)
+                           VALUES (?, NULL, NULL, 'PROV', 0, ?, ?, ?, ?, ?)`),
+      moveHistory: p(`UPDATE identity_history SET ipp_key = ? WHERE ipp_key = ?`),
+      repointMerged: p(`UPDATE identity SET merged_into = ? WHERE merged_into = ?`),
+      history: p(`INSERT INTO identity_history (ipp_key, origin_key, event, event_time, status, applied, sender, control_id, recorded_at, data)
+                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      link: p(`INSERT INTO link (ipp_key, other_key, kind, active, event_time) VALUES (?, ?, ?, ?, ?)
+               ON CONFLICT (ipp_key, other_key, kind) DO UPDATE SET active = excluded.active, event_time = excluded.event_time`),
+      audit: p(`INSERT INTO audit (at, actor, action, ipp_key, detail) VALUES (?, ?, ?, ?, ?)`),
+      byIns: p(`SELECT * FROM identity WHERE ins_value = ? AND merged_into IS NULL ORDER BY ipp_key`),
+      byInsQualified: p(`SELECT * FROM identity WHERE ins_value = ? AND qualified = 1 AND merged_into IS NULL ORDER BY ipp_key`),
+      byIppId: p(`SELECT * FROM identity WHERE substr(ipp_key, instr(ipp_key, '|') + 1) = ? ORDER BY merged_into IS NOT NULL, ipp_key`),
+      historyOf: p(`SELECT * FROM identity_history WHERE ipp_key = ? ORDER BY seq`),
+      linksOf: p(`SELECT * FROM link WHERE ipp_key = ? OR other_key = ? ORDER BY ipp_key, other_key`),
+      auditTail: p(`SELECT * FROM audit ORDER BY seq DESC LIMIT ?`),
+      stats: p(`SELECT COUNT(*) AS identities, COALESCE(SUM(qualified = 1 AND merged_into IS NULL), 0) AS qualified,
+                       COALESCE(SUM(merged_into IS NOT NULL), 0) AS merged,
+                       (SELECT COUNT(*) FROM processed_message) AS messages FROM identity`),
+    };
+  }
+
+  private follow(key: string): IdentityRow | undefined {
+    let row = this.st.identity.get(key) as IdentityRow | undefined;
+    for (let hops = 0; row?.merged_into && hops < 32; hops++) {
+      row = (this.st.identity.get(row.merged_into) as IdentityRow | undefined) ?? row;
+      if (!row.merged_into) break;
+    }
+    return row;
+  }
+
+  private applySync(reading: AdtReading, origin: MessageOrigin, ack: { code: string; text: string }): ApplyResult {
+    const now = new Date().toISOString();
+    const previous = this.st.processed.get(origin.sender, origin.controlId) as { ack_code: string; ack_text: string } | undefined;
+    const patient = reading.patient;
+    if (previous) {
+      const row = patient ? this.follow(ippKey(patient.ipp)) : undefined;
+      return { outcome: 'duplicate', identity: row ? toStored(row) : null, previousAck: { code: previous.ack_code, text: previous.ack_text } };
+    }
+    if (reading.ack !== 'AA' || !patient || reading.action === 'none') {
+      return { outcome: 'ignored', identity: null };
+    }
+    const key = ippKey(patient.ipp);
+    const ms = eventMs(reading.eventTime);
+    const current = this.st.identity.get(key) as IdentityRow | undefined;
+    const data = JSON.stringify(patient);
+    const audit = (action: string, k: string | null, detail: Record<string, unknown>) =>
+      this.st.audit.run(now, origin.actor, action, k, JSON.stringify({ event: reading.event, sender: origin.sender, controlId: origin.controlId, ...detail }));
+
+    if (current && current.event_ms !== null && ms !== null && ms < current.event_ms) {
+      this.st.history.run(key, key, reading.event, reading.eventTime, patient.status, 0, origin.sender, origin.controlId, now, data);
+      this.st.recordProcessed.run(origin.sender, origin.controlId, ack.code, ack.text, 'out-of-date', now);
+      audit('out-of-date', key, { kept: current.event_time });
+      return { outcome: 'out-of-date', identity: toStored(current) };
+    }
+
+    const before = current ? (JSON.parse(current.data) as PatientIdentity) : null;
+    this.st.upsert.run({
+      key,
+      ins: patient.ins?.value ?? null,
+      insOid: patient.ins?.oid ?? null,
+      status: patient.status,
+      qualified: patient.qualified ? 1 : 0,
+      data,
+      eventTime: reading.eventTime,
+      eventMs: ms,
+      now,
+    });
+    this.st.history.run(key, key, reading.event, reading.eventTime, patient.status, 1, origin.sender, origin.controlId, now, data);
+    audit(current ? 'update' : 'create', key, {
+      statusBefore: before?.status ?? null,
+      statusAfter: patient.status,
+      insChanged: (before?.ins?.value ?? null) !== (patient.ins?.value ?? null),
+      qualified: patient.qualified,
+    });
+
+    if (reading.action === 'merge' || reading.action === 'change-id') {
+      for (const old of patient.replaces ?? []) {
+        const oldKey = ippKey(old.ipp);
+        if (oldKey === key) continue;
+        this.st.insertMergedStub.run(oldKey, JSON.stringify({ ipp: old.ipp, ins: old.ins ?? null }), reading.eventTime, ms, now, key);
+        this.st.markMerged.run(key, now, oldKey);
+        this.st.repointMerged.run(key, oldKey);
+        const moved = this.st.moveHistory.run(key, oldKey).changes;
+        this.st.link.run(key, oldKey, reading.action, 1, reading.eventTime);
+        audit(reading.action, key, { from: oldKey, historyMoved: moved });
+      }
+    } else if (reading.action === 'link' || reading.action === 'unlink') {
+      for (const other of patient.replaces ?? []) {
+        const otherKey = ippKey(other.ipp);
+        this.st.link.run(key, otherKey, 'link', reading.action === 'link' ? 1 : 0, reading.eventTime);
+        audit(reading.action, key, { other: otherKey });
+      }
+    }
+    this.st.recordProcessed.run(origin.sender, origin.controlId, ack.code, ack.text, 'applied', now);
+    return { outcome: 'applied', identity: toStored(this.st.identity.get(key) as IdentityRow) };
+  }
+
+  async applyAdt(reading: AdtReading, origin: MessageOrigin, ack: { code: string; text: string }): Promise<ApplyResult> {
+    return this.db.transaction(() => this.applySync(reading, origin, ack)).immediate();
+  }
+
+  async byIpp(id: string, authority?: string): Promise<StoredIdentity | null> {
+    if (authority) {
+      const row = this.follow(`${authority}|${id}`);
+      return row ? toStored(row) : null;
+    }
+    const rows = this.st.byIppId.all(id) as IdentityRow[];
+    const row = rows[0] ? this.follow(rows[0].ipp_key) : undefined;
+    return row ? toStored(row) : null;
+  }
+
+  async byIns(value: string, opts: { qualifiedOnly?: boolean } = {}): Promise<StoredIdentity[]> {
+    const rows = ((opts.qualifiedOnly ?? true) ? this.st.byInsQualified : this.st.byIns).all(value) as IdentityRow[];
+    return rows.map(toStored);
+  }
+
+  async history(key: string): Promise<HistoryEntry[]> {
+    return (this.st.historyOf.all(key) as Record<string, string | number | null>[]).map((r) => ({
+      seq: r.seq as number,
+      originKey: r.origin_key as string,
+      event: r.event as string,
+      eventTime: r.event_time as string | null,
+      status: r.status as string | null,
+      applied: r.applied === 1,
+      sender: r.sender as string,
+      controlId: r.control_id as string,
+      recordedAt: r.recorded_at as string,
+      patient: r.data ? (JSON.parse(r.data as string) as PatientIdentity) : null,
+    }));
+  }
+
+  async links(key: string): Promise<LinkEntry[]> {
+    return (this.st.linksOf.all(key, key) as Record<string, string | number | null>[]).map((r) => ({
+      key: r.ipp_key as string,
+      otherKey: r.other_key as string,
+      kind: r.kind as LinkEntry['kind'],
+      active: r.active === 1,
+      eventTime: r.event_time as string | null,
+    }));
+  }
+
+  async audit(limit = 100): Promise<AuditEntry[]> {
+    return (this.st.auditTail.all(limit) as Record<string, string | number | null>[]).map((r) => ({
+      seq: r.seq as number,
+      at: r.at as string,
+      actor: r.actor as string,
+      action: r.action as string,
+      key: r.ipp_key as string | null,
+      detail: JSON.parse(r.detail as string) as Record<string, unknown>,
+    }));
+  }
+
+  async stats() {
+    return this.st.stats.get() as { identities: number; qualified: number; merged: number; messages: number };
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+}

@@ -1,0 +1,95 @@
+// The identity registry of the layer (and, from issue 4 on, its document archive), behind an
+// interface: SQLite (embedded, default) now, PostgreSQL next. Every method is asynchronous so that a
+// networked implementation fits the same contract.
+import type { AdtReading, Ins, Ipp, PatientIdentity } from '../ins';
+
+/** Where a message came from: the idempotence key is (sender, controlId). */
+export interface MessageOrigin {
+  /** MSH-3 / MSH-4 of the message (sending application and facility, ER7 form). */
+  sender: string;
+  controlId: string;
+  /** Who applied it (e.g. "node-red:adt-to-ins:<node id>"), for the audit trail. */
+  actor: string;
+}
+
+export type ApplyOutcome =
+  /** the identity (and links) changed */
+  | 'applied'
+  /** the message is older (EVN/MSH time) than what the store holds: recorded in the history, not applied */
+  | 'out-of-date'
+  /** the same sender and control id were already applied: nothing changes, the earlier ACK is given again */
+  | 'duplicate'
+  /** the reading carries nothing to store (AE/AR, or an event without identity) */
+  | 'ignored';
+
+export interface ApplyResult {
+  outcome: ApplyOutcome;
+  /** The identity kept for the IPP after the message (null when ignored). */
+  identity: StoredIdentity | null;
+  /** For a duplicate: the ACK code and text given the first time. */
+  previousAck?: { code: string; text: string };
+}
+
+export interface StoredIdentity {
+  /** The key of the IPP: "<authority OID or namespace>|<id>". */
+  key: string;
+  patient: PatientIdentity;
+  /** Time of the event that set this identity (ISO 8601), null when the messages carried none. */
+  eventTime: string | null;
+  updatedAt: string;
+  /** Set when this IPP was merged into (A40) or renamed to (A47) another one. */
+  mergedInto: string | null;
+}
+
+export interface HistoryEntry {
+  seq: number;
+  /** The IPP key the entry was recorded under (it stays when a merge moves the entry). */
+  originKey: string;
+  event: string;
+  eventTime: string | null;
+  status: string | null;
+  applied: boolean;
+  sender: string;
+  controlId: string;
+  recordedAt: string;
+  patient: PatientIdentity | null;
+}
+
+export interface LinkEntry {
+  key: string;
+  otherKey: string;
+  kind: 'merge' | 'change-id' | 'link';
+  active: boolean;
+  eventTime: string | null;
+}
+
+export interface AuditEntry {
+  seq: number;
+  at: string;
+  actor: string;
+  action: string;
+  key: string | null;
+  detail: Record<string, unknown>;
+}
+
+export interface IdentityStore {
+  /** Applies a reading of an ADT message (only AA readings change anything), in one transaction. */
+  applyAdt(reading: AdtReading, origin: MessageOrigin, ack: { code: string; text: string }): Promise<ApplyResult>;
+  /** The identity of an IPP (by id and, when given, authority OID or namespace); follows merges. */
+  byIpp(id: string, authority?: string): Promise<StoredIdentity | null>;
+  /** Identities carrying this INS value; qualified ones only unless told otherwise. Merged IPPs are left out. */
+  byIns(value: string, opts?: { qualifiedOnly?: boolean }): Promise<StoredIdentity[]>;
+  history(key: string): Promise<HistoryEntry[]>;
+  links(key: string): Promise<LinkEntry[]>;
+  audit(limit?: number): Promise<AuditEntry[]>;
+  /** Counts, for status dots and tests. */
+  stats(): Promise<{ identities: number; qualified: number; merged: number; messages: number }>;
+  close(): Promise<void>;
+}
+
+/** The key of an IPP: the authority OID when known, else its namespace, then the id. */
+export function ippKey(ipp: Pick<Ipp, 'id' | 'oid' | 'authority'>): string {
+  return `${ipp.oid || ipp.authority || ''}|${ipp.id}`;
+}
+
+export type { AdtReading, Ins, Ipp, PatientIdentity };

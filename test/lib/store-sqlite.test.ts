@@ -1,0 +1,148 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { readAdtPayload, type AdtReading } from '../../lib/ins';
+import { SqliteIdentityStore, ippKey } from '../../lib/store';
+import { adtMessage, MARIE_NIR, OID, withKey, type AdtSpec } from '../fixtures/adt';
+
+const IPP_KEY = `${OID.IPP}|123456`;
+
+describe('lib/store SqliteIdentityStore', () => {
+  let dir: string;
+  let store: SqliteIdentityStore;
+  let seq = 0;
+
+  const origin = (controlId: string) => ({ sender: 'GAM/CHU-X', controlId, actor: 'test' });
+  async function apply(spec: AdtSpec, controlId = `C${++seq}`) {
+    const reading = readAdtPayload(adtMessage({ ...spec, controlId }));
+    return { reading, result: await store.applyAdt(reading, origin(controlId), { code: reading.ack, text: '' }) };
+  }
+
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'segur-store-'));
+    store = new SqliteIdentityStore({ file: path.join(dir, 'sub', 'ins-store.db') });
+  });
+  afterEach(async () => {
+    await store.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('creates the file (and its folder) in WAL mode', () => {
+    assert.ok(fs.existsSync(path.join(dir, 'sub', 'ins-store.db')));
+    assert.ok(fs.existsSync(path.join(dir, 'sub', 'ins-store.db-wal')));
+  });
+
+  it('keeps the latest identity per IPP and its status history, with an audit', async () => {
+    const first = await apply({ pid: { status: ['PROV'] }, evnOccurred: '20261123100000+0100' });
+    assert.equal(first.reading.ack, 'AA');
+    assert.equal(first.result.outcome, 'applied');
+    assert.equal(first.result.identity?.patient.status, 'PROV');
+    const second = await apply({ pid: { status: ['QUAL'] }, evnOccurred: '20261123110000+0100' });
+    assert.equal(second.result.outcome, 'applied');
+    const stored = await store.byIpp('123456', OID.IPP);
+    assert.equal(stored?.patient.status, 'QUAL');
+    assert.equal(stored?.patient.qualified, true);
+    assert.equal(stored?.key, IPP_KEY);
+    assert.deepEqual((await store.history(IPP_KEY)).map((h) => [h.status, h.applied]), [
+      ['PROV', true],
+      ['QUAL', true],
+    ]);
+    const audit = await store.audit();
+    assert.deepEqual(audit.map((a) => a.action), ['update', 'create']);
+    assert.equal(audit[0].detail.statusBefore, 'PROV');
+    assert.equal(audit[0].detail.statusAfter, 'QUAL');
+    assert.equal(audit[0].actor, 'test');
+  });
+
+  it('finds identities by INS: qualified only by default, any on request', async () => {
+    await apply({ pid: { status: ['VALI'] } });
+    assert.deepEqual(await store.byIns(MARIE_NIR), []);
+    assert.equal((await store.byIns(MARIE_NIR, { qualifiedOnly: false })).length, 1);
+    await apply({ pid: { status: ['QUAL'] } });
+    const found = await store.byIns(MARIE_NIR);
+    assert.equal(found.length, 1);
+    assert.equal(found[0].patient.ins?.oid, OID.NIR);
+    assert.equal((await store.byIpp('123456'))?.key, IPP_KEY, 'by IPP id alone');
+    assert.equal(await store.byIpp('999999'), null);
+  });
+
+  it('never lets an out-of-date message overwrite newer data (EVN time)', async () => {
+    await apply({ pid: { status: ['QUAL'] }, evnOccurred: '20261123120000+0100' });
+    const old = await apply({ pid: { status: ['PROV'], birthName: 'ANCIEN' }, evnOccurred: '20261123090000+0100' });
+    assert.equal(old.result.outcome, 'out-of-date');
+    const stored = await store.byIpp('123456', OID.IPP);
+    assert.equal(stored?.patient.status, 'QUAL');
+    assert.notEqual(stored?.patient.birthName, 'ANCIEN');
+    const history = await store.history(IPP_KEY);
+    assert.deepEqual(history.map((h) => h.applied), [true, false], 'the old message is recorded, not applied');
+    // the same instant written with another offset is not older
+    const same = await apply({ pid: { status: ['QUAL'], usedName: 'NOUVEAU' }, evnOccurred: '20261123110000+0000' });
+    assert.equal(same.result.outcome, 'applied');
+  });
+
+  it('applies a message once: the same sender and control id again change nothing', async () => {
+    const a = await apply({ pid: { status: ['QUAL'] } }, 'DUP1');
+    assert.equal(a.result.outcome, 'applied');
+    const before = await store.stats();
+    const b = await apply({ pid: { status: ['PROV'] } }, 'DUP1');
+    assert.equal(b.result.outcome, 'duplicate');
+    assert.deepEqual(b.result.previousAck, { code: 'AA', text: '' });
+    assert.deepEqual(await store.stats(), before);
+    assert.equal((await store.byIpp('123456', OID.IPP))?.patient.status, 'QUAL');
+    assert.equal((await store.history(IPP_KEY)).length, 1);
+  });
+
+  it('changes nothing for AE / AR readings', async () => {
+    const bad = await apply({ pid: { ins: withKey('2850569123456').slice(0, 13) + '00', status: ['QUAL'] } });
+    assert.equal(bad.reading.ack, 'AE');
+    assert.equal(bad.result.outcome, 'ignored');
+    const reading: AdtReading = readAdtPayload('not HL7');
+    assert.equal((await store.applyAdt(reading, origin('X'), { code: 'AR', text: '' })).outcome, 'ignored');
+    assert.deepEqual(await store.stats(), { identities: 0, qualified: 0, merged: 0, messages: 0 });
+  });
+
+  it('A40 merge: the history moves to the surviving IPP, the old IPP leads to it', async () => {
+    await apply({ pid: { ipp: '654321', status: ['PROV'], ins: null } });
+    await apply({ pid: { ipp: '654321', status: ['VALI'], ins: null } });
+    await apply({ pid: { ipp: '123456', status: ['QUAL'] } });
+    const merge = await apply({ event: 'A40', pid: { ipp: '123456', status: ['QUAL'] }, mrg: { ipp: '654321' } });
+    assert.equal(merge.reading.action, 'merge');
+    assert.equal(merge.result.outcome, 'applied');
+    const oldKey = `${OID.IPP}|654321`;
+    assert.deepEqual(await store.history(oldKey), []);
+    const history = await store.history(IPP_KEY);
+    assert.equal(history.length, 4);
+    assert.deepEqual(history.filter((h) => h.originKey === oldKey).map((h) => h.status), ['PROV', 'VALI']);
+    const viaOld = await store.byIpp('654321', OID.IPP);
+    assert.equal(viaOld?.key, IPP_KEY, 'a lookup of the merged IPP gives the surviving identity');
+    assert.deepEqual((await store.links(IPP_KEY)).map((l) => [l.otherKey, l.kind, l.active]), [[oldKey, 'merge', true]]);
+    assert.equal((await store.stats()).merged, 1);
+    assert.equal((await store.byIns(MARIE_NIR)).length, 1, 'merged IPPs are left out of INS lookups');
+  });
+
+  it('A47: the identity moves to the new identifier', async () => {
+    await apply({ pid: { ipp: '111111', status: ['QUAL'] } });
+    const change = await apply({ event: 'A47', pid: { ipp: '222222', status: ['QUAL'] }, mrg: { ipp: '111111' } });
+    assert.equal(change.reading.action, 'change-id');
+    assert.equal((await store.byIpp('111111', OID.IPP))?.key, `${OID.IPP}|222222`);
+    assert.equal((await store.history(`${OID.IPP}|222222`)).length, 2);
+  });
+
+  it('A24 / A37: links two IPPs, then unlinks them', async () => {
+    const link = await apply({ event: 'A24' });
+    assert.equal(link.reading.action, 'link');
+    const other = ippKey(link.reading.linked!.ipp);
+    assert.deepEqual((await store.links(IPP_KEY)).map((l) => [l.otherKey, l.active]), [[other, true]]);
+    await apply({ event: 'A37' });
+    assert.deepEqual((await store.links(IPP_KEY)).map((l) => [l.otherKey, l.active]), [[other, false]]);
+  });
+
+  it('keeps everything across a close and reopen', async () => {
+    await apply({ pid: { status: ['QUAL'] } }, 'P1');
+    await store.close();
+    store = new SqliteIdentityStore({ file: path.join(dir, 'sub', 'ins-store.db') });
+    assert.equal((await store.byIpp('123456', OID.IPP))?.patient.qualified, true);
+    assert.equal((await apply({ pid: { status: ['QUAL'] } }, 'P1')).result.outcome, 'duplicate');
+  });
+});
