@@ -5,6 +5,7 @@ import { formatTable, type BenchTable } from './table';
 const suites: Record<string, () => Promise<{ run(): Promise<BenchTable[]> }>> = {
   codec: () => import('./codec'),
   mllp: () => import('./mllp'),
+  adt: () => import('./adt'),
 };
 
 async function main() {

@@ -1,6 +1,7 @@
+import { encodeHl7 } from './charset';
 import { DEFAULT_DELIMITERS, escapeValue, type Delimiters } from './escape';
 import { Hl7ParseError } from './errors';
-import { createMessage, Hl7Message, parseHl7, type Hl7Header } from './message';
+import { createMessage, formatDateTime, Hl7Message, parseHl7, type Hl7Header } from './message';
 
 export type AckCode = 'AA' | 'AE' | 'AR';
 
@@ -138,4 +139,88 @@ export function parseAck(input: string | Buffer | Hl7Message): ParsedAck {
   });
   const text = msa.value(3) || errors.find((e) => e.text)?.text || '';
   return { code: msa.value(1), controlId: msa.value(2), text, errors };
+}
+
+/** The header used to answer input with no readable MSH segment (HL7 v2.5, UTF-8, addressed to nobody). */
+const UNKNOWN_HEADER: Hl7Header = {
+  fieldSeparator: '|',
+  encodingCharacters: '^~\\&',
+  type: '',
+  event: '',
+  structure: '',
+  controlId: '',
+  version: '2.5',
+  charset: '',
+  processingId: 'P',
+  sendingApplication: '',
+  sendingFacility: '',
+  receivingApplication: '',
+  receivingFacility: '',
+  dateTime: '',
+};
+
+/** Text reduced to printable ASCII: accents dropped, dashes and quotes simplified, anything else '?'. */
+function asciiText(text: string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  return text
+    .normalize('NFD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .replace(/[\u2010-\u2015\u2212]/g, '-')
+    .replace(/[\u2018\u2019]/g, "'")
+    .replace(/[\u201c\u201d\u00ab\u00bb]/g, '"')
+    .replace(/\u2026/g, '...')
+    .replace(/[^\x20-\x7e]/g, '?');
+}
+
+/**
+ * Builds an acknowledgement that can always be sent, even for input whose header is unknown or odd
+ * (see buildAck for its content). Never throws. Tried in turn, keeping the first one that builds and
+ * that its own MSH-18 character set can encode (encodeHl7):
+ * 1. buildAck on `original` (the ACK declares the original's MSH-18);
+ * 2. the same with the texts reduced to ASCII (a text character the charset cannot carry, e.g. '–' in
+ *    ISO 8859-1);
+ * 3. the same without MSH-18 (UTF-8), e.g. when the original declares a charset the codec does not
+ *    support;
+ * 4. a minimal ACK written by hand: MSH (v2.5, no MSH-18), MSA (code, original control id, text) and
+ *    the first error as ERR (code and text), separators in the texts replaced by spaces.
+ * With no header at all (`original` undefined: input with no readable MSH), an empty v2.5 header is
+ * used: the ACK is addressed to nobody and MSA-2 is empty.
+ */
+export function buildSafeAck(original: Hl7Message | Hl7Header | undefined, opts: AckOptions): string {
+  let header: Hl7Header = UNKNOWN_HEADER;
+  try {
+    if (original) header = original instanceof Hl7Message ? original.header() : original;
+  } catch {
+    // an unreadable header: answered as unknown
+  }
+  const ascii: AckOptions = {
+    ...opts,
+    text: asciiText(opts.text),
+    errors: opts.errors?.map((e) => ({ ...e, text: asciiText(e.text), location: asciiText(e.location) })),
+  };
+  const attempts: (() => [Hl7Header, AckOptions])[] = [() => [header, opts], () => [header, ascii], () => [{ ...header, charset: '' }, ascii]];
+  for (const attempt of attempts) {
+    try {
+      const [h, o] = attempt();
+      const ack = buildAck(h, o);
+      encodeHl7(ack); // throws when its MSH-18 is unsupported or cannot carry the text
+      return ack;
+    } catch {
+      // next attempt
+    }
+  }
+  const ts = formatDateTime().slice(0, 14);
+  const clean = (s: unknown) => (asciiText(typeof s === 'string' ? s.replace(/[\r\n]/g, ' ') : '') ?? '').replace(/[|^~\\&]/g, ' ');
+  let controlId = '';
+  try {
+    controlId = header.controlId;
+  } catch {
+    // not readable either
+  }
+  const first = opts.errors?.[0];
+  return (
+    `MSH|^~\\&|||||${ts}||ACK|${ts}${Math.floor(Math.random() * 1e6)}|P|2.5\r` +
+    `MSA|${clean(opts.code)}|${clean(controlId)}|${clean(opts.text)}\r` +
+    (first ? `ERR|||${clean(first.code)}^^HL70357|${clean(first.severity ?? 'E')}||||${clean(first.text ?? opts.text)}\r` : '')
+  );
 }

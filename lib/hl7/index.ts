@@ -16,4 +16,4 @@ export {
   type ParseOptions,
   type CreateOptions,
 } from './message';
-export { buildAck, parseAck, HL7_ERROR_CODES, type AckCode, type AckError, type AckOptions, type ParsedAck } from './ack';
+export { buildAck, buildSafeAck, parseAck, HL7_ERROR_CODES, type AckCode, type AckError, type AckOptions, type ParsedAck } from './ack';

@@ -112,15 +112,21 @@ export class SqliteIdentityStore implements IdentityStore {
     this.file = opts.file;
     if (opts.file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(opts.file)), { recursive: true });
     this.db = new Database(opts.file);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = NORMAL');
-    this.db.pragma('foreign_keys = ON');
-    this.db.pragma('busy_timeout = 5000');
-    this.db.exec(SCHEMA);
-    const version = this.db.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).get() as { value: string } | undefined;
-    if (!version) this.db.prepare(`INSERT INTO meta (key, value) VALUES ('schema_version', ?)`).run(String(SCHEMA_VERSION));
-    else if (Number(version.value) > SCHEMA_VERSION) {
-      throw new Error(`${opts.file}: schema version ${version.value} is newer than this software (${SCHEMA_VERSION})`);
+    try {
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = NORMAL');
+      this.db.pragma('foreign_keys = ON');
+      this.db.pragma('busy_timeout = 5000');
+      this.db.exec(SCHEMA);
+      const version = this.db.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).get() as { value: string } | undefined;
+      if (!version) this.db.prepare(`INSERT INTO meta (key, value) VALUES ('schema_version', ?)`).run(String(SCHEMA_VERSION));
+      else if (Number(version.value) > SCHEMA_VERSION) {
+        throw new Error(`${opts.file}: schema version ${version.value} is newer than this software (${SCHEMA_VERSION})`);
+      }
+    } catch (err) {
+      // not a database, read-only, newer schema…: do not leave the file open behind the error
+      this.db.close();
+      throw err;
     }
     const p = (sql: string) => this.db.prepare(sql);
     this.st = {

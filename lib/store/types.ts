@@ -5,7 +5,7 @@ import type { AdtReading, Ins, Ipp, PatientIdentity } from '../ins';
 
 /** Where a message came from: the idempotence key is (sender, controlId). */
 export interface MessageOrigin {
-  /** MSH-3 / MSH-4 of the message (sending application and facility, ER7 form). */
+  /** The sending application and facility (MSH-3.1 / MSH-4.1, e.g. "GAM/CHU-X", as lib/ins reads them). */
   sender: string;
   controlId: string;
   /** Who applied it (e.g. "node-red:adt-to-ins:<node id>"), for the audit trail. */

@@ -4,7 +4,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage } from '../shared/red';
 import { tlsOptionsFrom } from '../shared/util';
 import { MllpConnection, MllpServer, OversizeInfo, connections } from '../../lib/mllp';
-import { AckError, Hl7Header, Hl7Message, buildAck, decodeHl7, encodeHl7, parseHl7, readHeader } from '../../lib/hl7';
+import { AckError, Hl7Header, Hl7Message, buildAck, buildSafeAck, decodeHl7, encodeHl7, parseHl7, readHeader } from '../../lib/hl7';
 
 interface MllpInDef extends NodeDef {
   port?: string | number;
@@ -36,23 +36,6 @@ class FrameRejected extends Error {
   }
 }
 
-const EMPTY_HEADER: Hl7Header = {
-  fieldSeparator: '|',
-  encodingCharacters: '^~\\&',
-  type: '',
-  event: '',
-  structure: '',
-  controlId: '',
-  version: '2.5',
-  charset: '',
-  processingId: 'P',
-  sendingApplication: '',
-  sendingFacility: '',
-  receivingApplication: '',
-  receivingFacility: '',
-  dateTime: '',
-};
-
 /** HL7 table 0357 code (ERR-3) for a parse failure (Hl7ParseError code); default 100, segment sequence error. */
 const ERR_CODES: Record<string, string> = {
   INCOMPLETE_HEADER: '101', // required field missing (MSH-9 / MSH-10 / MSH-12)
@@ -61,23 +44,7 @@ const ERR_CODES: Record<string, string> = {
 
 /** An AR acknowledgement (MSA-3 = ERR-8 = the error's text) for a message whose header may be unknown. */
 function rejectAck(header: Hl7Header | undefined, error: AckError): Buffer {
-  const text = error.text ?? '';
-  const attempts = header ? [header, { ...header, charset: '' }] : [EMPTY_HEADER];
-  for (const h of attempts) {
-    try {
-      return encodeHl7(buildAck(h, { code: 'AR', text, errors: [error] }));
-    } catch {
-      // e.g. an MSH-18 the codec cannot encode: try again in UTF-8 (undeclared), then by hand
-    }
-  }
-  // last resort: a minimal AR built by hand
-  const ts = new Date().toISOString().replace(/\D/g, '').slice(0, 14);
-  const clean = (s: string) => s.replace(/[|^~\\&\r\n]/g, ' ');
-  const ack =
-    `MSH|^~\\&|||||${ts}||ACK|${ts}${Math.floor(Math.random() * 1e6)}|P|2.5\r` +
-    `MSA|AR|${clean(header?.controlId ?? '')}|${clean(text)}\r` +
-    `ERR|||${error.code}^^HL70357|E||||${clean(text)}\r`;
-  return Buffer.from(ack, 'utf8');
+  return encodeHl7(buildSafeAck(header, { code: 'AR', text: error.text ?? '', errors: [error] }));
 }
 
 export = function (RED: NodeAPI) {

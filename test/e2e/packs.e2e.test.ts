@@ -8,6 +8,7 @@ import { DebugPane } from './comms';
 import { NodeRed, PROJECT_ROOT, getFreePort, type FlowNode } from './harness';
 import { connectRetry } from './mllp-flows';
 import { msaOf, sampleMessage } from '../support/mllp';
+import { adtMessage, withWrongKey } from '../fixtures/adt';
 
 function readFlows(dir: string): { file: string; nodes: FlowNode[] }[] {
   const full = path.join(PROJECT_ROOT, dir);
@@ -50,10 +51,11 @@ describe('e2e: flow packs and examples in a real Node-RED', function () {
     await red?.stop();
   });
 
-  it('ships at least one flow pack and one example per MLLP node', () => {
-    assert.ok(packs.length >= 1);
+  it('ships flow packs, and an example that uses each node of the pack', () => {
+    assert.ok(packs.length >= 2);
     const types = new Set(examples.flatMap((e) => e.nodes.map((n) => n.type)));
-    for (const t of ['mllp-in', 'mllp-response', 'mllp-out']) assert.ok(types.has(t), `an example uses ${t}`);
+    const pkg = JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8'));
+    for (const t of Object.keys(pkg['node-red'].nodes)) assert.ok(types.has(t), `an example uses ${t}`);
     for (const e of [...packs, ...examples]) {
       const tabs = e.nodes.filter((n) => n.type === 'tab');
       assert.equal(tabs.length, 1, `${e.file}: one tab`);
@@ -74,7 +76,10 @@ describe('e2e: flow packs and examples in a real Node-RED', function () {
         assert.match(html, new RegExp(`registerType\\(\\s*['"]${t}['"]`), `${t} editor code`);
         assert.match(html, new RegExp(`data-help-name="${t}"`), `${t} help (${lang})`);
       }
-      assert.ok((html.match(/category: 'Ségur DPI'/g) ?? []).length >= declared.length);
+      for (const t of declared) {
+        const category = new RegExp(`registerType\\(\\s*['"]${t}['"]\\s*,\\s*\\{\\s*category:\\s*'([^']+)'`).exec(html)?.[1];
+        assert.ok(category === 'Ségur DPI' || category === 'config', `${t}: category ${category}`);
+      }
     }
     // Import > Examples lists the module's examples
     const index = await red!.request('GET', '/library/examples/flows/node-red-contrib-segur-dpi', undefined, { accept: 'application/json' });
@@ -95,6 +100,34 @@ describe('e2e: flow packs and examples in a real Node-RED', function () {
     }
     const shown = await pane!.waitFor((m) => m.id === 'segur-hl7-debug' && m.msg.includes('PACK-1'));
     assert.equal(shown.property, 'hl7');
+  });
+
+  it('the identity feed pack stores a PAM FR A28 and answers AA; a wrong INS key gets AE', async () => {
+    const pack = packs.find((p) => p.file === '02-identity-feed.json')!;
+    const port = Number(pack.nodes.find((n) => n.type === 'mllp-in')!.port);
+    const sock = await connectRetry(port);
+    try {
+      const ok = await sock.request(Buffer.from(adtMessage({ controlId: 'PACK-ADT-1' }), 'latin1'));
+      assert.deepEqual(msaOf(ok), { code: 'AA', controlId: 'PACK-ADT-1' });
+      const bad = await sock.request(Buffer.from(adtMessage({ controlId: 'PACK-ADT-2', pid: { ins: withWrongKey('2850569123456') } }), 'latin1'));
+      assert.deepEqual(msaOf(bad), { code: 'AE', controlId: 'PACK-ADT-2' });
+      assert.match(bad, /\rERR\|\|PID\^1\^3\^2\|102/);
+    } finally {
+      await sock.close();
+    }
+    const shown = await pane!.waitFor((m) => m.id === 'segur-idfeed-debug' && m.msg.includes('PACK-ADT-1'));
+    assert.doesNotMatch(shown.msg, /MARTIN|2850569123456/, 'the debug pane shows no patient data');
+    await pane!.waitFor((m) => m.id === 'segur-idfeed-errors' && m.msg.includes('PID^1^3^2'));
+  });
+
+  it('example "adt-to-ins": the qualified A28 gives AA and an identity, the wrong key AE and an error', async () => {
+    assert.equal((await red!.request('POST', '/inject/ex-adt-ok')).status, 200);
+    const patient = await pane!.waitFor((m) => m.id === 'ex-adt-patient');
+    assert.match(patient.msg, /"qualified":\s*true/);
+    await pane!.waitFor((m) => m.id === 'ex-adt-ack' && /"code":\s*"AA"/.test(m.msg));
+    assert.equal((await red!.request('POST', '/inject/ex-adt-bad')).status, 200);
+    await pane!.waitFor((m) => m.id === 'ex-adt-ack' && /"code":\s*"AE"/.test(m.msg));
+    await pane!.waitFor((m) => m.id === 'ex-adt-error');
   });
 
   for (const [inject, debugId, file] of [

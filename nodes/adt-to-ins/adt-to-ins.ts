@@ -1,0 +1,216 @@
+// adt-to-ins: reads an IHE PAM FR ADT message from the identity registry (lib/ins), records it in an
+// ins-store when one is configured (lib/store), and answers it: output 1 the identity (accepted and
+// applied messages only), output 2 exactly one HL7 acknowledgement per input message (AA, AE or AR),
+// ready for mllp-response. AE and AR also raise a Catch-able error naming field locations and
+// reasons only (no patient data).
+import type { DoneFn, Node, NodeAPI, NodeDef, NodeMessage, SendFn } from '../shared/red';
+import { isInsStoreNode, type InsStoreNode } from '../shared/stores';
+import { clip, describeIssues, redactIssueText } from './report';
+import { buildSafeAck, readHeader, type AckCode, type AckError, type Hl7Header } from '../../lib/hl7';
+import { readAdtPayload, type AdtIssue, type AdtReading } from '../../lib/ins';
+import type { ApplyOutcome } from '../../lib/store';
+
+interface AdtToInsDef extends NodeDef {
+  store?: string;
+  valiQualified?: boolean;
+}
+
+/** Largest msg.payload read (characters of a string, bytes of a Buffer): an ADT message is a few KiB. */
+const MAX_PAYLOAD = 10 * 1024 * 1024;
+
+/** The part of a payload read for the header of an oversize message. */
+const HEAD = 64 * 1024;
+
+/** A Catch-able error for an AE or AR acknowledgement; `code` (msg.error.code) is the ACK code. */
+class AdtAckError extends Error {
+  constructor(
+    readonly code: 'AE' | 'AR',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function describeValue(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'array';
+  if (v instanceof Uint8Array) return 'Uint8Array';
+  return typeof v;
+}
+
+/** An AR reading for input that could not even be given to readAdtPayload. */
+function rejected(header: Hl7Header | undefined, issue: AdtIssue): AdtReading {
+  const app = header?.sendingApplication.split('^')[0] ?? '';
+  const facility = header?.sendingFacility.split('^')[0] ?? '';
+  return {
+    ack: 'AR',
+    event: header?.event ?? '',
+    controlId: header?.controlId ?? '',
+    sender: facility ? `${app}/${facility}` : app,
+    eventTime: null,
+    action: 'none',
+    patient: null,
+    issues: [issue],
+  };
+}
+
+function headerOf(input: string | Buffer): Hl7Header | undefined {
+  try {
+    const head = input.length <= HEAD ? input : typeof input === 'string' ? input.slice(0, HEAD) : input.subarray(0, HEAD);
+    return readHeader(head, { requireHeader: false });
+  } catch {
+    return undefined; // no readable MSH segment: answered with an ACK addressed to nobody
+  }
+}
+
+export = function (RED: NodeAPI) {
+  function AdtToInsNode(this: Node, def: NodeDef) {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const config = def as AdtToInsDef;
+    const valiQualified = config.valiQualified === true;
+    const storeId = typeof config.store === 'string' && config.store !== '_ADD_' ? config.store.trim() : '';
+    const actor = `node-red:adt-to-ins:${node.id}`;
+
+    let storeNode: InsStoreNode | null = null;
+    let storeMissing: Error | null = null;
+    if (storeId) {
+      const found = RED.nodes.getNode(storeId);
+      if (isInsStoreNode(found)) storeNode = found;
+      else {
+        storeMissing = new Error(RED._('adt-to-ins.errors.no-store-node', { id: storeId }));
+        node.error(storeMissing);
+      }
+    }
+
+    const counts: Record<AckCode, number> = { AA: 0, AE: 0, AR: 0 };
+    const countsText = () => `AA ${counts.AA} · AE ${counts.AE} · AR ${counts.AR}`;
+    if (storeMissing || storeNode?.openError) {
+      node.status({ fill: 'red', shape: 'ring', text: RED._('adt-to-ins.status.no-store') });
+    }
+
+    /** Reads, records and answers one message; `state.answered` once the ACK is sent. */
+    const handle = async (msg: NodeMessage, send: SendFn, done: DoneFn, state: { answered: boolean }) => {
+      // 1. read the message
+      const payload = msg.payload;
+      let input: string | Buffer | null = null;
+      if (typeof payload === 'string' || Buffer.isBuffer(payload)) input = payload;
+      else if (payload instanceof Uint8Array) input = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+
+      let header: Hl7Header | undefined;
+      let reading: AdtReading;
+      if (input === null) {
+        reading = rejected(undefined, {
+          code: '100',
+          location: 'MSH^1',
+          text: `not an HL7 v2 message: msg.payload is ${describeValue(payload)}, a string or a Buffer is expected`,
+          severity: 'E',
+        });
+      } else {
+        header = headerOf(input);
+        if (input.length > MAX_PAYLOAD) {
+          reading = rejected(header, {
+            code: '207',
+            location: '',
+            text: `message too large: ${input.length} ${typeof input === 'string' ? 'characters' : 'bytes'}, limit ${MAX_PAYLOAD}`,
+            severity: 'E',
+          });
+        } else {
+          const vali = typeof msg.valiQualified === 'boolean' ? msg.valiQualified : valiQualified;
+          try {
+            reading = readAdtPayload(input, { valiWithInsIsQualified: vali });
+          } catch (err) {
+            reading = rejected(header, { code: '207', location: '', text: `the message could not be read: ${(err as Error).message}`, severity: 'E' });
+          }
+        }
+      }
+
+      // 2. record it
+      let code: AckCode = reading.ack;
+      const errors: AckError[] = reading.issues.map((i) => ({ code: i.code, location: i.location, text: i.text, severity: i.severity }));
+      const firstError = reading.issues.find((i) => i.severity === 'E');
+      let text = firstError ? clip(redactIssueText(firstError.text, firstError.location)) : '';
+      let outcome: ApplyOutcome | undefined;
+      let storeError: Error | undefined;
+      if (reading.ack === 'AA' && (storeNode || storeMissing)) {
+        try {
+          if (!storeNode) throw storeMissing as Error;
+          const result = await storeNode.getStore().applyAdt(reading, { sender: reading.sender, controlId: reading.controlId, actor }, { code: 'AA', text: '' });
+          outcome = result.outcome;
+          if (outcome === 'duplicate') {
+            code = (result.previousAck?.code as AckCode | undefined) ?? 'AA';
+            text = clip(`already processed (${reading.sender} ${reading.controlId}): not applied again`);
+          } else if (outcome === 'out-of-date') {
+            text = clip(`out of date: the stored identity is newer (${result.identity?.eventTime ?? '?'}), not applied`);
+          } else if (outcome === 'ignored') {
+            text = 'nothing to record';
+          }
+        } catch (err) {
+          storeError = err as Error;
+          code = 'AR';
+          text = 'identity store unavailable: message not recorded, send it again';
+          errors.unshift({ code: '207', location: '', text, severity: 'E' });
+        }
+      }
+      counts[code] = (counts[code] ?? 0) + 1;
+      node.debug(`adt-to-ins: ${reading.event || '?'} ${reading.controlId || '(no control id)'} → ${code}${outcome ? ` ${outcome}` : ''}${storeError ? ' store error' : ''}`);
+
+      // 3. answer
+      const summary = { event: reading.event, controlId: reading.controlId, sender: reading.sender, eventTime: reading.eventTime, action: reading.action };
+      const insStore = storeNode && outcome ? { outcome, file: storeNode.file } : undefined;
+      const ackMsg: NodeMessage = {
+        payload: buildSafeAck(header, { code, text, errors }),
+        ack: { code, controlId: reading.controlId, text },
+        hl7: summary,
+      };
+      if (msg._msgid) ackMsg._msgid = msg._msgid;
+      if (insStore) ackMsg.insStore = { ...insStore };
+      if (msg.mllp !== undefined) ackMsg.mllp = msg.mllp;
+
+      let out1: NodeMessage | null = null;
+      if (code === 'AA' && reading.ack === 'AA' && (!storeNode || outcome === 'applied')) {
+        out1 = msg;
+        out1.patient = reading.patient;
+        if (reading.linked) out1.linked = reading.linked;
+        out1.hl7 = { ...summary };
+        if (insStore) out1.insStore = insStore;
+      }
+
+      node.status({ fill: code === 'AA' ? 'green' : code === 'AE' ? 'yellow' : 'red', shape: storeError ? 'ring' : 'dot', text: countsText() });
+      state.answered = true;
+      send([out1, ackMsg]);
+
+      const what = `${reading.event ? `ADT^${reading.event}` : 'message'}${reading.controlId ? ` ${reading.controlId}` : ''}`;
+      if (storeError) {
+        done(new AdtAckError('AR', RED._('adt-to-ins.errors.store', { what, error: storeError.message })));
+      } else if (code === 'AE' || code === 'AR') {
+        done(new AdtAckError(code, `${code} for ${what}: ${describeIssues(reading.issues)}`));
+      } else {
+        done();
+      }
+    };
+
+    node.on('input', (msg: NodeMessage, send: SendFn, done: DoneFn) => {
+      const state = { answered: false };
+      handle(msg, send, done, state).catch((err: Error) => {
+        // a bug, not the input: still one AR per message, and a Catch-able error
+        if (!state.answered) {
+          counts.AR++;
+          node.status({ fill: 'red', shape: 'ring', text: countsText() });
+          const text = 'application internal error';
+          const ack: NodeMessage = { payload: buildSafeAck(undefined, { code: 'AR', text, errors: [{ code: '207', text, severity: 'E' }] }), ack: { code: 'AR', controlId: '', text } };
+          if (msg.mllp !== undefined) ack.mllp = msg.mllp;
+          send([null, ack]);
+        }
+        done(new AdtAckError('AR', `AR: ${err.message}`));
+      });
+    });
+
+    node.on('close', (_removed: boolean, done: () => void) => {
+      node.status({});
+      done();
+    });
+  }
+
+  RED.nodes.registerType('adt-to-ins', AdtToInsNode);
+};

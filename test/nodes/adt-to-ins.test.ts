@@ -1,0 +1,607 @@
+import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import adtToIns = require('../../nodes/adt-to-ins/adt-to-ins');
+import insStore = require('../../nodes/ins-store/ins-store');
+import { redactIssueText } from '../../nodes/adt-to-ins/report';
+import { encodeHl7, parseAck, readHeader } from '../../lib/hl7';
+import { readAdtPayload } from '../../lib/ins';
+import type { IdentityStore } from '../../lib/store';
+import { MARIE_NIR, OID, adtBytes, adtMessage, adtSegments, withKey, withWrongKey, type AdtSpec } from '../fixtures/adt';
+import { delay, until, withMessages } from '../support/red-nodes';
+
+const helper = require('node-red-node-test-helper');
+helper.init(require.resolve('node-red'));
+
+type Msg = Record<string, any>;
+const NODES = withMessages(['ins-store', 'adt-to-ins'], [insStore, adtToIns]);
+const IPP_OID = OID.IPP;
+const keyOf = (ipp: string) => `${IPP_OID}|${ipp}`;
+
+interface Result {
+  ack: Msg;
+  /** The ACK read back. */
+  parsed: ReturnType<typeof parseAck>;
+  out?: Msg;
+  err?: Msg;
+}
+
+/** A flow: [ins-store] → adt-to-ins → helpers 'out' (output 1) and 'ack' (output 2), catch → 'err'. */
+function flow(o: { file?: string | null; valiQualified?: boolean; store?: string } = {}): Msg[] {
+  const nodes: Msg[] = [];
+  let store = o.store ?? '';
+  if (o.file !== undefined && o.file !== null) {
+    nodes.push({ id: 'st', type: 'ins-store', name: '', engine: 'sqlite', file: o.file });
+    store = 'st';
+  }
+  nodes.push(
+    { id: 'n', type: 'adt-to-ins', name: '', store, valiQualified: o.valiQualified ?? false, wires: [['out'], ['ack']] },
+    { id: 'out', type: 'helper' },
+    { id: 'ack', type: 'helper' },
+    { id: 'c', type: 'catch', scope: null, uncaught: false, wires: [['err']] },
+    { id: 'err', type: 'helper' },
+  );
+  return nodes;
+}
+
+class Probe {
+  readonly out: Msg[] = [];
+  readonly acks: Msg[] = [];
+  readonly errors: Msg[] = [];
+  readonly statuses: Msg[] = [];
+
+  constructor() {
+    helper.getNode('out').on('input', (m: Msg) => this.out.push(m));
+    helper.getNode('ack').on('input', (m: Msg) => this.acks.push(m));
+    helper.getNode('err').on('input', (m: Msg) => this.errors.push(m));
+    helper.getNode('n').on('call:status', (call: { args: Msg[] }) => this.statuses.push(call.args[0]));
+  }
+
+  /** Sends one msg to adt-to-ins; resolves with its ACK and whatever else it gave. */
+  async send(msg: Msg): Promise<Result> {
+    const [o, a, e] = [this.out.length, this.acks.length, this.errors.length];
+    helper.getNode('n').receive(msg);
+    await until(() => this.acks.length > a, 'the acknowledgement');
+    await delay(25); // output 1 and the catch node, if anything comes
+    assert.equal(this.acks.length, a + 1, 'exactly one acknowledgement per message');
+    assert.ok(this.out.length <= o + 1 && this.errors.length <= e + 1);
+    const ack = this.acks[a];
+    assert.equal(typeof ack.payload, 'string');
+    return { ack, parsed: parseAck(ack.payload), out: this.out[o], err: this.errors[e] };
+  }
+
+  adt(spec: AdtSpec = {}, extra: Msg = {}): Promise<Result> {
+    return this.send({ payload: adtMessage(spec), ...extra });
+  }
+}
+
+function store(): IdentityStore {
+  const st = helper.getNode('st');
+  assert.ok(st?.store, 'the ins-store node has an open store');
+  return st.store as IdentityStore;
+}
+
+/** Checks an AE / AR: the ACK, the Catch-able error, no output 1. */
+function assertRejected(r: Result, code: 'AE' | 'AR', errors: [string, string][] | null, controlId = 'MSG0001') {
+  assert.equal(r.parsed.code, code, JSON.stringify(r.parsed));
+  assert.equal(r.parsed.controlId, controlId);
+  assert.equal(r.ack.ack.code, code);
+  assert.equal(r.ack.ack.controlId, controlId);
+  if (errors) {
+    assert.deepEqual(
+      r.parsed.errors.filter((e) => e.severity !== 'W').map((e) => [e.code, e.location ?? '']),
+      errors,
+    );
+  }
+  assert.equal(r.out, undefined, 'nothing on output 1');
+  assert.ok(r.err, 'a Catch-able error');
+  assert.equal(r.err.error.source.id, 'n');
+  assert.equal(r.err.error.code, code);
+  assert.match(r.err.error.message, new RegExp(`\\b${code}\\b`));
+}
+
+/** Patient data of the default fixture that must never appear in an error text. */
+const PATIENT_DATA = ['MARTIN', 'Marie', 'DURAND', '19850512', '1985-05-12', '69123', MARIE_NIR, MARIE_NIR.slice(0, 13), '2850569123456'];
+function assertNoPatientData(text: string, more: string[] = []) {
+  for (const v of [...PATIENT_DATA, ...more]) assert.ok(!text.includes(v), `"${v}" appears in: ${text}`);
+}
+
+describe('adt-to-ins node', function () {
+  this.timeout(20_000);
+  let tmp: string;
+  let n = 0;
+  const dbFile = () => path.join(tmp, `adt-${++n}.db`);
+
+  before(() => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'adt-to-ins-'));
+  });
+  after(() => {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+  beforeEach((done) => {
+    helper.startServer(done);
+  });
+  afterEach(async () => {
+    await helper.unload();
+    await new Promise<void>((resolve) => helper.stopServer(() => resolve()));
+  });
+
+  async function start(o: Parameters<typeof flow>[0] = {}): Promise<Probe> {
+    await helper.load(NODES, flow(o));
+    return new Probe();
+  }
+
+  describe('an accepted message', () => {
+    it('A28 of a qualified identity: identity on output 1, AA on output 2, recorded in the store', async () => {
+      const file = dbFile();
+      const p = await start({ file });
+      const mllp = { connectionId: 'conn-1', remoteAddress: '127.0.0.1', remotePort: 4000, localPort: 2575, receivedAt: new Date().toISOString() };
+      const input = adtMessage();
+      const r = await p.send({ payload: input, mllp, _msgid: 'm1' });
+
+      // output 2: the ACK
+      assert.equal(r.parsed.code, 'AA');
+      assert.equal(r.parsed.controlId, 'MSG0001');
+      assert.deepEqual(r.parsed.errors, []);
+      assert.deepEqual(r.ack.ack, { code: 'AA', controlId: 'MSG0001', text: '' });
+      assert.deepEqual(r.ack.mllp, mllp);
+      assert.deepEqual(r.ack.insStore, { outcome: 'applied', file: helper.getNode('st').file });
+      const h = readHeader(r.ack.payload);
+      assert.equal(h.type, 'ACK');
+      assert.equal(h.event, 'A28');
+      assert.equal(h.charset, '8859/1', 'the ACK declares the charset of the message');
+      assert.equal(h.receivingApplication, 'GAM');
+      assert.equal(h.version, '2.5');
+
+      // output 1: the identity
+      assert.ok(r.out);
+      assert.equal(r.out.payload, input);
+      assert.equal(r.out._msgid, 'm1');
+      assert.deepEqual(r.out.mllp, mllp);
+      assert.deepEqual(r.out.hl7, { event: 'A28', controlId: 'MSG0001', sender: 'GAM/CHU-X', eventTime: '2026-11-23T10:10:00+01:00', action: 'update' });
+      assert.deepEqual(r.out.insStore, { outcome: 'applied', file: helper.getNode('st').file });
+      assert.equal(helper.getNode('st').file, path.join(fs.realpathSync(tmp), path.basename(file)));
+      assert.equal(r.out.patient.qualified, true);
+      assert.equal(r.out.patient.status, 'QUAL');
+      assert.deepEqual(r.out.patient.ipp, { id: '123456', authority: 'CHU-X', oid: IPP_OID });
+      assert.deepEqual(r.out.patient.ins, { value: MARIE_NIR, oid: OID.NIR, kind: 'NIR', environment: 'production', validFrom: null });
+      assert.equal(r.out.patient.birthName, 'MARTIN');
+      assert.equal(r.err, undefined);
+
+      // the store
+      const stored = await store().byIpp('123456');
+      assert.equal(stored?.key, keyOf('123456'));
+      assert.equal(stored?.patient.ins?.value, MARIE_NIR);
+      assert.deepEqual(await store().stats(), { identities: 1, qualified: 1, merged: 0, messages: 1 });
+      const [audit] = await store().audit(1);
+      assert.equal(audit.actor, 'node-red:adt-to-ins:n');
+      assert.equal(audit.action, 'create');
+    });
+
+    it('without a store: reads and checks, AA on output 2 and the identity on output 1', async () => {
+      const p = await start();
+      const r = await p.adt();
+      assert.equal(r.parsed.code, 'AA');
+      assert.equal(r.out?.patient.qualified, true);
+      assert.equal(r.out?.insStore, undefined);
+      assert.equal(r.ack.insStore, undefined);
+      assert.equal(r.ack.mllp, undefined);
+      const bad = await p.adt({ controlId: 'MSG0002', pid: { ins: withWrongKey('2850569123456') } });
+      assertRejected(bad, 'AE', [['102', 'PID^1^3^2']], 'MSG0002');
+    });
+
+    it('reads a Latin-1 Buffer and answers in 8859/1', async () => {
+      const p = await start({ file: dbFile() });
+      const r = await p.send({ payload: adtBytes({ pid: { birthName: 'NOËL', firstName: 'Hélène', firstNames: 'Hélène Françoise' } }) });
+      assert.equal(r.parsed.code, 'AA');
+      assert.equal(r.out?.patient.birthName, 'NOËL');
+      assert.equal(r.out?.patient.firstNames, 'Hélène Françoise');
+      assert.ok(Buffer.isBuffer(r.out?.payload), 'payload unchanged');
+      assert.equal(readHeader(r.ack.payload).charset, '8859/1');
+      assert.equal((await store().byIpp('123456'))?.patient.firstName, 'Hélène');
+    });
+
+    it('answers in the charset of the message even when an error text has characters it cannot carry', async () => {
+      const p = await start();
+      // checkInsKey's reason for a non-digit says "positions 6–7" (an en dash, not in ISO 8859-1)
+      const r = await p.send({ payload: adtBytes({ pid: { ins: '2850X69123456' + '00' } }) });
+      assertRejected(r, 'AE', [['102', 'PID^1^3^2']]);
+      assert.equal(readHeader(r.ack.payload).charset, '8859/1');
+      assert.doesNotThrow(() => encodeHl7(r.ack.payload));
+      assert.match(r.parsed.errors[0].text ?? '', /positions 6-7/);
+    });
+  });
+
+  describe('trigger events', () => {
+    const updates = ['A28', 'A31', 'A01', 'A04', 'A05', 'A08', 'A03', 'A11', 'A12', 'A13', 'A21', 'A22'];
+    it(`ITI-30 / ITI-31 updates (${updates.join(', ')}): AA, recorded, identity on output 1`, async () => {
+      const p = await start({ file: dbFile() });
+      for (const [i, event] of updates.entries()) {
+        const r = await p.adt({ event, controlId: `EV${i}`, evnOccurred: `2026112310${String(10 + i)}00+0100` });
+        assert.equal(r.parsed.code, 'AA', `${event}: ${JSON.stringify(r.parsed)}`);
+        assert.equal(r.parsed.controlId, `EV${i}`);
+        assert.equal(readHeader(r.ack.payload).event, event);
+        assert.equal(r.out?.hl7.event, event);
+        assert.equal(r.out?.hl7.action, 'update');
+        assert.equal(r.ack.insStore.outcome, 'applied', event);
+      }
+      const history = await store().history(keyOf('123456'));
+      assert.deepEqual(history.map((e) => e.event), updates);
+      assert.ok(history.every((e) => e.applied));
+    });
+
+    it('A40 merges: AA, the history of the merged IPP moves to the surviving one', async () => {
+      const p = await start({ file: dbFile() });
+      const old = await p.adt({ controlId: 'M1', pid: { ipp: '654321', ins: null, status: ['PROV'] }, evnOccurred: '20261120100000+0100' });
+      assert.equal(old.parsed.code, 'AA');
+      const survivor = await p.adt({ controlId: 'M2', evnOccurred: '20261121100000+0100' });
+      assert.equal(survivor.parsed.code, 'AA');
+      assert.equal((await store().history(keyOf('654321'))).length, 1);
+
+      const r = await p.adt({ event: 'A40', controlId: 'M3', mrg: { ipp: '654321' } });
+      assert.equal(r.parsed.code, 'AA');
+      assert.equal(r.out?.hl7.action, 'merge');
+      assert.deepEqual(r.out?.patient.replaces, [{ ipp: { id: '654321', authority: 'CHU-X', oid: IPP_OID } }]);
+
+      const s = store();
+      assert.deepEqual(await s.history(keyOf('654321')), [], 'nothing left under the merged IPP');
+      const history = await s.history(keyOf('123456'));
+      assert.deepEqual(history.map((e) => [e.event, e.controlId, e.originKey]), [
+        ['A28', 'M1', keyOf('654321')],
+        ['A28', 'M2', keyOf('123456')],
+        ['A40', 'M3', keyOf('123456')],
+      ]);
+      const followed = await s.byIpp('654321', IPP_OID);
+      assert.equal(followed?.key, keyOf('123456'), 'the merged IPP leads to the surviving identity');
+      assert.equal(followed?.patient.ins?.value, MARIE_NIR);
+      assert.deepEqual(
+        (await s.links(keyOf('123456'))).map((l) => [l.key, l.otherKey, l.kind, l.active]),
+        [[keyOf('123456'), keyOf('654321'), 'merge', true]],
+      );
+      assert.equal((await s.stats()).merged, 1);
+    });
+
+    it('A47 changes the identifier: AA, the former IPP leads to the new one', async () => {
+      const p = await start({ file: dbFile() });
+      assert.equal((await p.adt({ controlId: 'C1', pid: { ipp: '111111' }, evnOccurred: '20261120100000+0100' })).parsed.code, 'AA');
+      const r = await p.adt({ event: 'A47', controlId: 'C2', pid: { ipp: '222222' }, mrg: { ipp: '111111' } });
+      assert.equal(r.parsed.code, 'AA');
+      assert.equal(r.out?.hl7.action, 'change-id');
+      assert.equal((await store().byIpp('111111', IPP_OID))?.key, keyOf('222222'));
+      assert.deepEqual((await store().history(keyOf('222222'))).map((e) => e.controlId), ['C1', 'C2']);
+    });
+
+    it('A24 links and A37 unlinks two patients: AA, msg.linked, the link recorded', async () => {
+      const p = await start({ file: dbFile() });
+      const link = await p.adt({ event: 'A24', controlId: 'L1', evnOccurred: '20261123100000+0100' });
+      assert.equal(link.parsed.code, 'AA');
+      assert.equal(link.out?.hl7.action, 'link');
+      assert.equal(link.out?.linked.ipp.id, '777888');
+      assert.equal(link.out?.linked.firstName, 'Paul');
+      assert.deepEqual((await store().links(keyOf('123456'))).map((l) => [l.otherKey, l.kind, l.active]), [[keyOf('777888'), 'link', true]]);
+
+      const unlink = await p.adt({ event: 'A37', controlId: 'L2', evnOccurred: '20261123110000+0100' });
+      assert.equal(unlink.parsed.code, 'AA');
+      assert.equal(unlink.out?.hl7.action, 'unlink');
+      assert.deepEqual((await store().links(keyOf('123456'))).map((l) => [l.otherKey, l.kind, l.active]), [[keyOf('777888'), 'link', false]]);
+    });
+
+    it('an event the layer does not handle (A29): AR 201', async () => {
+      const p = await start({ file: dbFile() });
+      assertRejected(await p.adt({ event: 'A29' }), 'AR', [['201', 'MSH^1^9']]);
+      assert.equal((await store().stats()).messages, 0);
+    });
+  });
+
+  describe('the INS', () => {
+    it('reads each INS OID: INS-NIR, INS-NIA, test and demonstration INS-NIR', async () => {
+      const p = await start({ file: dbFile() });
+      const nia = withKey('7850599123456');
+      const cases: [string, string, string, string, string][] = [
+        // oid, value, processing id, kind, environment
+        [OID.NIR, MARIE_NIR, 'P', 'NIR', 'production'],
+        [OID.NIA, nia, 'P', 'NIA', 'production'],
+        [OID.NIR_TEST, MARIE_NIR, 'T', 'NIR', 'test'],
+        [OID.NIR_DEMO, MARIE_NIR, 'D', 'NIR', 'demo'],
+      ];
+      for (const [i, [oid, value, processingId, kind, environment]] of cases.entries()) {
+        const r = await p.adt({ controlId: `OID${i}`, processingId, pid: { ipp: `90000${i}`, ins: value, insOid: oid } });
+        assert.equal(r.parsed.code, 'AA', oid);
+        assert.deepEqual(r.parsed.errors, [], oid);
+        assert.deepEqual(r.out?.patient.ins, { value, oid, kind, environment, validFrom: null });
+        assert.equal(r.out?.patient.qualified, true);
+        assert.equal((await store().byIpp(`90000${i}`))?.patient.ins?.oid, oid);
+      }
+    });
+
+    it('a test INS in a production message is accepted with a warning (ERR severity W)', async () => {
+      const p = await start({ file: dbFile() });
+      const r = await p.adt({ pid: { insOid: OID.NIR_TEST } });
+      assert.equal(r.parsed.code, 'AA');
+      assert.deepEqual(r.parsed.errors.map((e) => [e.code, e.location, e.severity]), [['103', 'PID^1^3^2', 'W']]);
+      assert.ok(r.out);
+      assert.equal(r.err, undefined);
+    });
+
+    it('unknown OIDs and the legacy INS-C are reported, not read as an INS', async () => {
+      const p = await start({ file: dbFile() });
+      for (const [i, oid] of [OID.INS_C, '1.2.250.1.213.1.4.99'].entries()) {
+        const r = await p.adt({ controlId: `U${i}`, pid: { ipp: `80000${i}`, insOid: oid } });
+        assert.equal(r.parsed.code, 'AA', oid);
+        assert.deepEqual(r.parsed.errors.map((e) => [e.code, e.location, e.severity]), [['103', 'PID^1^3^2', 'W']]);
+        assert.equal(r.out?.patient.ins, null);
+        assert.equal(r.out?.patient.qualified, false);
+        assert.equal((await store().byIpp(`80000${i}`))?.patient.ins, null);
+      }
+    });
+
+    it('a wrong key is AE 102 at PID^1^3^n, nothing stored, a Catch-able error without patient data', async () => {
+      const p = await start({ file: dbFile() });
+      const wrong = withWrongKey('2850569123456');
+      const r = await p.adt({ pid: { ins: wrong } });
+      assertRejected(r, 'AE', [['102', 'PID^1^3^2']]);
+      assert.match(r.parsed.errors[0].text ?? '', /wrong key/);
+      assert.match(r.err?.error.message, /^Error: AE for ADT\^A28 MSG0001: .*wrong key.*\(ERR 102 at PID\^1\^3\^2\)/);
+      assertNoPatientData(r.err?.error.message, [wrong, wrong.slice(13)]);
+      assertNoPatientData(r.ack.ack.text, [wrong]);
+      assert.deepEqual(await store().stats(), { identities: 0, qualified: 0, merged: 0, messages: 0 });
+
+      // INS first in PID-3: the location names its repetition
+      const first = await p.adt({ controlId: 'MSG0002', pid: { ins: wrong, insFirst: true } });
+      assertRejected(first, 'AE', [['102', 'PID^1^3^1']], 'MSG0002');
+      assert.equal(await store().byIpp('123456'), null);
+    });
+
+    it('an AE leaves the stored identity as it was', async () => {
+      const p = await start({ file: dbFile() });
+      assert.equal((await p.adt({ controlId: 'K1', evnOccurred: '20261120100000+0100' })).parsed.code, 'AA');
+      const r = await p.adt({ event: 'A31', controlId: 'K2', pid: { ins: withWrongKey('2850569123456'), birthName: 'AUTRE' } });
+      assertRejected(r, 'AE', [['102', 'PID^1^3^2']], 'K2');
+      const stored = await store().byIpp('123456');
+      assert.equal(stored?.patient.ins?.value, MARIE_NIR);
+      assert.equal(stored?.patient.birthName, 'MARTIN');
+      assert.equal((await store().history(keyOf('123456'))).length, 1);
+    });
+
+    it('Corsica: 2A and 2B count as 19 and 18; a wrong key there is AE too', async () => {
+      const p = await start({ file: dbFile() });
+      const a = withKey('185052A123456');
+      const b = withKey('285052B654321');
+      for (const [i, ins] of [a, b].entries()) {
+        const r = await p.adt({ controlId: `CO${i}`, pid: { ipp: `70000${i}`, ins, sex: i ? 'F' : 'M', birthPlace: i ? '2B033' : '2A004' } });
+        assert.equal(r.parsed.code, 'AA', ins);
+        assert.equal(r.out?.patient.ins.value, ins);
+        assert.equal(r.out?.patient.qualified, true);
+      }
+      for (const [i, ins] of [withWrongKey('185052A123456'), withWrongKey('285052B654321')].entries()) {
+        const r = await p.adt({ controlId: `CX${i}`, pid: { ipp: `71000${i}`, ins } });
+        assertRejected(r, 'AE', [['102', 'PID^1^3^2']], `CX${i}`);
+        assertNoPatientData(r.err?.error.message, [ins, ins.slice(0, 13)]);
+      }
+      assert.equal((await store().stats()).identities, 2);
+    });
+  });
+
+  describe('identity status and birth traits', () => {
+    it('VALI is qualified only with the option, from the configuration or msg.valiQualified', async () => {
+      const vali: AdtSpec = { pid: { status: ['VALI'] } };
+      let p = await start({ file: dbFile() });
+      assert.equal((await p.adt({ ...vali, controlId: 'V1' })).out?.patient.qualified, false);
+      assert.equal((await p.adt({ ...vali, controlId: 'V2' }, { valiQualified: true })).out?.patient.qualified, true);
+      await helper.unload();
+
+      p = await start({ file: dbFile(), valiQualified: true });
+      const on = await p.adt({ ...vali, controlId: 'V3' });
+      assert.equal(on.out?.patient.qualified, true);
+      assert.equal(on.out?.patient.status, 'VALI');
+      assert.equal((await p.adt({ ...vali, controlId: 'V4' }, { valiQualified: false })).out?.patient.qualified, false);
+      // with the option, VALI is held to the birth traits of QUAL
+      assertRejected(await p.adt({ controlId: 'V5', pid: { status: ['VALI'], birthPlace: null } }), 'AE', [['101', 'PID^1^11']], 'V5');
+      // and VALI without an INS stays unqualified, without error
+      const noIns = await p.adt({ controlId: 'V6', pid: { status: ['VALI'], ins: null } });
+      assert.equal(noIns.parsed.code, 'AA');
+      assert.equal(noIns.out?.patient.qualified, false);
+    });
+
+    it('a QUAL identity missing birth traits is AE 101, one ERR per trait, nothing stored', async () => {
+      const p = await start({ file: dbFile() });
+      assertRejected(await p.adt({ controlId: 'T1', pid: { birthPlace: null } }), 'AE', [['101', 'PID^1^11']], 'T1');
+      assertRejected(await p.adt({ controlId: 'T2', pid: { birthDate: '', sex: '' } }), 'AE', [['101', 'PID^1^7'], ['101', 'PID^1^8']], 'T2');
+      assertRejected(await p.adt({ controlId: 'T3', pid: { birthName: '', firstNames: '' } }), 'AE', [['101', 'PID^1^5'], ['101', 'PID^1^5']], 'T3');
+      assert.deepEqual(await store().stats(), { identities: 0, qualified: 0, merged: 0, messages: 0 });
+    });
+
+    it('PID-32 needs exactly one status: AE 103; DOUT keeps a QUAL identity unqualified', async () => {
+      const p = await start({ file: dbFile() });
+      assertRejected(await p.adt({ controlId: 'S1', pid: { status: ['QUAL', 'PROV'] } }), 'AE', [['103', 'PID^1^32']], 'S1');
+      assertRejected(await p.adt({ controlId: 'S2', pid: { status: ['HOMD'] } }), 'AE', [['103', 'PID^1^32']], 'S2');
+      const dout = await p.adt({ controlId: 'S3', pid: { status: ['QUAL', 'DOUT'] } });
+      assert.equal(dout.parsed.code, 'AA');
+      assert.equal(dout.out?.patient.qualified, false);
+      assert.deepEqual(dout.out?.patient.attributes, ['DOUT']);
+    });
+
+    it('invalid birth date and sex: AE without the values in the error text', async () => {
+      const p = await start({ file: dbFile() });
+      const r = await p.adt({ pid: { birthDate: '19851332', sex: 'X' } });
+      assertRejected(r, 'AE', [['102', 'PID^1^7'], ['103', 'PID^1^8']]);
+      assertNoPatientData(r.err?.error.message, ['19851332', '"X"']);
+      // MSA-3 (msg.ack.text) is redacted too; the ERR segments, for the sender, keep the values it sent
+      assert.equal(r.ack.ack.text, 'birth date (PID-7) "***" is not a valid date (YYYYMMDD)');
+      assert.equal(r.parsed.text, r.ack.ack.text);
+      assert.match(r.parsed.errors[0].text ?? '', /"19851332"/);
+      assert.equal(readHeader(r.ack.payload).charset, '8859/1');
+    });
+  });
+
+  describe('out-of-date and duplicate messages', () => {
+    it('an older message after a newer one: AA, recorded in the history, not applied, nothing on output 1', async () => {
+      const p = await start({ file: dbFile() });
+      const newer = await p.adt({ event: 'A31', controlId: 'N1', evnOccurred: '20261123120000+0100', pid: { usedName: 'NOUVEAU' } });
+      assert.equal(newer.parsed.code, 'AA');
+      const older = await p.adt({ event: 'A31', controlId: 'N2', evnOccurred: '20261123090000+0100', pid: { usedName: 'ANCIEN' } });
+      assert.equal(older.parsed.code, 'AA');
+      assert.equal(older.parsed.controlId, 'N2');
+      assert.match(older.parsed.text, /out of date/);
+      assert.equal(older.ack.ack.text, older.parsed.text);
+      assert.equal(older.ack.insStore.outcome, 'out-of-date');
+      assert.equal(older.out, undefined);
+      assert.equal(older.err, undefined);
+      assert.equal((await store().byIpp('123456'))?.patient.usedName, 'NOUVEAU');
+      const history = await store().history(keyOf('123456'));
+      assert.deepEqual(history.map((e) => [e.controlId, e.applied]), [['N1', true], ['N2', false]]);
+    });
+
+    it('the same message twice: the same ACK code, applied once, no second output 1', async () => {
+      const p = await start({ file: dbFile() });
+      const first = await p.adt({ controlId: 'D1' });
+      assert.equal(first.parsed.code, 'AA');
+      assert.ok(first.out);
+      const again = await p.adt({ controlId: 'D1' });
+      assert.equal(again.parsed.code, 'AA');
+      assert.equal(again.parsed.controlId, 'D1');
+      assert.match(again.parsed.text, /already processed/);
+      assert.equal(again.ack.insStore.outcome, 'duplicate');
+      assert.equal(again.out, undefined);
+      assert.equal(again.err, undefined);
+      assert.equal((await store().history(keyOf('123456'))).length, 1);
+      assert.equal((await store().stats()).messages, 1);
+      // another sender may use the same control id
+      const other = await p.send({ payload: adtMessage({ controlId: 'D1' }).replace('|GAM|CHU-X|', '|GAM2|CHU-X|') });
+      assert.equal(other.ack.insStore.outcome, 'applied');
+    });
+  });
+
+  describe('input that cannot be read', () => {
+    const cases: [string, () => unknown, 'AE' | 'AR', [string, string][], string][] = [
+      ['not HL7', () => 'hello, this is not HL7', 'AR', [['100', 'MSH^1']], ''],
+      ['an empty string', () => '', 'AR', [['100', 'MSH^1']], ''],
+      ['a truncated header', () => adtMessage().slice(0, 40), 'AR', [['101', 'MSH^1^9']], ''],
+      ['a message cut after EVN', () => adtSegments().slice(0, 2).join('\r') + '\r', 'AR', [['100', 'PID^1']], 'MSG0001'],
+      ['a line that is not a segment', () => adtMessage().replace('\rPD1|', '\r??? |'), 'AR', [['100', '']], 'MSG0001'],
+      ['segments out of order', () => adtMessage({ mutate: (s) => [s[0], s[2], s[1], ...s.slice(3)] }), 'AE', [['100', 'PID^1']], 'MSG0001'],
+      ['an ORU^R01', () => adtMessage({ type: 'ORU', event: 'R01', structure: 'ORU_R01' }), 'AR', [['200', 'MSH^1^9']], 'MSG0001'],
+      ['HL7 v2.3', () => adtMessage({ version: '2.3' }), 'AR', [['203', 'MSH^1^12']], 'MSG0001'],
+      ['an unsupported charset', () => Buffer.from(adtMessage({ charset: 'ISO IR87' }), 'latin1'), 'AR', [['103', 'MSH^1^18']], 'MSG0001'],
+      ['A40 without MRG', () => adtMessage({ event: 'A40', mrg: null }), 'AR', [['100', 'MRG^1']], 'MSG0001'],
+      ['a null payload', () => null, 'AR', [['100', 'MSH^1']], ''],
+      ['an object payload', () => ({ msh: 'MSH|^~\\&' }), 'AR', [['100', 'MSH^1']], ''],
+      ['a number', () => 42, 'AR', [['100', 'MSH^1']], ''],
+      ['a huge message (11 MiB)', () => adtMessage() + 'NTE|1||' + 'x'.repeat(11 * 1024 * 1024) + '\r', 'AR', [['207', '']], 'MSG0001'],
+      ['a huge non-HL7 Buffer', () => Buffer.alloc(12 * 1024 * 1024, 0x41), 'AR', [['207', '']], ''],
+    ];
+    for (const [what, payload, code, errors, controlId] of cases) {
+      it(`${what}: ${code} ${errors.map((e) => e[0]).join(', ')}, a Catch-able error, the store unchanged`, async () => {
+        const p = await start({ file: dbFile() });
+        const r = await p.send({ payload: payload(), mllp: { connectionId: 'c1' } });
+        assertRejected(r, code, errors, controlId);
+        assert.deepEqual(r.ack.mllp, { connectionId: 'c1' });
+        assert.match(r.ack.payload, /^MSH\|\^~\\&\|/);
+        assert.doesNotThrow(() => encodeHl7(r.ack.payload));
+        assertNoPatientData(r.err?.error.message);
+        assert.deepEqual(await store().stats(), { identities: 0, qualified: 0, merged: 0, messages: 0 });
+      });
+    }
+
+    it('even a msg that throws when read gets its AR and a Catch-able error', async () => {
+      const p = await start({ file: dbFile() });
+      const msg: Msg = { mllp: { connectionId: 'c2' } };
+      let reads = 0;
+      Object.defineProperty(msg, 'payload', {
+        enumerable: true,
+        get() {
+          // throws once (in the node), then reads null (when the catch node copies the msg)
+          if (reads++ === 0) throw new Error('unreadable payload');
+          return null;
+        },
+      });
+      const r = await p.send(msg);
+      assertRejected(r, 'AR', [['207', '']], '');
+      assert.deepEqual(r.ack.mllp, { connectionId: 'c2' });
+      // and the node goes on
+      assert.equal((await p.adt()).parsed.code, 'AA');
+    });
+
+    it('keeps answering after bad input (status counts AA · AE · AR)', async () => {
+      const p = await start({ file: dbFile() });
+      await p.send({ payload: null });
+      await p.adt({ controlId: 'X1', pid: { ins: withWrongKey('2850569123456') } });
+      await p.adt({ controlId: 'X2' });
+      const last = p.statuses[p.statuses.length - 1];
+      assert.deepEqual(last, { fill: 'green', shape: 'dot', text: 'AA 1 · AE 1 · AR 1' });
+      await p.send({ payload: 'nope' });
+      assert.deepEqual(p.statuses[p.statuses.length - 1], { fill: 'red', shape: 'dot', text: 'AA 1 · AE 1 · AR 2' });
+      for (const s of p.statuses) assertNoPatientData(String(s.text ?? ''));
+    });
+  });
+
+  describe('store problems', () => {
+    it('a store file that cannot be created: AR 207 naming the file, AE still AE', async () => {
+      const blocker = path.join(tmp, `blocker-${++n}`);
+      fs.writeFileSync(blocker, 'a file where a folder should be');
+      const file = path.join(blocker, 'sub', 'ins-store.db');
+      const p = await start({ file });
+      const st = helper.getNode('st');
+      assert.equal(st.store, null);
+      assert.match(st.openError.message, /identity store .* cannot be opened/);
+      assert.ok(st.openError.message.includes(path.join(blocker, 'sub', 'ins-store.db')));
+      const r = await p.adt();
+      assertRejected(r, 'AR', [['207', '']]);
+      assert.match(r.err?.error.message, /identity store error/);
+      assert.ok(r.err?.error.message.includes(file), 'the error names the file');
+      assert.equal(r.ack.insStore, undefined);
+      assert.deepEqual(p.statuses[p.statuses.length - 1], { fill: 'red', shape: 'ring', text: 'AA 0 · AE 0 · AR 1' });
+      assertRejected(await p.adt({ controlId: 'E2', pid: { ins: withWrongKey('2850569123456') } }), 'AE', [['102', 'PID^1^3^2']], 'E2');
+    });
+
+    it('a store configuration node that does not exist: AR 207', async () => {
+      const p = await start({ store: 'missing-store' });
+      const r = await p.adt();
+      assertRejected(r, 'AR', [['207', '']]);
+      assert.match(r.err?.error.message, /missing-store not found/);
+    });
+
+    it('a store that fails while applying: AR 207, nothing on output 1', async () => {
+      const p = await start({ file: dbFile() });
+      await store().close(); // the database is gone under the node's feet
+      const r = await p.adt();
+      assertRejected(r, 'AR', [['207', '']]);
+    });
+  });
+
+  describe('error texts', () => {
+    it('redactIssueText keeps locations and reasons, drops the values of the message', () => {
+      const wrong = withWrongKey('2850569123456');
+      const samples = [
+        adtMessage({ pid: { ins: wrong } }),
+        adtMessage({ pid: { ins: '2850569123' } }),
+        adtMessage({ pid: { ins: '285056912345X7' + '1' } }),
+        adtMessage({ pid: { birthDate: '19851332', sex: 'Q', birthPlace: '6912' } }),
+        adtMessage({ pid: { extraIds: [`${withKey('1850275056789')}^^^ASIP-SANTE-INS-NIR&${OID.NIR}&ISO^INS`] } }),
+        adtMessage({ pid: { ippOid: '' } }),
+        adtMessage({ pid: { insEffective: '20261399' } }),
+      ];
+      const values = [...PATIENT_DATA, wrong, '2850569123', '285056912345X71', '19851332', '6912', withKey('1850275056789'), '123456', '20261399', '"Q"'];
+      let seen = 0;
+      for (const text of samples) {
+        for (const issue of readAdtPayload(text).issues) {
+          const redacted = redactIssueText(issue.text, issue.location);
+          for (const v of values) assert.ok(!redacted.includes(v), `"${v}" left in "${redacted}" (from "${issue.text}")`);
+          seen++;
+        }
+      }
+      assert.ok(seen >= 7);
+      assert.equal(redactIssueText(`INS ${wrong} (INS-NIR) rejected: wrong key 12, expected 34`, 'PID^1^3^2'), 'INS (INS-NIR) rejected: wrong key');
+      assert.equal(
+        redactIssueText('identifier typed INS with an unknown assigning authority OID "1.2.250.1.213.1.4.99": not read as an INS', 'PID^1^3^2'),
+        'identifier typed INS with an unknown assigning authority OID "1.2.250.1.213.1.4.99": not read as an INS',
+      );
+      assert.equal(
+        redactIssueText('QUAL identity without its birth place INSEE code (PID-11.9 type BDL; 99999 when the country is unknown)', 'PID^1^11'),
+        'QUAL identity without its birth place INSEE code (PID-11.9 type BDL; 99999 when the country is unknown)',
+      );
+      assert.equal(redactIssueText('HL7 version "2.3" is not supported (supported: 2.5, 2.5.1)', 'MSH^1^12'), 'HL7 version "2.3" is not supported (supported: 2.5, 2.5.1)');
+    });
+  });
+});
