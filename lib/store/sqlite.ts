@@ -1,4 +1,5 @@
 // The embedded identity store: one SQLite file (WAL mode), created on first use.
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -7,6 +8,10 @@ import {
   ippKey,
   type ApplyResult,
   type AuditEntry,
+  type DocumentInput,
+  type DocumentPatient,
+  type DocumentQuery,
+  type DocumentRecord,
   type HistoryEntry,
   type IdentityStore,
   type LinkEntry,
@@ -14,7 +19,7 @@ import {
   type StoredIdentity,
 } from './types';
 
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2; // 2: the document archive
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -62,6 +67,35 @@ CREATE TABLE IF NOT EXISTS processed_message (
   recorded_at TEXT NOT NULL,
   PRIMARY KEY (sender, control_id)
 );
+CREATE TABLE IF NOT EXISTS document (
+  id TEXT PRIMARY KEY,
+  set_id TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  type_code TEXT NOT NULL,
+  type_label TEXT NOT NULL,
+  title TEXT NOT NULL,
+  effective_time TEXT NOT NULL,
+  effective_ms INTEGER NOT NULL,
+  origin TEXT NOT NULL,
+  status TEXT NOT NULL,
+  replaces TEXT,
+  ipp_key TEXT,
+  ipp_id TEXT,
+  ins_value TEXT,
+  patient TEXT NOT NULL,
+  author TEXT,
+  cda BLOB NOT NULL,
+  pdf BLOB,
+  cda_sha256 TEXT NOT NULL,
+  pdf_sha256 TEXT,
+  cda_bytes INTEGER NOT NULL,
+  pdf_bytes INTEGER NOT NULL,
+  archived_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS document_ipp ON document (ipp_key);
+CREATE INDEX IF NOT EXISTS document_ipp_id ON document (ipp_id);
+CREATE INDEX IF NOT EXISTS document_ins ON document (ins_value);
+CREATE INDEX IF NOT EXISTS document_time ON document (effective_ms, id);
 CREATE TABLE IF NOT EXISTS audit (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
   at TEXT NOT NULL,
@@ -71,6 +105,56 @@ CREATE TABLE IF NOT EXISTS audit (
   detail TEXT NOT NULL
 );
 `;
+
+const DOCUMENT_COLUMNS = `id, set_id, version, type_code, type_label, title, effective_time, effective_ms, origin, status, replaces,
+  ipp_key, patient, author, cda_sha256, pdf_sha256, cda_bytes, pdf_bytes, archived_at`;
+
+interface DocumentRow {
+  id: string;
+  set_id: string;
+  version: number;
+  type_code: string;
+  type_label: string;
+  title: string;
+  effective_time: string;
+  effective_ms: number;
+  origin: string;
+  status: string;
+  replaces: string | null;
+  ipp_key: string | null;
+  patient: string;
+  author: string | null;
+  cda_sha256: string;
+  pdf_sha256: string | null;
+  cda_bytes: number;
+  pdf_bytes: number;
+  archived_at: string;
+}
+
+function toDocument(r: DocumentRow): DocumentRecord {
+  return {
+    id: r.id,
+    setId: r.set_id,
+    version: r.version,
+    typeCode: r.type_code,
+    typeLabel: r.type_label,
+    title: r.title,
+    effectiveTime: r.effective_time,
+    origin: r.origin as DocumentRecord['origin'],
+    status: r.status as DocumentRecord['status'],
+    replaces: r.replaces,
+    ippKey: r.ipp_key,
+    patient: JSON.parse(r.patient) as DocumentPatient,
+    author: r.author ? (JSON.parse(r.author) as DocumentRecord['author']) : null,
+    cdaSha256: r.cda_sha256,
+    pdfSha256: r.pdf_sha256,
+    cdaBytes: r.cda_bytes,
+    pdfBytes: r.pdf_bytes,
+    archivedAt: r.archived_at,
+  };
+}
+
+const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 interface IdentityRow {
   ipp_key: string;
@@ -120,6 +204,10 @@ export class SqliteIdentityStore implements IdentityStore {
       this.db.exec(SCHEMA);
       const version = this.db.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).get() as { value: string } | undefined;
       if (!version) this.db.prepare(`INSERT INTO meta (key, value) VALUES ('schema_version', ?)`).run(String(SCHEMA_VERSION));
+      else if (Number(version.value) < SCHEMA_VERSION) {
+        // the tables added since were created above (CREATE … IF NOT EXISTS)
+        this.db.prepare(`UPDATE meta SET value = ? WHERE key = 'schema_version'`).run(String(SCHEMA_VERSION));
+      }
       else if (Number(version.value) > SCHEMA_VERSION) {
         throw new Error(`${opts.file}: schema version ${version.value} is newer than this software (${SCHEMA_VERSION})`);
       }
@@ -157,7 +245,15 @@ export class SqliteIdentityStore implements IdentityStore {
       auditTail: p(`SELECT * FROM audit ORDER BY seq DESC LIMIT ?`),
       stats: p(`SELECT COUNT(*) AS identities, COALESCE(SUM(qualified = 1 AND merged_into IS NULL), 0) AS qualified,
                        COALESCE(SUM(merged_into IS NOT NULL), 0) AS merged,
-                       (SELECT COUNT(*) FROM processed_message) AS messages FROM identity`),
+                       (SELECT COUNT(*) FROM processed_message) AS messages,
+                       (SELECT COUNT(*) FROM document) AS documents FROM identity`),
+      insertDocument: p(`INSERT OR IGNORE INTO document (id, set_id, version, type_code, type_label, title, effective_time, effective_ms, origin,
+                           status, replaces, ipp_key, ipp_id, ins_value, patient, author, cda, pdf, cda_sha256, pdf_sha256, cda_bytes, pdf_bytes, archived_at)
+                         VALUES (@id, @setId, @version, @typeCode, @typeLabel, @title, @effectiveTime, @effectiveMs, @origin, 'current', @replaces,
+                           @ippKey, @ippId, @ins, @patient, @author, @cda, @pdf, @cdaSha256, @pdfSha256, @cdaBytes, @pdfBytes, @now)`),
+      markReplaced: p(`UPDATE document SET status = 'replaced' WHERE id = ? AND status = 'current'`),
+      document: p(`SELECT ${DOCUMENT_COLUMNS} FROM document WHERE id = ?`),
+      documentContent: p(`SELECT cda, pdf FROM document WHERE id = ?`),
     };
   }
 
@@ -293,7 +389,104 @@ export class SqliteIdentityStore implements IdentityStore {
   }
 
   async stats() {
-    return this.st.stats.get() as { identities: number; qualified: number; merged: number; messages: number };
+    return this.st.stats.get() as { identities: number; qualified: number; merged: number; messages: number; documents: number };
+  }
+
+  async archiveDocument(doc: DocumentInput): Promise<boolean> {
+    const effectiveMs = Date.parse(doc.effectiveTime);
+    if (!Number.isFinite(effectiveMs)) throw new Error(`document ${doc.id}: effectiveTime "${doc.effectiveTime}" is not a date`);
+    const row = {
+      id: doc.id,
+      setId: doc.setId,
+      version: doc.version,
+      typeCode: doc.typeCode,
+      typeLabel: doc.typeLabel,
+      title: doc.title,
+      effectiveTime: doc.effectiveTime,
+      effectiveMs,
+      origin: doc.origin,
+      replaces: doc.replaces,
+      ippKey: doc.ippKey,
+      ippId: doc.patient.ipp?.id ?? null,
+      ins: doc.patient.ins?.value ?? null,
+      patient: JSON.stringify(doc.patient),
+      author: doc.author ? JSON.stringify(doc.author) : null,
+      cda: doc.cda,
+      pdf: doc.pdf,
+      cdaSha256: sha256(doc.cda),
+      pdfSha256: doc.pdf ? sha256(doc.pdf) : null,
+      cdaBytes: doc.cda.length,
+      pdfBytes: doc.pdf?.length ?? 0,
+      now: new Date().toISOString(),
+    };
+    return this.db
+      .transaction(() => {
+        const added = this.st.insertDocument.run(row).changes === 1;
+        if (added && doc.replaces) this.st.markReplaced.run(doc.replaces);
+        return added;
+      })
+      .immediate();
+  }
+
+  async getDocument(id: string): Promise<DocumentRecord | null> {
+    const row = this.st.document.get(id) as DocumentRow | undefined;
+    return row ? toDocument(row) : null;
+  }
+
+  async documentContent(id: string): Promise<{ cda: Buffer; pdf: Buffer | null } | null> {
+    const row = this.st.documentContent.get(id) as { cda: Buffer; pdf: Buffer | null } | undefined;
+    return row ? { cda: row.cda, pdf: row.pdf } : null;
+  }
+
+  private documentWhere(q: DocumentQuery): { sql: string; params: unknown[] } {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const list = (column: string, values: string[]) => {
+      where.push(`${column} IN (${values.map(() => '?').join(', ')})`);
+      params.push(...values);
+    };
+    if (q.ipps) {
+      const keys = q.ipps.filter((v) => v.includes('|'));
+      const ids = q.ipps.filter((v) => !v.includes('|'));
+      const parts: string[] = [];
+      if (keys.length) parts.push(`ipp_key IN (${keys.map(() => '?').join(', ')})`);
+      if (ids.length) parts.push(`ipp_id IN (${ids.map(() => '?').join(', ')})`);
+      where.push(parts.length ? `(${parts.join(' OR ')})` : '0');
+      params.push(...keys, ...ids);
+    }
+    if (q.ins) list('ins_value', q.ins);
+    if (q.types) list('type_code', q.types);
+    if (q.since) {
+      const ms = Date.parse(q.since);
+      if (!Number.isFinite(ms)) throw new Error(`since "${q.since}" is not a date`);
+      where.push('effective_ms >= ?');
+      params.push(ms);
+    }
+    if (!q.allVersions) where.push(`status = 'current'`);
+    return { sql: where.length ? `WHERE ${where.join(' AND ')}` : '', params };
+  }
+
+  async countDocuments(q: DocumentQuery): Promise<number> {
+    const { sql, params } = this.documentWhere(q);
+    return (this.db.prepare(`SELECT COUNT(*) AS n FROM document ${sql}`).get(...params) as { n: number }).n;
+  }
+
+  /** Pages of 500 rows (keyset on production date, id): no statement stays open between pages. */
+  async *listDocuments(q: DocumentQuery): AsyncIterable<DocumentRecord> {
+    const { sql, params } = this.documentWhere(q);
+    const page = this.db.prepare(
+      `SELECT ${DOCUMENT_COLUMNS} FROM document ${sql ? `${sql} AND` : 'WHERE'} (effective_ms > ? OR (effective_ms = ? AND id > ?))
+       ORDER BY effective_ms, id LIMIT 500`,
+    );
+    let lastMs = -8.64e15;
+    let lastId = '';
+    for (;;) {
+      const rows = page.all(...params, lastMs, lastMs, lastId) as DocumentRow[];
+      for (const r of rows) yield toDocument(r);
+      if (rows.length < 500) return;
+      lastMs = rows[rows.length - 1].effective_ms;
+      lastId = rows[rows.length - 1].id;
+    }
   }
 
   async close(): Promise<void> {

@@ -72,7 +72,79 @@ export interface AuditEntry {
   detail: Record<string, unknown>;
 }
 
-export interface IdentityStore {
+/** A CDA document kept in the archive (produced by pdf-to-cda-n1 or accepted by cda-ingest). */
+export interface DocumentRecord {
+  /** The CDA id as root^extension (or root alone). */
+  id: string;
+  setId: string;
+  version: number;
+  /** LOINC / TRE_A05 code of the document type and its display name. */
+  typeCode: string;
+  typeLabel: string;
+  title: string;
+  /** Production date: the CDA effectiveTime (ISO 8601). */
+  effectiveTime: string;
+  /** 'produced' by this layer, or 'received' from outside. */
+  origin: 'produced' | 'received';
+  /** 'current', or 'replaced' once a later version (relatedDocument RPLC) is archived, or 'cancelled'. */
+  status: 'current' | 'replaced' | 'cancelled';
+  /** The id of the document this one replaces, if any. */
+  replaces: string | null;
+  /** The IPP key of the patient in the identity store, when known. */
+  ippKey: string | null;
+  /** The patient identity at the time the document was archived (INS only when it was qualified). */
+  patient: DocumentPatient;
+  author: { id?: string; given?: string; family?: string; specialty?: string } | null;
+  cdaSha256: string;
+  pdfSha256: string | null;
+  cdaBytes: number;
+  pdfBytes: number;
+  archivedAt: string;
+}
+
+export interface DocumentPatient {
+  ipp: { id: string; oid: string; authority?: string } | null;
+  ins: { value: string; oid: string } | null;
+  insQualified: boolean;
+  birthName: string;
+  firstNames: string;
+  firstName: string;
+  usedName: string;
+  birthDate: string;
+  sex: string;
+}
+
+export type DocumentInput = Omit<DocumentRecord, 'status' | 'cdaSha256' | 'pdfSha256' | 'cdaBytes' | 'pdfBytes' | 'archivedAt'> & {
+  cda: Buffer;
+  pdf: Buffer | null;
+};
+
+/** Which documents to list: every filter given must hold. */
+export interface DocumentQuery {
+  /** IPP keys (authority|id) or bare IPP ids. */
+  ipps?: string[];
+  /** INS values. */
+  ins?: string[];
+  /** Production date on or after (ISO date or date-time). */
+  since?: string;
+  /** Type codes (LOINC / TRE_A05). */
+  types?: string[];
+  /** Include replaced and cancelled versions (default: current ones only). */
+  allVersions?: boolean;
+}
+
+export interface DocumentArchive {
+  /** Archives a document; archiving the same id again changes nothing (returns false). */
+  archiveDocument(doc: DocumentInput): Promise<boolean>;
+  getDocument(id: string): Promise<DocumentRecord | null>;
+  /** The documents matching, oldest production date first, read lazily (bounded memory). */
+  listDocuments(query: DocumentQuery): AsyncIterable<DocumentRecord>;
+  countDocuments(query: DocumentQuery): Promise<number>;
+  /** The archived bytes of a document. */
+  documentContent(id: string): Promise<{ cda: Buffer; pdf: Buffer | null } | null>;
+}
+
+export interface IdentityStore extends DocumentArchive {
   /** Applies a reading of an ADT message (only AA readings change anything), in one transaction. */
   applyAdt(reading: AdtReading, origin: MessageOrigin, ack: { code: string; text: string }): Promise<ApplyResult>;
   /** The identity of an IPP (by id and, when given, authority OID or namespace); follows merges. */
@@ -83,7 +155,7 @@ export interface IdentityStore {
   links(key: string): Promise<LinkEntry[]>;
   audit(limit?: number): Promise<AuditEntry[]>;
   /** Counts, for status dots and tests. */
-  stats(): Promise<{ identities: number; qualified: number; merged: number; messages: number }>;
+  stats(): Promise<{ identities: number; qualified: number; merged: number; messages: number; documents: number }>;
   close(): Promise<void>;
 }
 

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -99,7 +100,7 @@ describe('lib/store SqliteIdentityStore', () => {
     assert.equal(bad.result.outcome, 'ignored');
     const reading: AdtReading = readAdtPayload('not HL7');
     assert.equal((await store.applyAdt(reading, origin('X'), { code: 'AR', text: '' })).outcome, 'ignored');
-    assert.deepEqual(await store.stats(), { identities: 0, qualified: 0, merged: 0, messages: 0 });
+    assert.deepEqual(await store.stats(), { identities: 0, qualified: 0, merged: 0, messages: 0, documents: 0 });
   });
 
   it('A40 merge: the history moves to the surviving IPP, the old IPP leads to it', async () => {
@@ -144,5 +145,84 @@ describe('lib/store SqliteIdentityStore', () => {
     store = new SqliteIdentityStore({ file: path.join(dir, 'sub', 'ins-store.db') });
     assert.equal((await store.byIpp('123456', OID.IPP))?.patient.qualified, true);
     assert.equal((await apply({ pid: { status: ['QUAL'] } }, 'P1')).result.outcome, 'duplicate');
+  });
+});
+
+describe('lib/store document archive', () => {
+  let dir: string;
+  let store: SqliteIdentityStore;
+  const patient = (ipp: string, qualified = true) => ({
+    ipp: { id: ipp, oid: OID.IPP },
+    ins: qualified ? { value: MARIE_NIR, oid: OID.NIR } : null,
+    insQualified: qualified,
+    birthName: 'MARTIN',
+    firstNames: 'Marie Louise',
+    firstName: 'Marie',
+    usedName: '',
+    birthDate: '1985-05-12',
+    sex: 'F',
+  });
+  const doc = (id: string, ipp: string, effectiveTime: string, extra: Partial<Parameters<SqliteIdentityStore['archiveDocument']>[0]> = {}) => ({
+    id,
+    setId: `set-${id}`,
+    version: 1,
+    typeCode: '11490-0',
+    typeLabel: 'Lettre de liaison',
+    title: 'Lettre de liaison de sortie',
+    effectiveTime,
+    origin: 'produced' as const,
+    replaces: null,
+    ippKey: `${OID.IPP}|${ipp}`,
+    patient: patient(ipp),
+    author: { id: '810000000001', family: 'MEDECIN', given: 'Jean' },
+    cda: Buffer.from(`<ClinicalDocument id="${id}"/>`),
+    pdf: Buffer.from(`%PDF-1.7 ${id}`),
+    ...extra,
+  });
+
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'segur-docs-'));
+    store = new SqliteIdentityStore({ file: path.join(dir, 'store.db') });
+  });
+  afterEach(async () => {
+    await store.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('archives a document once, with checksums, and gives its bytes back', async () => {
+    assert.equal(await store.archiveDocument(doc('D1', '123456', '2026-01-10T10:00:00+01:00')), true);
+    assert.equal(await store.archiveDocument(doc('D1', '123456', '2026-01-10T10:00:00+01:00')), false);
+    const rec = await store.getDocument('D1');
+    assert.equal(rec?.status, 'current');
+    assert.equal(rec?.cdaSha256, createHash('sha256').update('<ClinicalDocument id="D1"/>').digest('hex'));
+    assert.equal(rec?.patient.ins?.value, MARIE_NIR);
+    const content = await store.documentContent('D1');
+    assert.equal(content?.pdf?.toString(), '%PDF-1.7 D1');
+    assert.equal((await store.stats()).documents, 1);
+  });
+
+  it('lists by patient, INS, date and type, oldest first, across pages; a new version replaces the old', async () => {
+    for (let i = 0; i < 1200; i++) {
+      const day = String((i % 28) + 1).padStart(2, '0');
+      await store.archiveDocument(doc(`D${i}`, i % 2 ? '111111' : '222222', `20${20 + (i % 6)}-03-${day}T08:00:00Z`, { typeCode: i % 3 ? '11490-0' : '34874-8' }));
+    }
+    const all: string[] = [];
+    let last = '';
+    for await (const d of store.listDocuments({})) {
+      assert.ok(d.effectiveTime >= last, 'ordered by production date');
+      last = d.effectiveTime;
+      all.push(d.id);
+    }
+    assert.equal(all.length, 1200);
+    assert.equal(new Set(all).size, 1200, 'no document twice across pages');
+    assert.equal(await store.countDocuments({ ipps: ['111111'] }), 600);
+    assert.equal(await store.countDocuments({ ipps: [`${OID.IPP}|222222`], types: ['34874-8'] }), 200);
+    assert.equal(await store.countDocuments({ since: '2025-01-01' }), 200);
+    assert.equal(await store.countDocuments({ ins: [MARIE_NIR], since: '2024-01-01', types: ['11490-0'] }), 400);
+    await store.archiveDocument(doc('D0-v2', '222222', '2026-01-01T00:00:00Z', { version: 2, setId: 'set-D0', replaces: 'D0' }));
+    assert.equal((await store.getDocument('D0'))?.status, 'replaced');
+    assert.equal(await store.countDocuments({}), 1200);
+    assert.equal(await store.countDocuments({ allVersions: true }), 1201);
+    await assert.rejects(store.countDocuments({ since: 'yesterday' }), /not a date/);
   });
 });

@@ -173,7 +173,7 @@ describe('adt-to-ins node', function () {
       const stored = await store().byIpp('123456');
       assert.equal(stored?.key, keyOf('123456'));
       assert.equal(stored?.patient.ins?.value, MARIE_NIR);
-      assert.deepEqual(await store().stats(), { identities: 1, qualified: 1, merged: 0, messages: 1 });
+      assert.deepEqual(await store().stats(), { identities: 1, qualified: 1, merged: 0, messages: 1, documents: 0 });
       const [audit] = await store().audit(1);
       assert.equal(audit.actor, 'node-red:adt-to-ins:n');
       assert.equal(audit.action, 'create');
@@ -345,7 +345,7 @@ describe('adt-to-ins node', function () {
       assert.match(r.err?.error.message, /^Error: AE for ADT\^A28 MSG0001: .*wrong key.*\(ERR 102 at PID\^1\^3\^2\)/);
       assertNoPatientData(r.err?.error.message, [wrong, wrong.slice(13)]);
       assertNoPatientData(r.ack.ack.text, [wrong]);
-      assert.deepEqual(await store().stats(), { identities: 0, qualified: 0, merged: 0, messages: 0 });
+      assert.deepEqual(await store().stats(), { identities: 0, qualified: 0, merged: 0, messages: 0, documents: 0 });
 
       // INS first in PID-3: the location names its repetition
       const first = await p.adt({ controlId: 'MSG0002', pid: { ins: wrong, insFirst: true } });
@@ -409,7 +409,7 @@ describe('adt-to-ins node', function () {
       assertRejected(await p.adt({ controlId: 'T1', pid: { birthPlace: null } }), 'AE', [['101', 'PID^1^11']], 'T1');
       assertRejected(await p.adt({ controlId: 'T2', pid: { birthDate: '', sex: '' } }), 'AE', [['101', 'PID^1^7'], ['101', 'PID^1^8']], 'T2');
       assertRejected(await p.adt({ controlId: 'T3', pid: { birthName: '', firstNames: '' } }), 'AE', [['101', 'PID^1^5'], ['101', 'PID^1^5']], 'T3');
-      assert.deepEqual(await store().stats(), { identities: 0, qualified: 0, merged: 0, messages: 0 });
+      assert.deepEqual(await store().stats(), { identities: 0, qualified: 0, merged: 0, messages: 0, documents: 0 });
     });
 
     it('PID-32 needs exactly one status: AE 103; DOUT keeps a QUAL identity unqualified', async () => {
@@ -500,7 +500,7 @@ describe('adt-to-ins node', function () {
         assert.match(r.ack.payload, /^MSH\|\^~\\&\|/);
         assert.doesNotThrow(() => encodeHl7(r.ack.payload));
         assertNoPatientData(r.err?.error.message);
-        assert.deepEqual(await store().stats(), { identities: 0, qualified: 0, merged: 0, messages: 0 });
+        assert.deepEqual(await store().stats(), { identities: 0, qualified: 0, merged: 0, messages: 0, documents: 0 });
       });
     }
 
