@@ -2,9 +2,9 @@
 // connection, in order) and passes the msg on with the acknowledgement. AE / AR acknowledgements,
 // time-outs and connection failures are Catch-able errors.
 import type { Node, NodeAPI, NodeDef, NodeMessage } from '../shared/red';
-import { clock, tlsOptionsFrom } from '../shared/util';
+import { clock, payloadBytes, tlsOptionsFrom } from '../shared/util';
 import { MllpClient, MllpClientStatus } from '../../lib/mllp';
-import { decodeHl7, encodeHl7, parseAck, readHeader } from '../../lib/hl7';
+import { decodeHl7, parseAck, readHeader } from '../../lib/hl7';
 
 interface MllpOutDef extends NodeDef {
   host?: string;
@@ -29,17 +29,6 @@ class MllpAckError extends Error {
   ) {
     super(message);
     this.name = 'MllpAckError';
-  }
-}
-
-function toBytes(payload: unknown): Buffer | null {
-  if (Buffer.isBuffer(payload)) return payload;
-  if (payload instanceof Uint8Array) return Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
-  if (typeof payload !== 'string') return null;
-  try {
-    return encodeHl7(payload);
-  } catch {
-    return Buffer.from(payload, 'utf8');
   }
 }
 
@@ -124,7 +113,7 @@ export = function (RED: NodeAPI) {
         done(new Error(RED._('mllp-out.errors.bad-port', { port: String(msg.port ?? config.port) })));
         return;
       }
-      const bytes = toBytes(msg.payload);
+      const bytes = payloadBytes(msg.payload);
       if (!bytes) {
         done(new Error(RED._('mllp-out.errors.bad-payload', { type: typeof msg.payload })));
         return;

@@ -1,21 +1,8 @@
 // mllp-response: writes msg.payload (usually an HL7 acknowledgement), MLLP-framed, back to the
 // connection an mllp-in message came from (msg.mllp.connectionId).
 import type { Node, NodeAPI, NodeDef, NodeMessage } from '../shared/red';
-import { clock } from '../shared/util';
+import { clock, payloadBytes } from '../shared/util';
 import { connections } from '../../lib/mllp';
-import { encodeHl7 } from '../../lib/hl7';
-
-/** A string is encoded in the charset its own MSH-18 declares (UTF-8 if it is not HL7). */
-function toBytes(payload: unknown): Buffer | null {
-  if (Buffer.isBuffer(payload)) return payload;
-  if (payload instanceof Uint8Array) return Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
-  if (typeof payload !== 'string') return null;
-  try {
-    return encodeHl7(payload);
-  } catch {
-    return Buffer.from(payload, 'utf8');
-  }
-}
 
 export = function (RED: NodeAPI) {
   function MllpResponseNode(this: Node, def: NodeDef) {
@@ -39,7 +26,7 @@ export = function (RED: NodeAPI) {
         done(new Error(RED._('mllp-response.errors.connection-gone', { id })));
         return;
       }
-      const bytes = toBytes(msg.payload);
+      const bytes = payloadBytes(msg.payload);
       if (!bytes) {
         failed(RED._('mllp-response.status.bad-payload'));
         done(new Error(RED._('mllp-response.errors.bad-payload', { type: typeof msg.payload })));

@@ -1,4 +1,5 @@
-// Small helpers shared by the nodes: TLS options from the `tls-config` node, status clock.
+// Small helpers shared by the nodes: TLS options from the `tls-config` node, payload bytes, status clock.
+import { encodeHl7 } from '../../lib/hl7';
 import type { NodeAPI, TlsConfigNode } from './red';
 
 /**
@@ -18,4 +19,19 @@ export function tlsOptionsFrom(RED: NodeAPI, id: unknown): Record<string, unknow
 /** HH:MM:SS of now, for status texts. */
 export function clock(): string {
   return new Date().toTimeString().slice(0, 8);
+}
+
+/**
+ * msg.payload as bytes to send: a Buffer / Uint8Array as is, a string encoded in the character set its
+ * own MSH-18 declares (UTF-8 when it is not HL7 or cannot be encoded so); null for anything else.
+ */
+export function payloadBytes(payload: unknown): Buffer | null {
+  if (Buffer.isBuffer(payload)) return payload;
+  if (payload instanceof Uint8Array) return Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+  if (typeof payload !== 'string') return null;
+  try {
+    return encodeHl7(payload);
+  } catch {
+    return Buffer.from(payload, 'utf8');
+  }
 }

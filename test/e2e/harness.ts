@@ -11,9 +11,9 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { freePort } from '../support/mllp';
 
 /** The project root (this file runs from dist/test/e2e/). */
 export const PROJECT_ROOT = findRoot(__dirname);
@@ -30,17 +30,7 @@ function findRoot(from: string): string {
 }
 
 /** A TCP port that was free a moment ago. */
-export function getFreePort(host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, host, () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export const getFreePort = freePort;
 
 // children still running when this process exits (a failed test, mocha --exit) are killed with it
 const live = new Set<ChildProcess>();
