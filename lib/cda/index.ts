@@ -27,3 +27,41 @@ export type {
   SharingInput,
   Telecoms,
 } from './types';
+// reading documents received: safe XML, CDA header and body, ORU/MDM carriers, patient matching
+export { readCda, readCdaStream, tsToIso, HL7_V3_NS, type CdaReading, type CdaIns, type CdaTraits, type CdaCode, type ReadCdaOptions, type ByteStream } from './parse';
+export {
+  CdaRejectError,
+  Base64Decoder,
+  decodeBase64Strict,
+  readXml,
+  checkXmlHead,
+  DEFAULT_MAX_BYTES,
+  DEFAULT_MAX_DEPTH,
+  DEFAULT_MAX_ELEMENTS,
+  type CdaRejectCode,
+  type SafeXmlOptions,
+  type XmlTag,
+  type XmlVisitor,
+  type OpenDirective,
+  type XmlReadInfo,
+} from './xml';
+export {
+  unwrapHl7Document,
+  readHl7Document,
+  documentAck,
+  ackAdvice,
+  DocumentMessageError,
+  DOCUMENT_EVENTS,
+  SHARING_FLAG_CODES,
+  METADATA_CODING_SYSTEM,
+  type UnwrappedDocument,
+  type SharingMetadata,
+  type SharingLine,
+  type SharingRecipient,
+  type SharingFlag,
+  type MetadataCode,
+  type DocumentCarrier,
+  type DocumentTxa,
+  type AckAdvice,
+} from './unwrap';
+export { matchPatient, compareTraits, normalizeName, type PatientMatch, type MatchMethod, type MatchCandidate, type TraitMismatch, type Trait, type MatchOptions } from './match';

@@ -43,19 +43,22 @@ export const MDM_METADATA_CODES = Object.freeze({
   ACK_RECEPTION: 'Accusé de réception',
   ACK_LECTURE: 'Accusé de lecture',
 });
-type MetadataCode = keyof typeof MDM_METADATA_CODES;
+export type MetadataCode = keyof typeof MDM_METADATA_CODES;
+export type SharingFlag = Exclude<keyof SharingInput, 'recipients'>;
 
-const FLAGS: [keyof SharingInput, MetadataCode][] = [
-  ['dmp', 'DESTDMP'],
-  ['mssantePs', 'DESTMSSANTEPS'],
-  ['mssantePatient', 'DESTMSSANTEPAT'],
-  ['hiddenFromProfessionals', 'MASQUE_PS'],
-  ['invisibleToPatient', 'INVISIBLE_PATIENT'],
-  ['invisibleToLegalRepresentatives', 'INVISIBLE_REPRESENTANTS_LEGAUX'],
-  ['confidentialityChange', 'MODIFICATION_CONFIDENTIALITE'],
-  ['ackReception', 'ACK_RECEPTION'],
-  ['ackReading', 'ACK_LECTURE'],
-];
+/** Which metadata OBX (OBX-3.1, coding system MetaDMPMSS) carries which SharingInput flag (written here, read by unwrap.ts). */
+export const SHARING_FLAG_CODES: Readonly<Record<SharingFlag, MetadataCode>> = Object.freeze({
+  dmp: 'DESTDMP',
+  mssantePs: 'DESTMSSANTEPS',
+  mssantePatient: 'DESTMSSANTEPAT',
+  hiddenFromProfessionals: 'MASQUE_PS',
+  invisibleToPatient: 'INVISIBLE_PATIENT',
+  invisibleToLegalRepresentatives: 'INVISIBLE_REPRESENTANTS_LEGAUX',
+  confidentialityChange: 'MODIFICATION_CONFIDENTIALITE',
+  ackReception: 'ACK_RECEPTION',
+  ackReading: 'ACK_LECTURE',
+});
+const FLAGS = Object.entries(SHARING_FLAG_CODES) as [SharingFlag, MetadataCode][];
 
 /** PID-3 assigning authority namespace of each INS OID (IHE PAM FR). */
 const INS_NAMESPACES: Record<string, string> = {
