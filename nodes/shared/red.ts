@@ -56,4 +56,10 @@ export interface NodeAPI {
   settings: Record<string, unknown> & { userDir?: string };
   log: { info(m: string): void; warn(m: string): void; error(m: string): void; debug(m: string): void };
   _(key: string, subs?: Record<string, unknown>): string;
+  /** The editor's HTTP API (Express), for the endpoints an edit dialog reads. */
+  httpAdmin: { get(path: string, ...handlers: AdminHandler[]): void };
+  auth: { needsPermission(permission: string): AdminHandler };
 }
+
+/** An Express handler of RED.httpAdmin (the part used here). */
+export type AdminHandler = (req: unknown, res: { json(body: unknown): void }, next: () => void) => void;

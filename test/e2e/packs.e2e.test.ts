@@ -130,6 +130,21 @@ describe('e2e: flow packs and examples in a real Node-RED', function () {
     await pane!.waitFor((m) => m.id === 'ex-adt-error');
   });
 
+  it('example "pdf-to-cda-n1": the PDF of the inject node becomes a CDA carrying the INS and an MDM^T02', async () => {
+    assert.equal((await red!.request('POST', '/inject/ex-cda-inject')).status, 200);
+    const cda = await pane!.waitFor((m) => m.id === 'ex-cda-doc' && /"insIncluded":\s*true/.test(m.msg), 20_000);
+    assert.match(cda.msg, /"typeCode":\s*"11490-0"/);
+    assert.match(cda.msg, /"archived":\s*true/);
+    const mdm = await pane!.waitFor((m) => m.id === 'ex-cda-mdm');
+    assert.match(mdm.msg, /"event":\s*"T02"/);
+    assert.equal(pane!.messages.filter((m) => m.id === 'ex-cda-error').length, 0, 'no error');
+    // the code lists of its edit dialog
+    const codes = await red!.request('GET', '/pdf-to-cda-n1/codes', undefined, { accept: 'application/json' });
+    assert.equal(codes.status, 200, codes.body);
+    const lists = codes.json<Record<string, { code: string }[]>>();
+    assert.ok(lists.documentTypes.some((t) => t.code === 'LDL') && lists.facilityTypes.some((t) => t.code === 'SA01'));
+  });
+
   for (const [inject, debugId, file] of [
     ['ex-mllp-resp-inject', 'ex-mllp-resp-ack', 'mllp-response - the flow answers.json'],
     ['ex-mllp-out-inject', 'ex-mllp-out-ack', 'mllp-out - send and wait for the ACK.json'],
