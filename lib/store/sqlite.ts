@@ -252,6 +252,7 @@ export class SqliteIdentityStore implements IdentityStore {
                          VALUES (@id, @setId, @version, @typeCode, @typeLabel, @title, @effectiveTime, @effectiveMs, @origin, 'current', @replaces,
                            @ippKey, @ippId, @ins, @patient, @author, @cda, @pdf, @cdaSha256, @pdfSha256, @cdaBytes, @pdfBytes, @now)`),
       markReplaced: p(`UPDATE document SET status = 'replaced' WHERE id = ? AND status = 'current'`),
+      markCancelled: p(`UPDATE document SET status = 'cancelled' WHERE id = ?`),
       document: p(`SELECT ${DOCUMENT_COLUMNS} FROM document WHERE id = ?`),
       documentContent: p(`SELECT cda, pdf FROM document WHERE id = ?`),
     };
@@ -426,6 +427,10 @@ export class SqliteIdentityStore implements IdentityStore {
         return added;
       })
       .immediate();
+  }
+
+  async cancelDocument(id: string): Promise<boolean> {
+    return this.st.markCancelled.run(id).changes === 1;
   }
 
   async getDocument(id: string): Promise<DocumentRecord | null> {

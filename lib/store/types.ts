@@ -140,6 +140,8 @@ export interface DocumentArchive {
   /** The documents matching, oldest production date first, read lazily (bounded memory). */
   listDocuments(query: DocumentQuery): AsyncIterable<DocumentRecord>;
   countDocuments(query: DocumentQuery): Promise<number>;
+  /** Marks an archived document cancelled (withdrawn: MDM^T04); false when the id is not archived. */
+  cancelDocument(id: string): Promise<boolean>;
   /** The archived bytes of a document. */
   documentContent(id: string): Promise<{ cda: Buffer; pdf: Buffer | null } | null>;
 }

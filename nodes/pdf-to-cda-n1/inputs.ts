@@ -53,6 +53,8 @@ export interface CdaSummary {
   insIncluded: boolean;
   pdfa: CdaMeta['pdfa'];
   archived: boolean;
+  /** MDM^T04 only: the archived document was marked cancelled. */
+  cancelled?: boolean;
   warnings: string[];
 }
 

@@ -180,8 +180,10 @@ export = function (RED: NodeAPI) {
       const controlId = newControlId();
       const mdm = buildMdm(bytes, meta, patient, doc, settings, kind, { controlId });
 
-      // 3. archived before anything leaves the node
+      // 3. archived before anything leaves the node (a withdrawal marks the archived document cancelled)
       if (store) await archive(store, bytes, pdf, meta, patient, doc, settings);
+      const withdrawal = kind === 'T04' && !doc.sharing?.confidentialityChange;
+      const cancelled = withdrawal && archiveOn && storeNode?.store ? await storeNode.store.cancelDocument(formatId(meta.id)) : false;
 
       const cda: CdaSummary = {
         id: formatId(meta.id),
@@ -193,6 +195,7 @@ export = function (RED: NodeAPI) {
         insIncluded: meta.insIncluded,
         pdfa: meta.pdfa,
         archived: store !== null,
+        ...(kind === 'T04' ? { cancelled } : {}),
         warnings: meta.warnings,
       };
       lastType = ALIAS_OF.get(meta.typeCode) ?? meta.typeCode;

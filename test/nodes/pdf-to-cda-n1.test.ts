@@ -133,7 +133,8 @@ async function checkProduced(r: { cda: Msg; mdm: Msg }, patient: PatientIdentity
   assert.equal(typeof r.cda.payload, 'string');
   assert.ok(r.cda.payload.startsWith('<?xml version="1.0" encoding="UTF-8"?>'));
   const c = r.cda.cda;
-  assert.deepEqual(Object.keys(c).sort(), ['archived', 'effectiveTime', 'id', 'insIncluded', 'pdfa', 'setId', 'title', 'typeCode', 'version', 'warnings']);
+  const keys = ['archived', 'effectiveTime', 'id', 'insIncluded', 'pdfa', 'setId', 'title', 'typeCode', 'version', 'warnings'];
+  assert.deepEqual(Object.keys(c).sort(), (expect.event === 'T04' ? [...keys, 'cancelled'] : keys).sort());
   assert.match(c.id, new RegExp(`^${DOC_ROOT.replace(/\./g, '\\.')}\\^[0-9A-Z]{1,16}$`));
   assert.equal(c.typeCode, expect.typeCode);
   assert.equal(c.insIncluded, qualified);
@@ -312,7 +313,8 @@ describe('pdf-to-cda-n1 node', function () {
       assert.equal((await store().getDocument(v2.cda.cda.id))?.status, 'current');
       produced['LDL-v2'] = v2.cda.payload;
 
-      // T04 (document.cancel): the same id; setId and version from the archive; the archive is not touched
+      // T04 (document.cancel): the same id; setId and version from the archive; the archived document is
+      // marked cancelled, nothing is added
       const before = await store().stats();
       const t04 = await p.produce({ payload: pdfa, patient, document: documentInput('LDL', { id: v2.cda.cda.id, cancel: true } as any) });
       await checkProduced(t04, patient, { typeCode: '11490-0', event: 'T04', archived: false }, store());
@@ -321,6 +323,8 @@ describe('pdf-to-cda-n1 node', function () {
       assert.equal(t04.cda.cda.version, 2);
       assert.equal(parseHl7(t04.mdm.payload).get('TXA-19'), 'CA');
       assert.deepEqual(await store().stats(), before);
+      assert.equal(t04.cda.cda.cancelled, true);
+      assert.equal((await store().getDocument(v2.cda.cda.id))?.status, 'cancelled');
       produced['LDL-t04'] = t04.cda.payload;
 
       // msg.mdm = 'T04' does the same; without an id a T04 is refused
