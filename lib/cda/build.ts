@@ -258,7 +258,7 @@ function patientParts(p: PatientIdentity, settings: EstablishmentSettings): Pati
     if (!str(p.birthName)) lacks.push(['patient.birthName', 'birth name']);
     if (!str(p.firstName)) lacks.push(['patient.firstName', 'first birth first name']);
     if (!birthDate) lacks.push(['patient.birthDate', 'birth date']);
-    if (p.sex !== 'F' && p.sex !== 'M') lacks.push(['patient.sex', `sex (F or M${p.sex ? `, not "${p.sex}"` : ''})`]);
+    if (p.sex !== 'F' && p.sex !== 'M') lacks.push(['patient.sex', 'sex (F or M)']);
     if (lacks.length) {
       throw new CdaBuildError(
         'MISSING_TRAIT',
@@ -270,7 +270,7 @@ function patientParts(p: PatientIdentity, settings: EstablishmentSettings): Pati
     const info = insOidInfo(str(ins.oid));
     if (!info) throw invalid('patient.ins.oid', `"${ins.oid}" is not an INS assigning authority OID (1.2.250.1.213.1.4.8 INS-NIR, .9 INS-NIA, .10 test, .11 demo)`);
     const key = checkInsKey(str(ins.value), info.kind);
-    if (!key.ok) throw invalid('patient.ins.value', `INS ${ins.value}: ${key.reason}`);
+    if (!key.ok) throw invalid('patient.ins.value', `the INS is not valid: ${key.reason.replace(/\d/g, '#')}`);
     ids.push({ root: str(ins.oid), extension: str(ins.value) });
     insIncluded = true;
   }
@@ -289,7 +289,7 @@ function patientParts(p: PatientIdentity, settings: EstablishmentSettings): Pati
   if (birthDate) {
     const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(birthDate);
     birthTime = m ? toTs(birthDate, 'UTC') : null;
-    if (!birthTime) throw invalid('patient.birthDate', `"${birthDate}" is not a date (YYYY-MM-DD)`);
+    if (!birthTime) throw invalid('patient.birthDate', 'the birth date is not a date (YYYY-MM-DD)');
   }
   const sex = p.sex === 'F' || p.sex === 'M' ? p.sex : 'U';
   return {

@@ -223,7 +223,7 @@ function assemble(
   const ippRoot = str(patient.ipp.oid) || str(settings.ippAuthorityOid);
   const recordTarget = header.slice(header.indexOf('<recordTarget>'), header.indexOf('</recordTarget>'));
   if (!recordTarget.includes(`<id root="${xmlAttr(ippRoot)}" extension="${xmlAttr(str(patient.ipp.id))}"/>`)) {
-    throw new CdaBuildError('INVALID', 'patient', `the CDA document is not about this patient: IPP ${patient.ipp.id} (${ippRoot}) is not in its recordTarget`);
+    throw new CdaBuildError('INVALID', 'patient', `the CDA document is not about this patient: the IPP (${ippRoot}) given is not in its recordTarget`);
   }
   const qualified = patient.qualified === true && !!patient.ins;
   if (qualified !== meta.insIncluded) {

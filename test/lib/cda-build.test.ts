@@ -370,7 +370,7 @@ describe('lib/cda buildCdaN1 (CI-SIS level 1)', () => {
       ['birth name', { birthName: '' }, 'patient.birthName', /qualified identity without its birth name \(patient\.birthName\)/],
       ['first name', { firstName: '' }, 'patient.firstName', /without its first birth first name \(patient\.firstName\)/],
       ['birth date', { birthDate: '' }, 'patient.birthDate', /without its birth date \(patient\.birthDate\)/],
-      ['sex', { sex: 'U' }, 'patient.sex', /without its sex \(F or M, not "U"\)/],
+      ['sex', { sex: 'U' }, 'patient.sex', /without its sex \(F or M\)/],
       ['INS', { ins: null }, 'patient.ins', /without its INS \(value and OID\)/],
     ];
     for (const [what, over, field, message] of traits) {
