@@ -7,6 +7,7 @@ const suites: Record<string, () => Promise<{ run(): Promise<BenchTable[]> }>> = 
   mllp: () => import('./mllp'),
   adt: () => import('./adt'),
   cda: () => import('./cda'),
+  ingest: () => import('./ingest'),
   export: () => import('./export'),
 };
 

@@ -145,6 +145,26 @@ describe('e2e: flow packs and examples in a real Node-RED', function () {
     assert.ok(lists.documentTypes.some((t) => t.code === 'LDL') && lists.facilityTypes.some((t) => t.code === 'SA01'));
   });
 
+  it('example "cda-ingest": the CR-BIO goes to reconcile (no identity in the store), its ORU gets an AA, the hostile DOCTYPE is rejected (DTD)', async () => {
+    assert.equal((await red!.request('POST', '/inject/ex-cdain-cda')).status, 200);
+    const rec = await pane!.waitFor((m) => m.id === 'ex-cdain-rec');
+    assert.match(rec.msg, /"outcome":\s*"reconcile"/);
+    assert.match(rec.msg, /"method":\s*"unknown-patient"/);
+    assert.match(rec.msg, /"type":\s*"11502-2"/);
+    assert.match(rec.msg, /"archive":\s*"archived"/);
+    assert.doesNotMatch(rec.msg, /MARTIN|Paul|1985|185027505678953/, 'no patient data in the debug pane');
+    assert.equal((await red!.request('POST', '/inject/ex-cdain-oru')).status, 200);
+    const ack = await pane!.waitFor((m) => m.id === 'ex-cdain-ack');
+    assert.match(ack.msg, /"code":\s*"AA"/);
+    assert.match(ack.msg, /"controlId":\s*"EXORU0001"/);
+    await pane!.waitFor((m) => m.id === 'ex-cdain-rec' && /"archive":\s*"duplicate"/.test(m.msg));
+    assert.equal((await red!.request('POST', '/inject/ex-cdain-hostile')).status, 200);
+    const rej = await pane!.waitFor((m) => m.id === 'ex-cdain-rej');
+    assert.match(rej.msg, /"code":\s*"DTD"/);
+    assert.doesNotMatch(rej.msg, /root:|daemon:/, 'the external entity was never read');
+    assert.equal(pane!.messages.filter((m) => m.id === 'ex-cdain-pre').length, 0);
+  });
+
   for (const [inject, debugId, file] of [
     ['ex-mllp-resp-inject', 'ex-mllp-resp-ack', 'mllp-response - the flow answers.json'],
     ['ex-mllp-out-inject', 'ex-mllp-out-ack', 'mllp-out - send and wait for the ACK.json'],

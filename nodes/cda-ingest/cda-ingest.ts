@@ -1,0 +1,223 @@
+// cda-ingest: files the reports received from outside (CR de biologie, d'imagerie…) as CDA R2 documents,
+// level 1 (a PDF) or level 3, alone or in the HL7 v2 ORU^R01 / MDM^T02 / T10 / T04 message that carries
+// them. The document is read safely (lib/cda: no DTD, no entity, bounded size), its patient looked up in
+// the ins-store (lib/cda matchPatient: preselected only on a locally qualified INS whose traits agree),
+// and it is archived there (origin 'received'). Output 1: preselected; output 2: to reconcile; output 3:
+// rejected (msg.error says why); output 4: the HL7 acknowledgement of a carrier message (for
+// mllp-response). Never merges nor attaches anything: identity vigilance decides on output 2.
+import type { DoneFn, Node, NodeAPI, NodeDef, NodeMessage, SendFn } from '../shared/red';
+import { isInsStoreNode, type InsStoreNode } from '../shared/stores';
+import {
+  IngestRejection,
+  ackOf,
+  clip,
+  archiveRecord,
+  carrierConflict,
+  describeValue,
+  effectiveMaxBytes,
+  ingest,
+  looksLikeHl7,
+  payloadInput,
+  sha256,
+  summary,
+  type CdaSummary,
+  type Ingested,
+} from './ingest';
+import { formatId, matchPatient, type PatientMatch } from '../../lib/cda';
+import type { AckCode, Hl7Header } from '../../lib/hl7';
+import type { IdentityStore } from '../../lib/store';
+
+interface CdaIngestDef extends NodeDef {
+  store?: string;
+  /** MiB */
+  maxSize?: string | number;
+  archive?: boolean;
+  acceptLevel3?: boolean;
+}
+
+/** A store that failed (not the document's fault): AR 207, a Catch-able error, nothing on outputs 1–3. */
+class StoreFailure extends Error {
+  readonly code = 'STORE';
+}
+
+export = function (RED: NodeAPI) {
+  function CdaIngestNode(this: Node, def: NodeDef) {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const config = def as CdaIngestDef;
+    const storeId = typeof config.store === 'string' && config.store !== '_ADD_' ? config.store.trim() : '';
+    const acceptLevel3 = config.acceptLevel3 !== false;
+    const archiveDefault = config.archive !== false;
+
+    let storeNode: InsStoreNode | null = null;
+    let storeMissing = false;
+    if (storeId) {
+      const found = RED.nodes.getNode(storeId);
+      if (isInsStoreNode(found)) storeNode = found;
+      else {
+        storeMissing = true;
+        node.error(new Error(RED._('cda-ingest.errors.no-store-node', { id: storeId })));
+      }
+    }
+
+    const counts = { preselected: 0, reconcile: 0, rejected: 0 };
+    const statusText = () => RED._('cda-ingest.status.counts', counts);
+    if (storeMissing || storeNode?.openError) node.status({ fill: 'red', shape: 'ring', text: RED._('cda-ingest.status.no-store') });
+
+    /** The configured store (null when none is configured); throws StoreFailure when it cannot be used. */
+    const store = (): IdentityStore | null => {
+      if (!storeId) return null;
+      if (!storeNode) throw new StoreFailure(RED._('cda-ingest.errors.store-node-missing', { id: storeId }));
+      try {
+        return storeNode.getStore();
+      } catch (err) {
+        throw new StoreFailure(RED._('cda-ingest.errors.store', { error: (err as Error).message }));
+      }
+    };
+    const storeCall = async <T>(fn: () => Promise<T>): Promise<T> => {
+      try {
+        return await fn();
+      } catch (err) {
+        if (err instanceof StoreFailure) throw err;
+        throw new StoreFailure(RED._('cda-ingest.errors.store', { error: (err as Error).message }));
+      }
+    };
+
+    /** The ACK message of output 4. */
+    const ackMessage = (msg: NodeMessage, payload: string, code: AckCode, controlId: string, text: string): NodeMessage => {
+      const m: NodeMessage = { payload, ack: { code, controlId, text } };
+      if (msg._msgid) m._msgid = msg._msgid;
+      if (msg.mllp !== undefined) m.mllp = msg.mllp;
+      return m;
+    };
+
+    /** Files an accepted document in the archive; what happened, for msg.cda. */
+    const archive = async (st: IdentityStore, got: Ingested, cda: CdaSummary, match: PatientMatch): Promise<Pick<CdaSummary, 'archived' | 'archive'>> => {
+      const r = got.reading;
+      let replaces: string | null = null;
+      if (r.relatedDocument?.type === 'RPLC' && r.relatedDocument.parentId) {
+        replaces = formatId(r.relatedDocument.parentId);
+        const previous = await storeCall(() => st.getDocument(replaces as string));
+        if (previous && previous.origin !== 'received') {
+          cda.warnings.push('the document says it replaces (relatedDocument RPLC) a document produced here: that document is not marked replaced');
+          replaces = null;
+        }
+      }
+      const record = archiveRecord(got, cda, match, replaces);
+      const added = await storeCall(() => st.archiveDocument(record));
+      let outcome: Pick<CdaSummary, 'archived' | 'archive'> = { archived: added, archive: 'archived' };
+      if (!added) {
+        const held = await storeCall(() => st.getDocument(record.id));
+        if (!held || held.cdaSha256 !== sha256(record.cda)) {
+          cda.warnings.push('a different document with the same id is already archived: this one is not archived (the archive keeps the first)');
+          return { archived: false, archive: 'conflict' };
+        }
+        outcome = { archived: false, archive: 'duplicate' };
+      }
+      // MDM^T04 withdrawing the document (TXA-19 CA): the archived copy is marked cancelled
+      const u = got.unwrapped;
+      if (u?.hl7.type === 'MDM' && u.hl7.event === 'T04' && u.txa?.availability.toUpperCase() === 'CA') {
+        const held = await storeCall(() => st.getDocument(record.id));
+        if (held?.origin === 'received') {
+          await storeCall(() => st.cancelDocument(record.id));
+          outcome = { ...outcome, archive: 'cancelled' };
+        }
+      }
+      return outcome;
+    };
+
+    const handle = async (msg: NodeMessage, send: SendFn, done: DoneFn, state: { answered: boolean; header: Hl7Header | null; hl7: boolean }) => {
+      const input = payloadInput(msg.payload);
+      const viaMllp = msg.mllp !== undefined && msg.mllp !== null;
+      const maxBytes = effectiveMaxBytes(config.maxSize, msg.maxSize);
+      const archiveOn = typeof msg.archive === 'boolean' ? msg.archive : archiveDefault;
+
+      // 1. read
+      let got: Ingested;
+      try {
+        if (input === null) {
+          throw new IngestRejection('BAD_INPUT', RED._('cda-ingest.errors.bad-input', { type: describeValue(msg.payload) }), { code: 'AR', hl7Code: '100' });
+        }
+        state.hl7 = looksLikeHl7(input);
+        got = ingest(input, { maxBytes, acceptLevel3 });
+      } catch (err) {
+        if (!(err instanceof IngestRejection)) throw err;
+        counts.rejected++;
+        const answer = state.hl7 || viaMllp;
+        const controlId = err.header?.controlId ?? '';
+        msg.error = { code: err.code, message: err.message };
+        let ack: NodeMessage | null = null;
+        if (answer) {
+          ack = ackMessage(msg, ackOf(err.header, err.ack.code, err.message, err.ack), err.ack.code, controlId, clip(err.message));
+          msg.ack = { ...(ack.ack as object) };
+        }
+        node.debug(`cda-ingest: ${state.hl7 ? `HL7 ${controlId || '(no control id)'}` : 'document'} rejected ${err.code}${ack ? ` → ${err.ack.code} ${err.ack.hl7Code}` : ''}`);
+        node.status({ fill: 'red', shape: 'dot', text: statusText() });
+        state.answered = true;
+        send([null, null, msg, ack]);
+        return done();
+      }
+      state.header = got.unwrapped?.header ?? null;
+
+      // 2. whose document (read only), then the archive
+      const warnings = [...got.reading.warnings, ...(got.unwrapped?.warnings ?? [])];
+      const cda = summary(got, warnings);
+      if (!got.reading.setId) warnings.push('the document has no setId: its id stands for it');
+      if (got.reading.version === null) warnings.push('the document has no versionNumber: archived as version 1');
+      const st = store();
+      let match = await storeCall(() => matchPatient(got.reading, st));
+      match = carrierConflict(got, match);
+      if (!st) cda.archive = 'no-store';
+      else if (archiveOn) Object.assign(cda, await archive(st, got, cda, match));
+
+      // 3. route
+      const preselected = match.outcome === 'preselected';
+      counts[preselected ? 'preselected' : 'reconcile']++;
+      msg.cda = cda;
+      msg.match = { outcome: match.outcome, ...match.match };
+      if (got.reading.level === 1) msg.pdf = got.reading.pdf;
+      else delete msg.pdf;
+      let ack: NodeMessage | null = null;
+      if (state.hl7 || viaMllp) {
+        const controlId = got.unwrapped?.hl7.controlId ?? '';
+        ack = ackMessage(msg, ackOf(state.header, 'AA', ''), 'AA', controlId, '');
+      }
+      node.debug(
+        `cda-ingest: ${got.unwrapped ? `${got.unwrapped.hl7.type}^${got.unwrapped.hl7.event} ${got.unwrapped.hl7.controlId || '(no control id)'}` : 'document'} ` +
+          `type ${cda.typeCode} level ${cda.level} → ${match.outcome} (${match.match.method}), archive ${cda.archive}`,
+      );
+      if (cda.archive === 'conflict') node.warn(RED._('cda-ingest.errors.conflict', { type: cda.typeCode }));
+      node.status({ fill: preselected ? 'green' : 'yellow', shape: 'dot', text: statusText() });
+      state.answered = true;
+      send(preselected ? [msg, null, null, ack] : [null, msg, null, ack]);
+      done();
+    };
+
+    node.on('input', (msg: NodeMessage, send: SendFn, done: DoneFn) => {
+      const state = { answered: false, header: null as Hl7Header | null, hl7: false };
+      handle(msg, send, done, state).catch((err: Error) => {
+        // the store failed, or a bug: not the document's fault. AR 207 (the sender may send it again), a Catch-able error.
+        const storeFailed = err instanceof StoreFailure;
+        if (!state.answered) {
+          const text = storeFailed ? 'document not filed: the identity store is unavailable, send it again later' : 'application internal error';
+          const ack = state.hl7 || (msg.mllp !== undefined && msg.mllp !== null)
+            ? ackMessage(msg, ackOf(state.header, 'AR', text, { code: 'AR', hl7Code: '207' }), 'AR', state.header?.controlId ?? '', text)
+            : null;
+          node.status({ fill: 'red', shape: 'ring', text: statusText() });
+          state.answered = true;
+          if (ack) send([null, null, null, ack]);
+        }
+        const e = new Error(storeFailed ? err.message : RED._('cda-ingest.errors.internal', { error: err.message }));
+        (e as Error & { code?: string }).code = storeFailed ? 'STORE' : 'INTERNAL';
+        done(e);
+      });
+    });
+
+    node.on('close', (_removed: boolean, done: () => void) => {
+      node.status({});
+      done();
+    });
+  }
+
+  RED.nodes.registerType('cda-ingest', CdaIngestNode);
+};
