@@ -23,7 +23,9 @@ export type MatchMethod =
   /** several locally qualified identities carry the INS (a duplicate for identity vigilance) */
   | 'ins-ambiguous'
   /** the INS names one local identity and the document's IPP another */
-  | 'ipp-conflict';
+  | 'ipp-conflict'
+  /** set by cda-ingest: the carrying HL7 message's PID-3 names another INS than the document */
+  | 'carrier-mismatch';
 
 export type Trait = 'birthName' | 'firstName' | 'birthDate' | 'sex' | 'birthPlace';
 

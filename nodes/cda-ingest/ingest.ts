@@ -311,7 +311,7 @@ export function carrierConflict(got: Ingested, match: PatientMatch): PatientMatc
     outcome: 'reconcile',
     match: {
       ...rest,
-      method: 'carrier-mismatch' as PatientMatch['match']['method'],
+      method: 'carrier-mismatch',
       reason: `${match.match.reason}, but the INS of the HL7 message (PID-3) is not the document's: the message and the document disagree`,
     },
   };
