@@ -9,6 +9,8 @@ import { NodeRed, PROJECT_ROOT, getFreePort, type FlowNode } from './harness';
 import { connectRetry } from './mllp-flows';
 import { msaOf, sampleMessage } from '../support/mllp';
 import { adtMessage, withWrongKey } from '../fixtures/adt';
+import { mdmOf, receivedDocument } from '../fixtures/cda-received';
+import { textPdf } from '../fixtures/pdf';
 
 function readFlows(dir: string): { file: string; nodes: FlowNode[] }[] {
   const full = path.join(PROJECT_ROOT, dir);
@@ -118,6 +120,35 @@ describe('e2e: flow packs and examples in a real Node-RED', function () {
     const shown = await pane!.waitFor((m) => m.id === 'segur-idfeed-debug' && m.msg.includes('PACK-ADT-1'));
     assert.doesNotMatch(shown.msg, /MARTIN|2850569123456/, 'the debug pane shows no patient data');
     await pane!.waitFor((m) => m.id === 'segur-idfeed-errors' && m.msg.includes('PID^1^3^2'));
+  });
+
+  it('the reports pack preselects the record of a locally qualified INS, rejects a hostile report, and acknowledges both', async () => {
+    const feed = packs.find((p) => p.file === '02-identity-feed.json')!;
+    const reports = packs.find((p) => p.file === '03-reports-received.json')!;
+    const feedPort = Number(feed.nodes.find((n) => n.type === 'mllp-in')!.port);
+    const reportsPort = Number(reports.nodes.find((n) => n.type === 'mllp-in')!.port);
+    const id = await connectRetry(feedPort);
+    try {
+      assert.equal(msaOf(await id.request(Buffer.from(adtMessage({ controlId: 'PACK-RPT-ID' }), 'latin1'))).code, 'AA');
+    } finally {
+      await id.close();
+    }
+    const doc = await receivedDocument('CR-BIO', await textPdf());
+    const sock = await connectRetry(reportsPort);
+    try {
+      assert.deepEqual(msaOf(await sock.request(mdmOf(doc, 'T02', 'PACK-RPT-1'), 10_000)), { code: 'AA', controlId: 'PACK-RPT-1' });
+      const hostile = mdmOf(doc, 'T02', 'PACK-RPT-2').replace(/\^Base64\^[A-Za-z0-9+/=]{8}/, '^Base64^!!!!!!!!');
+      const bad = msaOf(await sock.request(hostile, 10_000));
+      assert.equal(bad.controlId, 'PACK-RPT-2');
+      assert.notEqual(bad.code, 'AA');
+    } finally {
+      await sock.close();
+    }
+    const pre = await pane!.waitFor((m) => m.id === 'segur-reports-pre' && m.msg.includes('PACK-RPT-1'));
+    assert.match(pre.msg, /"method":\s*"INS"/);
+    assert.doesNotMatch(pre.msg, /MARTIN|1985/, 'the debug pane shows no patient data');
+    const rej = await pane!.waitFor((m) => m.id === 'segur-reports-rej');
+    assert.match(rej.msg, /BAD_BASE64/);
   });
 
   it('example "adt-to-ins": the qualified A28 gives AA and an identity, the wrong key AE and an error', async () => {
