@@ -196,6 +196,40 @@ describe('e2e: flow packs and examples in a real Node-RED', function () {
     assert.equal(pane!.messages.filter((m) => m.id === 'ex-cdain-pre').length, 0);
   });
 
+  it('example "portability-export": the whole establishment gives an archive in <userDir>/segur-dpi/exports; the test patient an archive or UNKNOWN_PATIENT', async () => {
+    // every example shares one store (ins-store file ""): counts depend on what the other examples archived
+    assert.equal((await red!.request('POST', '/inject/ex-pexp-all')).status, 200);
+    const shown = await pane!.waitFor((m) => m.id === 'ex-pexp-export', 30_000);
+    assert.equal(shown.property, 'export');
+    assert.match(shown.msg, /"documents":\s*\d+/);
+    assert.match(shown.msg, /"patients":\s*\d+/);
+    assert.match(shown.msg, /"sha256":\s*"[0-9a-f]{64}"/);
+    assert.match(shown.msg, /"exportId":\s*"[0-9a-f-]{36}"/);
+    assert.match(shown.msg, /"since":\s*null/, 'msg.everything: the whole history');
+    assert.match(shown.msg, /"types":\s*\[\s*"11490-0",\s*"34874-8",\s*"57833-6"\s*\]/);
+    const file = /"file":\s*"([^"]+)"/.exec(shown.msg)?.[1];
+    assert.ok(file, shown.msg);
+    const folder = path.join(red!.userDir, 'segur-dpi', 'exports');
+    assert.equal(path.dirname(file), folder);
+    assert.match(path.basename(file), /^export-690000001-all-\d{8}-\d{6}(-\d+)?\.zip$/);
+    assert.ok(fs.statSync(file).size > 0);
+    assert.deepEqual(fs.readdirSync(folder), [path.basename(file)], 'the archive only, no partial file');
+    assert.doesNotMatch(shown.msg, /MARTIN/, 'no patient data in the debug pane');
+
+    // the test patient: known when another example stored it (adt-to-ins, pdf-to-cda-n1), else UNKNOWN_PATIENT
+    assert.equal((await red!.request('POST', '/inject/ex-pexp-patient')).status, 200);
+    const next = await pane!.waitFor((m) => (m.id === 'ex-pexp-export' && m !== shown) || m.id === 'ex-pexp-error', 30_000);
+    if (next.id === 'ex-pexp-export') {
+      assert.match(next.msg, /"patients":\s*1\b/);
+      assert.match(next.msg, /"documents":\s*\d+/);
+      assert.match(next.msg, /export-690000001-patient-\d{8}-\d{6}(-\d+)?\.zip/);
+      assert.doesNotMatch(next.msg, /123456\.zip|MARTIN/, 'no patient data in the file name');
+    } else {
+      assert.match(next.msg, /"code":\s*"UNKNOWN_PATIENT"/);
+      assert.doesNotMatch(next.msg, /"message":\s*"[^"]*123456/, 'the error names msg.ipp, not its value');
+    }
+  });
+
   for (const [inject, debugId, file] of [
     ['ex-mllp-resp-inject', 'ex-mllp-resp-ack', 'mllp-response - the flow answers.json'],
     ['ex-mllp-out-inject', 'ex-mllp-out-ack', 'mllp-out - send and wait for the ACK.json'],
