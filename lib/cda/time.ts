@@ -1,60 +1,12 @@
 // CDA / HL7 time stamps (TS): YYYYMMDD for a date, YYYYMMDDHHMMSS+ZZZZ for an instant, in the
 // producer's local time (the CI-SIS header rules require the offset whenever there is a time).
 
+import { offsetMinutes, wallClock } from '../timezone';
+
 /** A date or instant: a Date, an ISO 8601 string, or an HL7 TS string. See toTs. */
 export type DateInput = Date | string;
 
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-function formatterFor(timeZone: string): Intl.DateTimeFormat {
-  let f = formatters.get(timeZone);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-      second: '2-digit',
-    });
-    formatters.set(timeZone, f);
-  }
-  return f;
-}
-
-/** Whether `timeZone` is an IANA time zone this runtime knows (e.g. Europe/Paris). */
-export function isTimeZone(timeZone: string): boolean {
-  try {
-    formatterFor(timeZone);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-interface Wall {
-  y: number;
-  mo: number;
-  d: number;
-  h: number;
-  mi: number;
-  s: number;
-}
-
-function wallClock(instant: number, timeZone: string): Wall {
-  const parts = formatterFor(timeZone).formatToParts(new Date(instant));
-  const get = (t: Intl.DateTimeFormatPartTypes) => Number(parts.find((p) => p.type === t)?.value ?? 0);
-  return { y: get('year'), mo: get('month'), d: get('day'), h: get('hour') % 24, mi: get('minute'), s: get('second') };
-}
-
-/** Offset from UTC, in minutes, of `timeZone` at this instant (Europe/Paris: 60 in winter, 120 in summer). */
-export function offsetMinutes(instant: number, timeZone: string): number {
-  const w = wallClock(instant, timeZone);
-  const wallAsUtc = Date.UTC(w.y, w.mo - 1, w.d, w.h, w.mi, w.s);
-  return Math.round((wallAsUtc - Math.floor(instant / 1000) * 1000) / 60000);
-}
+export { isTimeZone, offsetMinutes } from '../timezone';
 
 const p2 = (n: number) => String(n).padStart(2, '0');
 

@@ -1,6 +1,7 @@
 // The depth of an export: since a date, the last N years, or the whole history. Dates without a time
 // are read as midnight in the establishment's time zone (default Europe/Paris), so that "since
 // 2021-01-01" keeps a document written on 1 January 2021 at 00:30 in Paris (23:30 UTC the day before).
+import { isTimeZone, offsetMinutes, wallClock as wall } from '../timezone';
 import { ExportError } from './errors';
 
 export type ExportDepth = { since: string } | { years: number } | { everything: true };
@@ -16,55 +17,7 @@ export interface ResolvedDepth {
   asked?: string;
 }
 
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-function formatter(timeZone: string): Intl.DateTimeFormat {
-  let f = formatters.get(timeZone);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-      second: '2-digit',
-    });
-    formatters.set(timeZone, f);
-  }
-  return f;
-}
-
-/** Whether the runtime knows this IANA time zone. */
-export function isTimeZone(timeZone: string): boolean {
-  try {
-    formatter(timeZone);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-interface Wall {
-  y: number;
-  mo: number;
-  d: number;
-  h: number;
-  mi: number;
-  s: number;
-}
-
-function wall(ms: number, timeZone: string): Wall {
-  const parts = formatter(timeZone).formatToParts(new Date(ms));
-  const get = (t: Intl.DateTimeFormatPartTypes) => Number(parts.find((p) => p.type === t)?.value ?? 0);
-  return { y: get('year'), mo: get('month'), d: get('day'), h: get('hour') % 24, mi: get('minute'), s: get('second') };
-}
-
-function offsetMinutes(ms: number, timeZone: string): number {
-  const w = wall(ms, timeZone);
-  return Math.round((Date.UTC(w.y, w.mo - 1, w.d, w.h, w.mi, w.s) - Math.floor(ms / 1000) * 1000) / 60000);
-}
+export { isTimeZone };
 
 /** The instant of 00:00 on y-mo-d in `timeZone`. */
 export function localMidnight(y: number, mo: number, d: number, timeZone: string): number {
