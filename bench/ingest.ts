@@ -119,7 +119,7 @@ export async function run(): Promise<BenchTable[]> {
       columns: ['Document', 'base64 decode (baseline)', 'readCda', 'docs/s', 'MB/s', '÷ base64', 'readHl7Document (MDM)', 'docs/s', 'MB/s', 'node path (MDM + match)', 'docs/s'],
       rows,
       notes: [
-        'readCda = safe XML read (no DTD, no entity, bounded), CI-SIS header, the INS key checked, the PDF decoded from base64 straight into one Buffer. readHl7Document = the MDM parsed, OBX-5 base64 decoded to the CDA, then readCda. "node path" = what cda-ingest does before archiving: ingest() (readHl7Document and the header checks) then matchPatient against a SQLite store holding the patient. MB/s counts the input bytes (the document, or the MDM message).',
+        'readCda = safe XML read (no DTD, no entity, bounded), CI-SIS header, the INS key checked, the PDF decoded from base64 straight into one Buffer. readHl7Document = the MDM (a Buffer) parsed without its ED data, the OBX-5 base64 decoded from the message bytes straight into the CDA Buffer, then readCda. "node path" = what cda-ingest does before archiving: ingest() (readHl7Document and the header checks) then matchPatient against a SQLite store holding the patient. MB/s counts the input bytes (the document, or the MDM message).',
       ],
     },
     {

@@ -2,6 +2,7 @@
 // documents CDA en HL7 v2"): ORU^R01, MDM^T02 (new document), MDM^T10 (replacement), MDM^T04 (status or
 // visibility change), the document in an OBX of type ED, the sharing metadata in the OBX lines coded
 // in "MetaDMPMSS" (as lib/cda/mdm.ts writes them), and what the acknowledgement must say.
+import { isAscii } from 'node:buffer';
 import {
   buildSafeAck,
   Hl7ParseError,
@@ -115,6 +116,11 @@ export interface UnwrappedDocument {
   patientIds: { id: string; authority: string; oid: string; type: string }[];
   /** For the acknowledgement (buildSafeAck / documentAck). */
   header: Hl7Header;
+  /**
+   * The message as parsed. For a message received as bytes, the data of an OBX of type ED (ED-5 to
+   * the end of OBX-5) that is plain ASCII without escape sequences is read from the bytes, never made
+   * a string: in `message` it is empty (the document is in `cda`).
+   */
   message: Hl7Message;
   warnings: string[];
 }
@@ -215,6 +221,101 @@ function ei(seg: Segment | undefined, field: number): { extension: string; root:
   return extension || root ? { extension, root } : null;
 }
 
+/** The ED data left out of the parsed message: OBX occurrence (0-based) → its bytes (a view of the input). */
+type SetAside = Map<number, Buffer>;
+
+const CR = 0x0d;
+const LF = 0x0a;
+/** "OBX" */
+const O = 0x4f;
+const B = 0x42;
+const X = 0x58;
+
+function isSpaceByte(c: number): boolean {
+  return c === 0x20 || c === 0x09 || c === CR || c === LF || c === 0x0b || c === 0x0c;
+}
+
+/** Whether bytes [a, b) are "ED" in any case, give or take spaces and tabs around. */
+function isEdType(buf: Buffer, a: number, b: number): boolean {
+  while (a < b && (buf[a] === 0x20 || buf[a] === 0x09)) a++;
+  while (b > a && (buf[b - 1] === 0x20 || buf[b - 1] === 0x09)) b--;
+  return b - a === 2 && (buf[a] | 0x20) === 0x65 && (buf[a + 1] | 0x20) === 0x64;
+}
+
+/**
+ * For a message received as bytes: finds, without decoding the message, the data of every OBX of type
+ * ED — ED-5 to the end of OBX-5, what unwrapHl7Document reads as the data — that is plain ASCII
+ * without the escape character (base64 always is), and returns the message without those bytes
+ * (`skeleton`, a small Buffer the codec parses as usual: MSH-18, segments, every other field) and the
+ * bytes set aside by OBX occurrence. The bytes set aside hold no segment terminator, field separator
+ * or escape sequence and are the same text in every character set the codec reads, so the skeleton
+ * parses to the same segments and values, ED-5 empty. Null when nothing is set aside, or when the
+ * start of the message is not as expected (it is then parsed whole, and refused as before if wrong).
+ */
+function setAsideEdData(buf: Buffer): { skeleton: Buffer; data: SetAside } | null {
+  let p = buf.length >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf ? 3 : 0;
+  while (p < buf.length && isSpaceByte(buf[p])) p++;
+  if (buf.length < p + 8 || buf[p] !== 0x4d || buf[p + 1] !== 0x53 || buf[p + 2] !== 0x48) return null;
+  const field = buf[p + 3];
+  const component = buf[p + 4];
+  const escape = buf[p + 6];
+  const delimiter = (c: number) => c > 32 && c < 127 && !((c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122)) && c !== 0x2b && c !== 0x2f && c !== 0x3d;
+  // MSH-2 with at least an escape character; none of them in the base64 alphabet
+  if (!delimiter(field) || !delimiter(component) || !delimiter(buf[p + 5]) || !delimiter(escape) || escape === field || escape === component) return null;
+
+  const data: SetAside = new Map();
+  const cut: number[] = [];
+  let obx = 0;
+  let nextCr = -2;
+  let nextLf = -2;
+  let ls = p;
+  while (ls < buf.length) {
+    // the line [ls, le): segments end with CR, LF or both (empty lines are no segment)
+    if (nextCr !== -1 && nextCr < ls) nextCr = buf.indexOf(CR, ls);
+    if (nextLf !== -1 && nextLf < ls) nextLf = buf.indexOf(LF, ls);
+    const le = nextCr < 0 ? (nextLf < 0 ? buf.length : nextLf) : nextLf < 0 ? nextCr : Math.min(nextCr, nextLf);
+    // an OBX segment (counted as the codec counts them), with fields
+    const i = le - ls >= 3 && buf[ls] === O && buf[ls + 1] === B && buf[ls + 2] === X ? obx++ : -1;
+    if (i >= 0 && le - ls > 3 && buf[ls + 3] === field) {
+      // OBX-2 and OBX-5: fields 2 and 5 (the segment id is field 0)
+      const starts: number[] = [];
+      let at = ls;
+      for (let f = 1; f <= 5 && at >= 0; f++) {
+        at = buf.indexOf(field, at);
+        if (at < 0 || at >= le) at = -1;
+        else starts.push(++at);
+      }
+      if (at >= 0 && isEdType(buf, starts[1], starts[2] - 1)) {
+        let end = buf.indexOf(field, at);
+        if (end < 0 || end > le) end = le;
+        // ED-5 starts after the fourth component separator of OBX-5
+        let c = at;
+        for (let k = 0; k < 4 && c >= 0; k++) {
+          c = buf.indexOf(component, c);
+          c = c < 0 || c >= end ? -1 : c + 1;
+        }
+        if (c >= 0 && end > c) {
+          const bytes = buf.subarray(c, end);
+          if (bytes.indexOf(escape) < 0 && isAscii(bytes)) {
+            data.set(i, bytes);
+            cut.push(c, end);
+          }
+        }
+      }
+    }
+    ls = le + 1;
+  }
+  if (!cut.length) return null;
+  const parts: Buffer[] = [];
+  let from = 0;
+  for (let k = 0; k < cut.length; k += 2) {
+    parts.push(buf.subarray(from, cut[k]));
+    from = cut[k + 1];
+  }
+  parts.push(buf.subarray(from));
+  return { skeleton: Buffer.concat(parts), data };
+}
+
 const HL7_PARSE_CODES: Record<string, string> = { INCOMPLETE_HEADER: '101', UNSUPPORTED_CHARSET: '207' };
 
 /**
@@ -222,7 +323,9 @@ const HL7_PARSE_CODES: Record<string, string> = { INCOMPLETE_HEADER: '101', UNSU
  * decoded per MSH-18). The document is the first OBX of type ED whose ED-3 (or ED-2) names XML
  * (`^TEXT^XML^Base64^<data>`, `^application^xml^Base64^…`); its data (ED-5, taken whole to the end of
  * OBX-5 so that an unescaped delimiter in escaped text is not lost) is decoded per ED-4:
- * - Base64 (or B64): strictly (lib/cda/xml Base64Decoder), into a Buffer;
+ * - Base64 (or B64): strictly (lib/cda/xml Base64Decoder), into a Buffer — for a message received as
+ *   bytes, straight from them: the codec parses the message without the ED data (plain ASCII without
+ *   escape sequences, as base64 is), which is never made a string;
  * - A, or empty: the XML as text, HL7 escape sequences decoded (\F\ \S\ \T\ \R\ \E\ \Xhh\ \.br\);
  * - Hex: into a Buffer.
  * OBX lines coded MetaDMPMSS give `sharing` (the flags of SharingInput, recipients, every line).
@@ -234,8 +337,11 @@ const HL7_PARSE_CODES: Record<string, string> = { INCOMPLETE_HEADER: '101', UNSU
  */
 export function unwrapHl7Document(input: string | Buffer): UnwrappedDocument {
   let message: Hl7Message;
+  let setAside: SetAside | null = null;
   try {
-    message = parseHl7(input);
+    const found = Buffer.isBuffer(input) ? setAsideEdData(input) : null;
+    if (found) setAside = found.data;
+    message = parseHl7(found ? found.skeleton : input);
   } catch (err) {
     let header: Hl7Header | null = null;
     try {
@@ -305,24 +411,34 @@ export function unwrapHl7Document(input: string | Buffer): UnwrappedDocument {
     location,
   };
   const d = message.delimiters;
-  const data = componentsFrom(obx.raw(5), d, 5);
+  // the data: set aside as bytes (ASCII without escape: the same text as the field's), or from the field
+  const bytes = setAside?.get(carrierIndex);
+  const text = (): string => (bytes ? bytes.toString('latin1') : componentsFrom(obx.raw(5), d, 5));
   let cda: Buffer | string;
   const enc = carrier.encoding.toUpperCase();
   if (enc === 'BASE64' || enc === 'B64') {
     try {
-      const decoder = new Base64Decoder(data.length, `the document in ${location} (ED Base64)`);
-      decoder.feed(d.escape && data.indexOf(d.escape) >= 0 ? unescapeValue(data, d, message.encoding) : data);
-      cda = decoder.end();
+      if (bytes) {
+        // straight from the message bytes into the document's Buffer
+        const decoder = new Base64Decoder(bytes.length, `the document in ${location} (ED Base64)`);
+        decoder.feedBytes(bytes);
+        cda = decoder.end();
+      } else {
+        const data = text();
+        const decoder = new Base64Decoder(data.length, `the document in ${location} (ED Base64)`);
+        decoder.feed(d.escape && data.indexOf(d.escape) >= 0 ? unescapeValue(data, d, message.encoding) : data);
+        cda = decoder.end();
+      }
     } catch (err) {
       if (err instanceof CdaRejectError) throw new DocumentMessageError(err.code, err.message, header, { code: 'AE', hl7Code: '102', location }, { cause: err });
       throw err;
     }
     if (cda.length === 0) throw new DocumentMessageError('NO_DOCUMENT', `the document in ${location} is empty`, header, { code: 'AE', hl7Code: '101', location });
   } else if (enc === 'A' || enc === '') {
-    cda = unescapeValue(data, d, message.encoding);
+    cda = unescapeValue(text(), d, message.encoding);
     if (!cda.trim()) throw new DocumentMessageError('NO_DOCUMENT', `the document in ${location} is empty`, header, { code: 'AE', hl7Code: '101', location });
   } else if (enc === 'HEX') {
-    const hex = data.replace(/\s+/g, '');
+    const hex = text().replace(/\s+/g, '');
     if (!hex || hex.length % 2 !== 0 || !/^[0-9A-Fa-f]+$/.test(hex)) {
       throw new DocumentMessageError('BAD_ED', `the document in ${location} (ED Hex) is not an even number of hexadecimal digits`, header, { code: 'AE', hl7Code: '102', location });
     }

@@ -562,6 +562,40 @@ describe('lib/cda readCda (received CDA R2 documents)', () => {
       assert.throws(() => decodeBase64Strict('QUJD\nR'), /truncated: 5/);
     });
 
+    it('gives the same bytes and errors, canonical or not, from text or from bytes (feedBytes)', () => {
+      const bytes = pdfLike(300_001);
+      const canonical = bytes.toString('base64'); // several 64 KiB windows, padded
+      const mixed = canonical.slice(0, 140_000) + wrapBase64(canonical.slice(140_000, 150_000), 50, ' ') + canonical.slice(150_000);
+      for (const text of [canonical, mixed]) {
+        const fromText = new Base64Decoder(text.length);
+        fromText.feed(text);
+        assert.ok(fromText.end().equals(bytes));
+        const fromBytes = new Base64Decoder(text.length);
+        fromBytes.feedBytes(Buffer.from(text, 'latin1'));
+        assert.ok(fromBytes.end().equals(bytes));
+        const fromArray = new Base64Decoder(10);
+        fromArray.feedBytes(new Uint8Array(Buffer.from(text, 'latin1')));
+        assert.ok(fromArray.end().equals(bytes));
+      }
+      const unpadded = pdfLike(300_000).toString('base64');
+      const broken: [string, RegExp][] = [
+        [`${unpadded.slice(0, 150_000)}*${unpadded.slice(150_000)}`, /character "\*" \(U\+002A\) at offset 150000/],
+        [`${unpadded.slice(0, 65_532)}QQ==${unpadded.slice(65_536)}`, /data after the "=" padding \(character 65536\)/],
+        [`${unpadded.slice(0, 65_536)}QQ==${unpadded.slice(65_536)}`, /data after the "=" padding \(character 65540\)/],
+        [`${unpadded}QQ=`, /truncated: 400003 significant characters/],
+        [`${unpadded}QR==`, /padding bits/],
+        [`${unpadded.slice(0, 200_000)}-${unpadded.slice(200_001)}`, /"-"/],
+      ];
+      for (const [text, why] of broken) {
+        assert.throws(() => decodeBase64Strict(text), why);
+        const d = new Base64Decoder(text.length);
+        assert.throws(() => {
+          d.feedBytes(Buffer.from(text, 'latin1'));
+          d.end();
+        }, why);
+      }
+    });
+
     it('grows its buffer when the text is longer than announced', () => {
       const bytes = pdfLike(5000);
       const d = new Base64Decoder(10);

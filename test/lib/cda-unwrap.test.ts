@@ -2,7 +2,17 @@ import assert from 'node:assert/strict';
 import { buildCdaN1 } from '../../lib/cda/build';
 import { buildMdm } from '../../lib/cda/mdm';
 import { readCda } from '../../lib/cda/parse';
-import { ackAdvice, documentAck, DocumentMessageError, readHl7Document, unwrapHl7Document, type UnwrappedDocument } from '../../lib/cda/unwrap';
+import {
+  ackAdvice,
+  documentAck,
+  DocumentMessageError,
+  readHl7Document,
+  unwrapHl7Document,
+  type AckAdvice,
+  type DocumentCarrier,
+  type SharingMetadata,
+  type UnwrappedDocument,
+} from '../../lib/cda/unwrap';
 import { CdaRejectError, type CdaRejectCode } from '../../lib/cda/xml';
 import { parseAck, parseHl7 } from '../../lib/hl7';
 import { MARIE_NIR } from '../fixtures/adt';
@@ -218,6 +228,187 @@ describe('lib/cda unwrapHl7Document (CDA in HL7 v2: ORU^R01, MDM^T02 / T04 / T10
       assert.ok(dtd.cause instanceof CdaRejectError);
       refused(() => readHl7Document(carrierMessage(cdaXml({ mediaType: 'text/plain' }))), 'NO_PDF', 'AE', '102');
       refused(() => readHl7Document(carrierMessage(cdaXml()), { maxBytes: 1000 }), 'TOO_LARGE', 'AE', '104');
+    });
+  });
+
+  describe('messages received as bytes: the ED data decoded straight from the bytes', () => {
+    const b64 = Buffer.from(xml).toString('base64');
+
+    /** What unwrapHl7Document gives (or throws) for one input, to compare the bytes and the text paths. */
+    function outcome(input: string | Buffer): Record<string, unknown> {
+      try {
+        const u = unwrapHl7Document(input);
+        return {
+          hl7: u.hl7,
+          cda: Buffer.isBuffer(u.cda) ? u.cda.toString('hex') : u.cda,
+          carrier: u.carrier,
+          sharing: u.sharing,
+          txa: u.txa,
+          patientIds: u.patientIds,
+          header: u.header,
+          warnings: u.warnings,
+        };
+      } catch (err) {
+        assert.ok(err instanceof DocumentMessageError, String(err));
+        return { code: err.code, message: err.message, ack: err.ack, header: err.header };
+      }
+    }
+
+    /** The message as bytes gives what the same message as text gives (the text path parses it whole). */
+    function sameAsText(text: string, charset: BufferEncoding = 'utf8'): Record<string, unknown> {
+      const bytes = outcome(Buffer.from(text, charset));
+      assert.deepEqual(bytes, outcome(text));
+      return bytes;
+    }
+
+    /** The document OBX moved after the metadata OBX lines. */
+    function documentLast(text: string): string {
+      const lines = text.split('\r').filter(Boolean);
+      const doc = lines.findIndex((l) => l.startsWith('OBX|') && !l.includes('^MetaDMPMSS|'));
+      lines.push(lines.splice(doc, 1)[0]);
+      return lines.join('\r') + '\r';
+    }
+
+    it('reads the data from the bytes: the parsed message holds the other fields, ED-5 left out', () => {
+      const u = unwrapHl7Document(Buffer.from(carrierMessage(xml, { metadata: SHARING_LINES, controlId: 'B1' }), 'utf8'));
+      assert.ok((u.cda as Buffer).equals(Buffer.from(xml)));
+      const obx = u.message.segment('OBX');
+      assert.equal(obx?.value(5, 1, 4), 'Base64');
+      assert.equal(obx?.value(5, 1, 5), '', 'the base64 text was never made a string');
+      assert.equal(u.message.all('OBX').length, 1 + SHARING_LINES.length);
+      assert.equal(u.message.segment('TXA')?.value(12), 'CRBIO2026000123');
+      assert.equal(u.sharing.lines[3].label, 'Masqué aux professionnels de Santé');
+      assert.equal(parseAck(documentAck(u.message)).controlId, 'B1');
+    });
+
+    it('MDM with the metadata OBX lines after, or before, the document OBX', () => {
+      const after = sameAsText(carrierMessage(xml, { metadata: SHARING_LINES }));
+      assert.equal((after.carrier as DocumentCarrier).location, 'OBX^1^5^1^5');
+      const before = sameAsText(documentLast(carrierMessage(xml, { metadata: SHARING_LINES })));
+      assert.equal((before.carrier as DocumentCarrier).location, `OBX^${SHARING_LINES.length + 1}^5^1^5`);
+      const { lines: linesAfter, ...sharingAfter } = after.sharing as SharingMetadata;
+      const { lines: linesBefore, ...sharingBefore } = before.sharing as SharingMetadata;
+      assert.deepEqual(sharingBefore, sharingAfter);
+      assert.deepEqual(
+        linesBefore.map((l) => l.location),
+        linesAfter.map((_, i) => `OBX^${i + 1}`),
+      );
+      assert.equal(before.cda, Buffer.from(xml).toString('hex'));
+      const bad = sameAsText(documentLast(carrierMessage(xml, { metadata: SHARING_LINES, rawData: `${b64.slice(0, 8)}^${b64.slice(8)}` })));
+      assert.equal(bad.code, 'BAD_BASE64');
+      assert.deepEqual(bad.ack, { code: 'AE', hl7Code: '102', location: `OBX^${SHARING_LINES.length + 1}^5^1^5` });
+    });
+
+    it('ORU with two OBX ED: the first carrying XML is read, the other named in a warning', () => {
+      const other = cdaXml({ body: { pdf: pdfLike(3000, 7) }, title: 'Autre' });
+      const base = carrierMessage(xml, { type: 'ORU' });
+      const second = `OBX|2|ED|11502-2^CR^LN||^TEXT^XML^Base64^${Buffer.from(other).toString('base64')}||||||F\r`;
+      const two = sameAsText(base + second);
+      assert.equal(two.cda, Buffer.from(xml).toString('hex'));
+      assert.equal((two.carrier as DocumentCarrier).location, 'OBX^1^5^1^5');
+      assert.deepEqual(two.warnings, ['OBX^2 also carries an XML document: only the first (OBX^1) is read']);
+      // the second one is never decoded: broken, it changes nothing
+      assert.deepEqual(sameAsText(base + second.replace('Base64^', 'Base64^!!')), two);
+      // the first one broken: an error, not the second one
+      const bad = sameAsText(carrierMessage(xml, { type: 'ORU', rawData: b64.slice(0, -2) }) + second);
+      assert.equal(bad.code, 'BAD_BASE64');
+      assert.equal((bad.ack as AckAdvice).location, 'OBX^1^5^1^5');
+      // a PDF in OBX^1, the CDA in OBX^2
+      const pdfFirst = carrierMessage(pdf, { type: 'ORU', typeOfData: 'application', subtype: 'pdf' }) + second;
+      const u = sameAsText(pdfFirst);
+      assert.equal(u.cda, Buffer.from(other).toString('hex'));
+      assert.equal((u.carrier as DocumentCarrier).location, 'OBX^2^5^1^5');
+      assert.deepEqual(u.warnings, ['OBX^1 carries application/pdf, not XML']);
+    });
+
+    it('segments ended by CR, LF or CRLF; a byte order mark and blank lines before MSH', () => {
+      const text = carrierMessage(xml, { metadata: SHARING_LINES });
+      const cr = sameAsText(text);
+      for (const eol of ['\n', '\r\n', '\n\r']) assert.deepEqual(sameAsText(text.replace(/\r/g, eol)), cr, JSON.stringify(eol));
+      assert.deepEqual(sameAsText(`\ufeff\r\n  ${text.replace(/\r/g, '\r\n')}`), cr);
+      // no terminator after the last segment, the data last in it
+      const lastData = carrierMessage(xml, { type: 'ORU' }).replace(/\|\|\|\|\|\|F\r$/, '');
+      assert.equal(sameAsText(lastData).cda, Buffer.from(xml).toString('hex'));
+    });
+
+    it('base64 with a stray character: BAD_BASE64 at OBX^1^5^1^5, as for the text', () => {
+      const unpadded = pdfLike(3000).toString('base64'); // 4000 characters, no padding
+      const big64 = Buffer.from(cdaXml({ body: { pdf: pdfLike(100_000) } })).toString('base64'); // over one 64 KiB window
+      const cases: [string, RegExp][] = [
+        [`${b64.slice(0, 100)}^${b64.slice(100)}`, /character "\^" \(U\+005E\) at offset 100/],
+        [`${b64.slice(0, 101)}~${b64.slice(101)}`, /"~"/],
+        [`${b64.slice(0, 102)}&${b64.slice(102)}`, /"&"/],
+        [`${b64.slice(0, 103)}!${b64.slice(103)}`, /"!"/],
+        [`${b64.slice(0, 104)}é${b64.slice(104)}`, /U\+00E9/],
+        [`${b64.slice(0, 105)}\\X41\\${b64.slice(105)}`, /not valid base64/],
+        [`${big64.slice(0, 70000)}*${big64.slice(70000)}`, /"\*" \(U\+002A\) at offset 70000/],
+        [`${big64.slice(0, 65536)}QQ==${big64.slice(65536)}`, /after the "=" padding \(character 65540\)/],
+        [b64.replace(/\+/g, '-').replace(/\//g, '_'), /"[-_]"/],
+        [b64.slice(0, -3), /truncated/],
+        [`${unpadded}QQ==QUJD`, /after the "=" padding/],
+        [`${unpadded}QR==`, /padding bits/],
+        [`${unpadded}Q===`, /more than two "="/],
+        [`QQ==${b64}`, /after the "=" padding/],
+      ];
+      for (const [rawData, why] of cases) {
+        const got = sameAsText(carrierMessage(xml, { rawData, metadata: SHARING_LINES, controlId: 'KO2' }));
+        assert.equal(got.code, 'BAD_BASE64', rawData.slice(0, 120));
+        assert.match(got.message as string, why);
+        assert.match(got.message as string, /OBX\^1\^5\^1\^5/);
+        assert.deepEqual(got.ack, { code: 'AE', hl7Code: '102', location: 'OBX^1^5^1^5' });
+        assert.equal((got.header as { controlId: string }).controlId, 'KO2');
+      }
+      // a field separator in the data ends OBX-5: what is before it is the data
+      const cut = sameAsText(carrierMessage(xml, { rawData: `${b64.slice(0, 101)}|${b64.slice(101)}` }));
+      assert.equal(cut.code, 'BAD_BASE64');
+      assert.match(cut.message as string, /truncated: 101 significant characters/);
+    });
+
+    it('base64 that is valid but not canonical: white space, escaped line breaks', () => {
+      const spaced = sameAsText(carrierMessage(xml, { rawData: b64.replace(/(.{76})/g, '$1 ') }));
+      assert.equal(spaced.cda, Buffer.from(xml).toString('hex'));
+      const broken = sameAsText(carrierMessage(xml, { rawData: b64.replace(/(.{76})/g, '$1\\.br\\') }));
+      assert.equal(broken.cda, Buffer.from(xml).toString('hex'));
+      assert.equal(sameAsText(carrierMessage(xml, { rawData: '    ' })).code, 'NO_DOCUMENT');
+    });
+
+    it('the other segments decoded per MSH-18: 8859/1, 8859/15, undeclared (UTF-8, else Latin-1)', () => {
+      const latin = sameAsText(carrierMessage(xml, { metadata: SHARING_LINES, charset: '8859/1' }), 'latin1');
+      assert.equal((latin.sharing as SharingMetadata).lines[3].label, 'Masqué aux professionnels de Santé');
+      assert.equal(latin.cda, Buffer.from(xml).toString('hex'));
+      const latin9 = carrierMessage(xml, { metadata: [['MASQUE_PS', 'Y^^expandedYes-NoIndicator']], charset: '8859/15' }).replace('Masqué', 'Œuvre €');
+      const l9 = outcome(Buffer.from(Array.from(latin9, (c) => (c === 'Œ' ? 0xbc : c === '€' ? 0xa4 : c.charCodeAt(0)))));
+      assert.deepEqual(l9, outcome(latin9));
+      assert.equal((l9.sharing as SharingMetadata).lines[0].label, 'Œuvre € aux professionnels de Santé');
+      // MSH-18 empty: UTF-8 when the bytes are UTF-8, else Latin-1 (the data, ASCII, changes nothing)
+      const undeclared = carrierMessage(xml, { metadata: SHARING_LINES, charset: '' });
+      assert.equal(((sameAsText(undeclared, 'utf8').sharing as SharingMetadata).lines[3].label), 'Masqué aux professionnels de Santé');
+      assert.equal(((sameAsText(undeclared, 'latin1').sharing as SharingMetadata).lines[3].label), 'Masqué aux professionnels de Santé');
+      const ebcdic = outcome(Buffer.from(carrierMessage(xml, { charset: 'EBCDIC' })));
+      assert.equal(ebcdic.code, 'NOT_HL7');
+      assert.equal((ebcdic.ack as AckAdvice).hl7Code, '207');
+    });
+
+    it('ED Hex and escaped text (A) as bytes; broken messages refused as before', () => {
+      assert.equal(sameAsText(carrierMessage(xml, { encoding: 'Hex' })).cda, Buffer.from(xml).toString('hex'));
+      assert.equal(sameAsText(carrierMessage(xml, { encoding: 'Hex', rawData: 'ABC' })).code, 'BAD_ED');
+      assert.equal(sameAsText(carrierMessage(xml, { encoding: 'A', type: 'ORU' })).cda, xml);
+      assert.equal(sameAsText(carrierMessage('<ClinicalDocument/>', { encoding: 'A', type: 'ORU' })).cda, '<ClinicalDocument/>');
+      assert.equal(sameAsText(carrierMessage(xml, { encoding: 'UUENCODE', rawData: 'xx' })).code, 'BAD_ED');
+      assert.equal(sameAsText(carrierMessage(xml, { type: 'ADT', event: 'A28' })).code, 'UNSUPPORTED_MESSAGE');
+      assert.equal(sameAsText(carrierMessage(xml, { valueType: 'RP', rawData: 'file:///etc/passwd' })).code, 'NO_DOCUMENT');
+      assert.equal(sameAsText(carrierMessage(xml, { rawData: '' })).code, 'NO_DOCUMENT');
+      assert.equal(sameAsText(`${carrierMessage(xml)}ZZ|1\r`).code, 'NOT_HL7');
+      assert.equal(sameAsText(carrierMessage(xml).replace('OBX|1|', 'OBXY1|')).code, 'NOT_HL7');
+    });
+
+    it('carries a 10 MB PDF (base64 in base64) from bytes, CRLF, byte for byte', function () {
+      this.timeout(60000);
+      const big = pdfLike(10 * 1000 * 1000, 5);
+      const mdm = Buffer.from(carrierMessage(cdaXml({ body: { pdf: big } }), { metadata: SHARING_LINES }).replace(/\r/g, '\r\n'), 'utf8');
+      const { unwrapped, reading } = readHl7Document(mdm);
+      assert.ok(reading.pdf?.equals(big));
+      assert.equal(unwrapped.sharing.dmp, true);
     });
   });
 

@@ -290,6 +290,26 @@ describe('cda-ingest node', function () {
       assert.ok(r.msg!.pdf.equals(pdf));
     });
 
+    it('messages as bytes (a Buffer, CRLF): the document decoded straight from them; a stray "^" in the base64 is AE 102', async () => {
+      const p = await start({ file: dbFile() });
+      const doc = await receivedDocument('CR-BIO', pdf);
+      const mdm = Buffer.from(mdmOf(doc, 'T02', 'MDM-BYTES').replace(/\r/g, '\r\n'), 'utf8');
+      const r = await p.send({ payload: mdm }, true);
+      assert.equal(r.port, 'pre', JSON.stringify(r.msg?.match ?? r.msg?.error));
+      assert.deepEqual(r.ack!.ack, { code: 'AA', controlId: 'MDM-BYTES', text: '' });
+      assert.equal(r.msg!.cda.transport.carrier.location, 'OBX^1^5^1^5');
+      assert.equal(r.msg!.cda.transport.txa.uniqueId.extension, doc.meta.id.extension);
+      assert.ok(r.msg!.pdf.equals(pdf));
+      const content = await storeOf().documentContent(r.msg!.cda.id);
+      assert.equal(content!.cda.toString('utf8'), doc.xml, 'the decoded ED, byte for byte');
+
+      const b64 = Buffer.from(doc.xml).toString('base64');
+      const stray = Buffer.from(oruOf(doc.xml, 'ORU-STRAY', { rawData: `${b64.slice(0, 400)}^${b64.slice(400)}` }), 'utf8');
+      const bad = await p.send({ payload: stray }, true);
+      assertRejected(bad, 'BAD_BASE64', { code: 'AE', hl7: '102', location: 'OBX^1^5^1^5', controlId: 'ORU-STRAY' });
+      assert.match(bad.msg!.error.message, /"\^" \(U\+005E\) at offset 400/);
+    });
+
     it('MDM^T02, then T10 (new version: the first is marked replaced), then T04 (withdrawal: cancelled)', async () => {
       const p = await start({ file: dbFile() });
       const v1 = await receivedDocument('CR-IMAGERIE', pdf);
