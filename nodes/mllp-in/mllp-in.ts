@@ -4,7 +4,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage } from '../shared/red';
 import { tlsOptionsFrom } from '../shared/util';
 import { MllpConnection, MllpServer, OversizeInfo, connections } from '../../lib/mllp';
-import { AckError, Hl7Header, Hl7Message, buildAck, buildSafeAck, decodeHl7, encodeHl7, parseHl7, readHeader } from '../../lib/hl7';
+import { AckError, Hl7Header, buildAck, buildSafeAck, decodeHl7, encodeHl7, parseHl7, readHeader } from '../../lib/hl7';
 
 interface MllpInDef extends NodeDef {
   port?: string | number;
@@ -13,6 +13,8 @@ interface MllpInDef extends NodeDef {
   maxSize?: string | number;
   maxSizeUnit?: string;
   autoAck?: boolean;
+  /** 'string' (default): msg.payload decoded per MSH-18; 'buffer': the bytes as received. */
+  payloadType?: string;
 }
 
 const UNITS: Record<string, number> = { B: 1, KiB: 1024, MiB: 1024 * 1024 };
@@ -57,6 +59,7 @@ export = function (RED: NodeAPI) {
     const unit = UNITS[config.maxSizeUnit ?? 'MiB'] ?? UNITS.MiB;
     const maxMessageSize = Math.floor(Number(config.maxSize ?? 10) * unit) || 10 * UNITS.MiB;
     const autoAck = config.autoAck === true;
+    const asBuffer = config.payloadType === 'buffer';
 
     let server: MllpServer | null = null;
     let listening = false;
@@ -107,11 +110,18 @@ export = function (RED: NodeAPI) {
     };
 
     const onMessage = (buf: Buffer, conn: MllpConnection) => {
-      let text: string;
-      let message: Hl7Message;
+      let payload: string | Buffer;
+      let header: Hl7Header;
       try {
-        text = decodeHl7(buf);
-        message = parseHl7(text);
+        if (asBuffer) {
+          // the bytes as received (a large document is then decoded once, by the node that reads it)
+          header = readHeader(buf);
+          payload = buf;
+        } else {
+          const text = decodeHl7(buf);
+          header = parseHl7(text).header();
+          payload = text;
+        }
       } catch (err) {
         let header: Hl7Header | undefined;
         try {
@@ -130,19 +140,18 @@ export = function (RED: NodeAPI) {
         );
         return;
       }
-      const header = message.header();
       node.debug(`mllp-in: ${buf.length} bytes, control id ${header.controlId}, connection ${conn.id}`);
       if (autoAck) {
         let ack: Buffer;
         try {
-          ack = encodeHl7(buildAck(message, { code: 'AA' }));
+          ack = encodeHl7(buildAck(header, { code: 'AA' }));
         } catch (err) {
           node.error(err as Error, { mllp: meta(conn), hl7: { ...header } });
           return;
         }
         conn.send(ack).catch((e: Error) => node.warn(RED._('mllp-in.errors.ack-not-sent', { id: conn.id, error: e.message })));
       }
-      node.send({ payload: text, hl7: { ...header }, mllp: meta(conn) });
+      node.send({ payload, hl7: { ...header }, mllp: meta(conn) });
     };
 
     const onOversize = (info: OversizeInfo, conn: MllpConnection) => {

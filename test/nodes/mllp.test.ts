@@ -120,6 +120,23 @@ describe('MLLP nodes', function () {
       assert.equal(msg.payload, message);
     });
 
+    it('with payload type Buffer, emits the bytes as received (header read, auto-ACK still answers)', async () => {
+      const port = await freePort();
+      await helper.load(NODES, [
+        { id: 'in', type: 'mllp-in', port, host: '127.0.0.1', payloadType: 'buffer', autoAck: true, wires: [['h']] },
+        { id: 'h', type: 'helper' },
+      ]);
+      const got = nextMessages('h');
+      const sock = await open(port);
+      const bytes = Buffer.from(sampleMessage('BUF0001', { charset: '8859/1', extra: 'NTE|1||Hélène Noël' }), 'latin1');
+      assert.deepEqual(msaOf(await sock.request(bytes)), { code: 'AA', controlId: 'BUF0001' });
+      const [msg] = await got;
+      assert.ok(Buffer.isBuffer(msg.payload));
+      assert.ok(msg.payload.equals(bytes));
+      assert.equal(msg.hl7.controlId, 'BUF0001');
+      assert.equal(msg.hl7.charset, '8859/1');
+    });
+
     it('round-trips through mllp-response on the same connection', async () => {
       const port = await freePort();
       await helper.load(NODES, [
