@@ -14,7 +14,7 @@ import { build } from '../lib/cda/build';
 import { inspectPdf } from '../lib/pdf';
 import { documentInput, qualifiedPatient, settings } from '../test/fixtures/cda';
 import { largePdf } from '../test/fixtures/pdf';
-import type { BenchTable } from './table';
+import { medianMs, peakRssMiB, type BenchTable } from './table';
 
 const MiB = 1024 * 1024;
 const SIZES: [string, number][] = [
@@ -27,28 +27,7 @@ function input(pdf: Buffer): CdaBuildInput {
   return { pdf, patient: qualifiedPatient(), document: documentInput('LDL'), settings: settings() };
 }
 
-async function medianMs(fn: () => unknown, runs: number): Promise<number> {
-  for (let i = 0; i < 3; i++) await fn();
-  const t: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const start = process.hrtime.bigint();
-    await fn();
-    t.push(Number(process.hrtime.bigint() - start) / 1e6);
-  }
-  t.sort((a, b) => a - b);
-  return t[t.length >> 1];
-}
-
 type ChildWork = 'read' | 'base64' | 'cda' | 'cda+mdm';
-
-/**
- * This process's peak resident set (VmHWM): unlike getrusage's maxRSS, which a child inherits from
- * the parent it was forked from, it starts afresh at exec.
- */
-export function peakRssMiB(): number {
-  const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync('/proc/self/status', 'utf8'));
-  return m ? Number(m[1]) / 1024 : process.resourceUsage().maxRSS / 1024;
-}
 
 /** In a child process: read the PDF, do the work once, print the peak RSS in MiB. */
 async function child(work: ChildWork, file: string): Promise<void> {

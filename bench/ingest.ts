@@ -18,8 +18,7 @@ import { ingest } from '../nodes/cda-ingest/ingest';
 import { adtMessage } from '../test/fixtures/adt';
 import { documentInput, qualifiedPatient, settings } from '../test/fixtures/cda';
 import { largePdf } from '../test/fixtures/pdf';
-import { peakRssMiB } from './cda';
-import type { BenchTable } from './table';
+import { medianMs, peakRssMiB, type BenchTable } from './table';
 
 const MiB = 1024 * 1024;
 const SIZES: [string, number][] = [
@@ -27,18 +26,6 @@ const SIZES: [string, number][] = [
   ['1 MiB', MiB],
   ['10 MiB', 10 * MiB],
 ];
-
-async function medianMs(fn: () => unknown, runs: number): Promise<number> {
-  for (let i = 0; i < 3; i++) await fn();
-  const t: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const start = process.hrtime.bigint();
-    await fn();
-    t.push(Number(process.hrtime.bigint() - start) / 1e6);
-  }
-  t.sort((a, b) => a - b);
-  return t[t.length >> 1];
-}
 
 type ChildWork = 'read' | 'base64' | 'readCda' | 'readHl7Document';
 

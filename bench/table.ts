@@ -1,4 +1,6 @@
-// Prints benchmark results as an aligned text table (the README quotes it as is).
+// Prints benchmark results as an aligned text table (the README quotes it as is), and the measuring
+// helpers the suites share.
+import fs from 'node:fs';
 export interface BenchTable {
   title: string;
   columns: string[];
@@ -48,4 +50,26 @@ export function percentile(sorted: number[], p: number): number {
   if (!sorted.length) return NaN;
   const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
   return sorted[i];
+}
+
+/** The median time of fn in ms over `runs` runs, after 3 warm-up runs. */
+export async function medianMs(fn: () => unknown, runs: number): Promise<number> {
+  for (let i = 0; i < 3; i++) await fn();
+  const t: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const start = process.hrtime.bigint();
+    await fn();
+    t.push(Number(process.hrtime.bigint() - start) / 1e6);
+  }
+  t.sort((a, b) => a - b);
+  return t[t.length >> 1];
+}
+
+/**
+ * This process's peak resident set in MiB (VmHWM): unlike getrusage's maxRSS, which a child inherits
+ * from the parent it was forked from, it starts afresh at exec — so a child process measures its own work.
+ */
+export function peakRssMiB(): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync('/proc/self/status', 'utf8'));
+  return m ? Number(m[1]) / 1024 : process.resourceUsage().maxRSS / 1024;
 }
