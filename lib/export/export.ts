@@ -9,9 +9,8 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Readable, Transform, Writable } from 'node:stream';
+import { Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { ZipFile } from 'yazl';
 import { documentType } from '../cda';
 import type { PatientIdentity } from '../ins';
 import { ippKey, type DocumentArchive, type DocumentPatient, type DocumentQuery, type DocumentRecord, type IdentityStore, type StoredIdentity } from '../store';
@@ -22,6 +21,7 @@ import { csvHeader, csvLine, jsonRow, type ManifestRow } from './manifest';
 import { isoDay, patientFolderName, shortHash, typeSlug, UniqueNames } from './names';
 import { lisezMoi, readMe, type ExportDescription } from './readme';
 import { Spool, spoolIn } from './spool';
+import { ZipWriter } from './zip';
 
 export type { ExportDepth };
 
@@ -386,46 +386,26 @@ async function planSelection(
 
 // --- the ZIP sink --------------------------------------------------------------------------------
 
-const noop = () => undefined;
-
-/** The yazl whose internals ZipSink.compact relies on (an `entries` array, state 3 = written). */
-const YAZL_INTERNALS_KNOWN = (() => {
-  try {
-    const version = (require('yazl/package.json') as { version?: string }).version ?? '';
-    return /^3\./.test(version) && Array.isArray((new ZipFile() as unknown as { entries?: unknown }).entries);
-  } catch {
-    return false;
-  }
-})();
-
-function* slices(b: Buffer, size = 64 * 1024): Generator<Buffer> {
-  for (let off = 0; off < b.length; off += size) yield b.subarray(off, Math.min(b.length, off + size));
-}
-
-/** @internal The streaming ZIP writer of the export (yazl, paced; exported for bench/export.ts). */
+/**
+ * @internal The export's ZIP output (exported for bench/export.ts): our streaming ZIP writer (zip.ts, which
+ * says why not yazl or archiver) to the partial file or to memory, counting and hashing (SHA-256) the
+ * archive's bytes as they go out.
+ */
 export class ZipSink {
-  readonly zip = new ZipFile();
+  private readonly zip: ZipWriter;
   bytes = 0;
-  entries = 0;
   private readonly hash = createHash('sha256');
   private readonly chunks: Buffer[] | null;
-  /** Rejects at the first failure of the ZIP writer, the output, or an abort. */
-  readonly failed: Promise<never>;
-  private fail!: (err: unknown) => void;
-  readonly done: Promise<void>;
+  private readonly done: Promise<void>;
+  private readonly counter: Transform;
   private writeStream: fs.WriteStream | null = null;
 
   constructor(
     target: { fd: number; file: string } | null,
-    private readonly mtime: Date,
-    private readonly compress: boolean,
+    mtime: Date,
+    compress: boolean,
   ) {
-    this.failed = new Promise<never>((_, reject) => {
-      this.fail = reject;
-    });
-    this.failed.catch(() => undefined);
-    this.zip.on('error', (err) => this.fail(err));
-    const counter = new Transform({
+    this.counter = new Transform({
       transform: (chunk: Buffer, _enc, cb) => {
         this.hash.update(chunk);
         this.bytes += chunk.length;
@@ -445,94 +425,38 @@ export class ZipSink {
         },
       });
     }
-    this.done = pipeline(this.zip.outputStream as unknown as Readable, counter, sink);
-    this.done.catch((err) => this.fail(new ExportError('WRITE_FAILED', `writing the archive failed: ${(err as Error).message}`, { cause: err })));
+    this.zip = new ZipWriter(this.counter, { mtime, compress });
+    this.done = pipeline(this.counter, sink);
+    this.done.catch((err) => this.zip.abort(new ExportError('WRITE_FAILED', `writing the archive failed: ${(err as Error).message}`, { cause: err })));
+  }
+
+  /** Files added. */
+  get entries(): number {
+    return this.zip.entries;
   }
 
   abort(err: unknown): void {
-    this.fail(err);
+    this.zip.abort(err);
   }
 
   /**
-   * Two costs of yazl 3 that grow with the number of files, worked around here (40,000 files: 41 s and
-   * 1.2 GiB of memory with yazl as is, 17.5 s and 190 MiB with this — bench/export.ts):
-   * - it keeps every entry in one array and, at each step, scans it from the start for the first entry
-   *   not yet written: O(n²);
-   * - each entry keeps the closure that pumped its data, and with it the entry's bytes (the compressed
-   *   buffer of addBuffer, the Buffer behind a read stream), until the ZipFile is dropped; and its name
-   *   as a slice of Node's buffer pool, which keeps a whole 8 KiB slab alive.
-   * So entries already written (state FILE_DATA_DONE, 3) are moved aside, their closure replaced by a
-   * no-op, their name copied out of the pool, and put back in order before end() writes the central
-   * directory. Done only with the yazl 3 this was written against (yazl/package.json 3.x); with another
-   * version the archive is the same, only slower and larger in memory.
+   * Adds a file: a Buffer (deflated at once in the thread pool, in parallel with the files before it) or
+   * a closed spool (streamed from its scratch file). Files are written in the order added; resolves once
+   * this one is written, so the caller bounds what it holds by waiting.
    */
-  compact(): void {
-    if (!YAZL_INTERNALS_KNOWN) return;
-    const z = this.zip as unknown as { entries: { state: number; doFileDataPump: unknown; utf8FileName: Buffer }[] };
-    const list = z.entries;
-    let n = 0;
-    while (n < list.length && list[n].state === 3) {
-      const e = list[n];
-      e.doFileDataPump = noop;
-      // the name is a slice of Node's shared 8 KiB buffer pool, which it keeps alive: give it its own copy
-      const name = Buffer.allocUnsafeSlow(e.utf8FileName.length);
-      e.utf8FileName.copy(name);
-      e.utf8FileName = name;
-      this.aside.push(e);
-      n++;
-    }
-    if (n) list.splice(0, n);
-  }
-
-  private readonly aside: unknown[] = [];
-
-  /** Adds a file; resolves once the ZIP writer has consumed its bytes (so at most one document is held). */
   add(name: string, data: Buffer | Spool, opts: { compress?: boolean; mtime?: Date } = {}): Promise<void> {
-    const size = data instanceof Spool ? data.bytes : data.length;
-    let held: Buffer | Spool | null = data; // dropped once streamed (yazl keeps this closure)
-    const consumed = new Promise<void>((resolve, reject) => {
-      this.zip.addReadStreamLazy(
-        name,
-        { size, compress: (opts.compress ?? true) && this.compress, mtime: opts.mtime ?? this.mtime, mode: 0o100644 },
-        (cb) => {
-          const d = held as Buffer | Spool;
-          held = null;
-          const rs = d instanceof Spool ? d.stream() : Readable.from(slices(d));
-          rs.once('end', resolve);
-          rs.once('error', reject);
-          cb(null, rs);
-        },
-      );
-    });
-    this.entries++;
-    const settled = Promise.race([consumed, this.failed]);
-    settled.catch(() => undefined); // awaited by the caller; never an unhandled rejection if it gives up first
-    return settled;
-  }
-
-  /**
-   * Adds a file whose bytes are compressed at once in the thread pool (in parallel with the entries
-   * before it, which add() cannot do: yazl pumps one stream at a time). No completion signal: call it
-   * only before an add() of the same document, whose completion says both are written.
-   */
-  addBuffer(name: string, data: Buffer, opts: { compress?: boolean; mtime?: Date } = {}): void {
-    this.zip.addBuffer(data, name, { compress: (opts.compress ?? true) && this.compress, mtime: opts.mtime ?? this.mtime, mode: 0o100644 });
-    this.entries++;
+    return data instanceof Spool ? this.zip.addStream(name, data.chunks(), data.bytes, opts) : this.zip.addBuffer(name, data, opts);
   }
 
   async finish(comment: string): Promise<{ sha256: string; buffer: Buffer | null }> {
-    if (this.aside.length) {
-      const z = this.zip as unknown as { entries: unknown[] };
-      z.entries = this.aside.concat(z.entries); // the central directory lists every entry, in order
-      this.aside.length = 0;
-    }
-    this.zip.end({ comment, forceZip64Format: false });
-    await Promise.race([this.done, this.failed]);
+    await this.zip.finish(comment);
+    await this.done;
     return { sha256: this.hash.digest('hex'), buffer: this.chunks ? Buffer.concat(this.chunks) : null };
   }
 
   destroy(): void {
-    (this.zip.outputStream as unknown as Readable).destroy();
+    this.zip.abort(new ExportError('ABORTED', 'export stopped'));
+    this.counter.destroy();
     this.writeStream?.destroy();
   }
 }
@@ -683,11 +607,8 @@ export async function exportHistory(
         const mtime = Number.isFinite(ms) && ms >= DOS_EPOCH ? new Date(ms) : now;
         // the CDA is deflated in the thread pool while earlier entries are written; the PDF (stored) follows
         // it, so the PDF's completion means both are in the archive
-        let written: Promise<void>;
-        if (content.pdf && pdfFile) {
-          sink.addBuffer(cdaFile, content.cda, { mtime });
-          written = sink.add(pdfFile, content.pdf, { mtime, compress: false });
-        } else written = sink.add(cdaFile, content.cda, { mtime });
+        let written = sink.add(cdaFile, content.cda, { mtime });
+        if (content.pdf && pdfFile) written = sink.add(pdfFile, content.pdf, { mtime, compress: false });
 
         const p = doc.patient;
         const ins = qualifiedIns(p);
@@ -753,7 +674,6 @@ export async function exportHistory(
             await oldest.done;
             inFlightBytes -= oldest.bytes;
           }
-          sink.compact();
         }
         opts.onProgress?.({ documents, total });
       }
