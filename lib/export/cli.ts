@@ -6,6 +6,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { SqliteIdentityStore } from '../store';
 import { ExportError } from './errors';
+import { packageVersion } from './version';
 import { exportHistory, SEGUR_EXPORT_TYPES, type ExportDepth, type ExportResult } from './export';
 
 export const USAGE = `Usage: segur-dpi-export --store <ins-store.db>
@@ -64,21 +65,6 @@ const defaultIo: Io = {
   stderr: (s) => process.stderr.write(s),
 };
 
-/** This package's version (package.json found above this file). */
-export function packageVersion(): string {
-  let dir = __dirname;
-  for (let i = 0; i < 6; i++) {
-    const file = path.join(dir, 'package.json');
-    try {
-      const pkg = JSON.parse(fs.readFileSync(file, 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'node-red-contrib-segur-dpi' && pkg.version) return pkg.version;
-    } catch {
-      /* keep looking */
-    }
-    dir = path.dirname(dir);
-  }
-  return 'unknown';
-}
 
 class UsageError extends Error {}
 

@@ -12,3 +12,6 @@ export {
 export { ExportError, type ExportErrorCode } from './errors';
 export { MANIFEST_COLUMNS, type ManifestRow } from './manifest';
 export { FORMATS, FHIR_SYSTEMS } from './fhir';
+export { isTimeZone, localIso, resolveDepth } from './depth';
+export { slug } from './names';
+export { packageVersion } from './version';

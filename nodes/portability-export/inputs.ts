@@ -5,9 +5,7 @@
 // INTERNAL), and whose message names the property at fault — never a patient's IPP or INS.
 import os from 'node:os';
 import path from 'node:path';
-import type { ExportDepth, ExportErrorCode, ExportSelection } from '../../lib/export';
-import { localIso } from '../../lib/export/depth';
-import { slug } from '../../lib/export/names';
+import { localIso, slug, type ExportDepth, type ExportErrorCode, type ExportSelection } from '../../lib/export';
 import type { NodeDef, NodeMessage } from '../shared/red';
 
 export type PortabilityErrorCode = ExportErrorCode | 'NO_STORE' | 'TOO_LARGE' | 'BUSY' | 'INTERNAL';

@@ -21,9 +21,7 @@ import {
   type Request,
 } from './inputs';
 import { documentType } from '../../lib/cda';
-import { exportHistory, ExportError, type ExportResult } from '../../lib/export';
-import { packageVersion } from '../../lib/export/cli';
-import { isTimeZone, resolveDepth } from '../../lib/export/depth';
+import { exportHistory, ExportError, isTimeZone, packageVersion, resolveDepth, type ExportResult } from '../../lib/export';
 
 interface Job {
   msg: NodeMessage;
