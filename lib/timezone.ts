@@ -1,5 +1,6 @@
 // Wall-clock time in an IANA time zone (Europe/Paris by default in this pack), with Intl only: used
-// for CDA time stamps (lib/cda/time.ts) and export depths (lib/export/depth.ts).
+// for CDA time stamps (lib/cda/time.ts), export depths (lib/export/depth.ts) and ADT event times
+// (lib/ins: an HL7 time without an offset is the establishment's wall-clock time).
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
@@ -53,4 +54,20 @@ export function offsetMinutes(instant: number, timeZone: string): number {
   const w = wallClock(instant, timeZone);
   const wallAsUtc = Date.UTC(w.y, w.mo - 1, w.d, w.h, w.mi, w.s);
   return Math.round((wallAsUtc - Math.floor(instant / 1000) * 1000) / 60000);
+}
+
+/**
+ * The instant at which the wall clock of `timeZone` shows y-mo-d h:mi:s.ms (in a DST gap or overlap: the
+ * offset in force just before).
+ */
+export function wallInstant(y: number, mo: number, d: number, h: number, mi: number, s: number, ms: number, timeZone: string): number {
+  const utc = Date.UTC(y, mo - 1, d, h, mi, s, ms);
+  const first = utc - offsetMinutes(utc, timeZone) * 60000;
+  return utc - offsetMinutes(first, timeZone) * 60000; // the offset at the result, not at the UTC reading
+}
+
+/** The calendar date (YYYY-MM-DD) of an instant in `timeZone`. */
+export function localDate(instant: number, timeZone: string): string {
+  const w = wallClock(instant, timeZone);
+  return `${w.y}-${String(w.mo).padStart(2, '0')}-${String(w.d).padStart(2, '0')}`;
 }

@@ -1,7 +1,7 @@
 // The depth of an export: since a date, the last N years, or the whole history. Dates without a time
 // are read as midnight in the establishment's time zone (default Europe/Paris), so that "since
 // 2021-01-01" keeps a document written on 1 January 2021 at 00:30 in Paris (23:30 UTC the day before).
-import { isTimeZone, offsetMinutes, wallClock as wall } from '../timezone';
+import { isTimeZone, localDate, offsetMinutes, wallClock as wall, wallInstant } from '../timezone';
 import { ExportError } from './errors';
 
 export type ExportDepth = { since: string } | { years: number } | { everything: true };
@@ -17,14 +17,11 @@ export interface ResolvedDepth {
   asked?: string;
 }
 
-export { isTimeZone };
+export { isTimeZone, localDate };
 
 /** The instant of 00:00 on y-mo-d in `timeZone`. */
 export function localMidnight(y: number, mo: number, d: number, timeZone: string): number {
-  const utc = Date.UTC(y, mo - 1, d);
-  let ms = utc - offsetMinutes(utc, timeZone) * 60000;
-  ms = utc - offsetMinutes(ms, timeZone) * 60000; // the offset at the result, not at UTC midnight
-  return ms;
+  return wallInstant(y, mo, d, 0, 0, 0, 0, timeZone);
 }
 
 const p2 = (n: number) => String(n).padStart(2, '0');
@@ -35,12 +32,6 @@ export function localIso(ms: number, timeZone: string): string {
   const off = offsetMinutes(ms, timeZone);
   const a = Math.abs(off);
   return `${w.y}-${p2(w.mo)}-${p2(w.d)}T${p2(w.h)}:${p2(w.mi)}:${p2(w.s)}${off < 0 ? '-' : '+'}${p2(Math.floor(a / 60))}:${p2(a % 60)}`;
-}
-
-/** The calendar date (YYYY-MM-DD) of an instant in `timeZone`. */
-export function localDate(ms: number, timeZone: string): string {
-  const w = wall(ms, timeZone);
-  return `${w.y}-${p2(w.mo)}-${p2(w.d)}`;
 }
 
 function daysIn(y: number, mo: number): number {
