@@ -112,7 +112,7 @@ export async function run(): Promise<BenchTable[]> {
       columns: ['path', 'connections', 'msgs/s', 'p50 ms', 'p99 ms'],
       rows,
       notes: [
-        "Messages: the test feed (A28 PROV → A31 VALI → A31 QUAL → an update, a late message, a doubtful identity or a wrong INS key → A31), Latin-1 bytes. End to end: a real Node-RED (scripts/node-red.js) with the store in its user dir, the pack's MllpClient, one message in flight per connection.",
+        "Messages: the test feed (A28 PROV → A31 PROV with the INS, not integrated → A31 VALI, qualified → a retry, a late message, an A08, a doubtful identity or a wrong INS key → A31 VALI), Latin-1 bytes. End to end: a real Node-RED (scripts/node-red.js) with the store in its user dir, the pack's MllpClient, one message in flight per connection.",
       ],
     },
   ];

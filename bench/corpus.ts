@@ -27,7 +27,7 @@ export function adtCorpus(size = 1000): CorpusMessage[] {
     const street = STREETS[i % STREETS.length];
     const insOid = i % 5 === 4 ? '1.2.250.1.213.1.4.9' : '1.2.250.1.213.1.4.8';
     const ins = String(180017512345600 + i * 97).padStart(15, '0');
-    const status = ['PROV', 'VALI', 'QUAL', 'RECUP'][i % 4];
+    const status = ['PROV', 'VALI', 'VIDE', 'VALI'][i % 4];
     const controlId = `MSG${String(i).padStart(8, '0')}`;
     let text = pamFrAdt({ event, controlId, birthName, firstName, ins, insOid, status: [status, ...(i % 3 === 0 ? ['HOMD'] : [])] });
     text = text.replace('12 rue de la Paix', escapeHl7(street));

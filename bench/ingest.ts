@@ -50,7 +50,7 @@ export async function run(): Promise<BenchTable[]> {
   const rows: (string | number)[][] = [];
   const memory: (string | number)[][] = [];
   try {
-    const reading = readAdtPayload(adtMessage({ pid: { status: ['QUAL'] } }));
+    const reading = readAdtPayload(adtMessage({ pid: { status: ['VALI'] } }));
     await store.applyAdt(reading, { sender: 'GAM/CHU-X', controlId: 'BENCH', actor: 'bench' }, { code: 'AA', text: '' });
     for (const [label, size] of SIZES) {
       const pdf = await largePdf(size);

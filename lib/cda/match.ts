@@ -1,7 +1,7 @@
 // Which local record a received document is about: preselected only when the document's INS is the
 // INS of a locally qualified identity and the birth traits agree; otherwise the document goes to
 // reconciliation (identity vigilance decides). Nothing is ever merged, attached or written here.
-import { insOidInfo, type IdentityStatus, type Ipp, type PatientIdentity } from '../ins';
+import { insOidInfo, type Ipp, type PatientIdentity } from '../ins';
 import type { IdentityStore, StoredIdentity } from '../store';
 import type { CdaReading, CdaTraits } from './parse';
 
@@ -40,7 +40,8 @@ export interface TraitMismatch {
 export interface MatchCandidate {
   /** The IPP key ("<authority OID>|<id>"). */
   key: string;
-  status: IdentityStatus;
+  /** The PAM FR identity status (PID-32: VIDE, PROV, VALI). */
+  status: string;
   qualified: boolean;
   /** Found by the document's INS, or by one of its ids as an IPP. */
   via: 'ins' | 'ipp';
@@ -146,7 +147,7 @@ async function byIpps(reading: CdaReading, store: IdentityStore, opts: MatchOpti
 /**
  * Decides which local record a received document is about. Read-only: the store is only queried.
  *
- * - preselected (method INS): the document's INS has a valid key, exactly one locally QUALIFIED identity
+ * - preselected (method INS): the document's INS has a valid key, exactly one locally qualified identity (PID-32 VALI with its INS: lib/ins qualificationGaps)
  *   carries it under the same OID (store.byIns(value, {qualifiedOnly: true})), its birth traits agree
  *   (compareTraits) and no IPP of the document names another local identity;
  * - otherwise reconcile, with the method saying why: ins-invalid (wrong key: the INS is not used),

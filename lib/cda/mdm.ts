@@ -133,8 +133,8 @@ function addObx(msg: Hl7Message, setId: number, type: string, code: MetadataCode
  * - PID: PID-3 the IPP (`id^^^authority&OID&ISO^PI`), then the INS ONLY when the identity is qualified
  *   (`value^^^ASIP-SANTE-INS-NIR&1.2.250.1.213.1.4.8&ISO^INS`, namespace after the OID: -NIA, -NIR-TEST,
  *   -NIR-DEMO); PID-5 the birth names typed L (birth name, first birth first name, birth first names)
- *   and the used names typed D; PID-7; PID-8; PID-11 `^^^^^^BDL^^<INSEE>`; PID-32 the identity status,
- *   then its attributes;
+ *   and the used names typed D; PID-7; PID-8; PID-11 `^^^^^^BDL^^<INSEE>`; PID-32 VALI beside the INS of
+ *   a qualified identity, else its status (see identityStatusCodes), then its attributes;
  * - PV1: PV1-2 the patient class from the encounter type (I, E, O, R, N), PV1-19 the encounter number;
  * - TXA: TXA-2 the type (code^display^LN, or the TRE_A05 OID as coding system), TXA-3 TEXT, TXA-4 and
  *   TXA-6 the document time, TXA-5 / TXA-9 the author and TXA-10 the legal authenticator (XCN, national
@@ -183,6 +183,17 @@ export function buildMdmBuffer(
   out.write(b64, headLen, b64.length, 'latin1');
   out.write(tail, headLen + b64.length, 'utf8');
   return out;
+}
+
+/**
+ * PID-32 as IHE PAM FR 2.11.1 writes it (§6.6.1, §6.6.15): VALI is the status of a qualified identity, the
+ * one sent with its INS. So VALI exactly when the INS is written; an identity not qualified here is sent
+ * with its own status, PROV when that was VALI (its INS was not kept: §4.4.4 sends such an identity as
+ * PROV); then the attributes as received.
+ */
+export function identityStatusCodes(patient: PatientIdentity, qualified: boolean): string[] {
+  const status = qualified ? 'VALI' : str(patient.status) === 'VALI' ? 'PROV' : str(patient.status);
+  return [status, ...(patient.attributes ?? []).map(str)].filter(Boolean);
 }
 
 /** Stands for OBX-5.5 in the ER7 of the other segments ("|" cannot come from an escaped value). */
@@ -274,8 +285,7 @@ function assemble(
   pid.setRaw(7, hl7Date(str(patient.birthDate)));
   pid.setRaw(8, patient.sex === 'F' || patient.sex === 'M' ? patient.sex : 'U');
   if (str(patient.birthPlace)) pid.setRaw(11, er7(d, [['', '', '', '', '', '', 'BDL', '', str(patient.birthPlace)]]));
-  const statuses = [str(patient.status), ...(patient.attributes ?? []).map(str)].filter(Boolean);
-  pid.setRaw(32, er7(d, statuses.map((s) => [s])));
+  pid.setRaw(32, er7(d, identityStatusCodes(patient, qualified).map((s) => [s])));
 
   // PV1
   const pv1 = msg.addSegment('PV1');

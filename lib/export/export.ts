@@ -172,6 +172,7 @@ function fromIdentity(p: PatientIdentity): DocumentPatient {
     ipp: p.ipp ? { id: p.ipp.id, oid: p.ipp.oid, authority: p.ipp.authority } : null,
     ins: p.qualified && p.ins ? { value: p.ins.value, oid: p.ins.oid } : null,
     insQualified: !!p.qualified,
+    ...(p.status ? { status: p.status } : {}),
     birthName: p.birthName ?? '',
     firstNames: p.firstNames ?? '',
     firstName: p.firstName ?? '',

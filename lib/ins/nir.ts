@@ -74,3 +74,8 @@ export function checkInsKey(value: string, kind?: InsKind): InsKeyCheck {
   if (key !== expectedKey) return { ok: false, reason: `wrong key ${key}, expected ${expectedKey}`, expectedKey };
   return { ok: true };
 }
+
+/** A checkInsKey reason without the values of the matricule it quotes (for texts that may be logged). */
+export function keyReasonWithoutValues(reason: string): string {
+  return reason.replace(/"[^"]*"/g, '"#"').replace(/wrong key \d+, expected \d+/, 'wrong key');
+}

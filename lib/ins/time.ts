@@ -1,4 +1,5 @@
-// HL7 v2 DT / DTM values to ISO 8601.
+// HL7 v2 DT / DTM values to ISO 8601, and to instants.
+import { wallInstant } from '../timezone';
 
 const DTM = /^(\d{4})(?:(\d{2})(?:(\d{2})(?:(\d{2})(?:(\d{2})(?:(\d{2})(?:\.(\d{1,4}))?)?)?)?)?)?(?:([+-])(\d{2})(\d{2}))?$/;
 
@@ -44,4 +45,18 @@ export function parseDtm(value: string): ParsedDtm | null {
 export function hl7Date(value: string): string | null {
   const p = parseDtm(value);
   return p && p.fullDate ? p.date : null;
+}
+
+/**
+ * The instant an HL7 DTM stands for (ms since the epoch), null when it is not one: with its offset when
+ * it carries one, else as the wall-clock time of `timeZone` (the establishment's); missing month, day or
+ * time parts count as their first value (a date alone is its midnight).
+ */
+export function dtmInstant(value: string, timeZone: string): number | null {
+  if (!parseDtm(value)) return null;
+  const [, y, mo, d, hh, mi, ss, frac, sign, oh, om] = DTM.exec(value.trim()) as RegExpExecArray;
+  const parts = [Number(y), Number(mo ?? 1), Number(d ?? 1), Number(hh ?? 0), Number(mi ?? 0), Number(ss ?? 0), Number((frac ?? '').padEnd(3, '0').slice(0, 3))] as const;
+  if (!sign) return wallInstant(...parts, timeZone);
+  const offset = (sign === '-' ? -1 : 1) * (Number(oh) * 60 + Number(om));
+  return Date.UTC(parts[0], parts[1] - 1, parts[2], parts[3], parts[4], parts[5], parts[6]) - offset * 60000;
 }

@@ -3,7 +3,8 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import type { AdtReading, PatientIdentity } from '../ins';
+import { DEFAULT_CLOCK_TOLERANCE_MS, type AdtReading, type PatientIdentity } from '../ins';
+import { migrateIdentity } from './migrate';
 import {
   ippKey,
   type ApplyResult,
@@ -16,10 +17,15 @@ import {
   type IdentityStore,
   type LinkEntry,
   type MessageOrigin,
+  type StoreNote,
   type StoredIdentity,
 } from './types';
 
-const SCHEMA_VERSION = 2; // 2: the document archive
+/**
+ * 2: the document archive. 3: PAM FR 2.11 identity statuses (QUAL/RECUP rewritten, qualification
+ * recomputed: see migrateIdentities) and the content hash of each processed message.
+ */
+const SCHEMA_VERSION = 3;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -65,6 +71,7 @@ CREATE TABLE IF NOT EXISTS processed_message (
   ack_text TEXT NOT NULL,
   outcome TEXT NOT NULL,
   recorded_at TEXT NOT NULL,
+  content_sha256 TEXT,
   PRIMARY KEY (sender, control_id)
 );
 CREATE TABLE IF NOT EXISTS document (
@@ -158,6 +165,8 @@ const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 interface IdentityRow {
   ipp_key: string;
+  ins_value: string | null;
+  qualified: number;
   data: string;
   event_time: string | null;
   event_ms: number | null;
@@ -176,6 +185,10 @@ function toStored(row: IdentityRow): StoredIdentity {
   };
 }
 
+function refused(location: string, text: string): ApplyResult {
+  return { outcome: 'refused', identity: null, refusal: { code: '207', location, text } };
+}
+
 function eventMs(iso: string | null): number | null {
   if (!iso) return null;
   const ms = Date.parse(iso);
@@ -191,6 +204,8 @@ export class SqliteIdentityStore implements IdentityStore {
   readonly file: string;
   private readonly db: Database.Database;
   private readonly st: Record<string, Database.Statement>;
+  /** applySync in an IMMEDIATE transaction, created once. */
+  private readonly applyTx: (reading: AdtReading, origin: MessageOrigin, ack: { code: string; text: string }) => ApplyResult;
 
   constructor(opts: SqliteStoreOptions) {
     this.file = opts.file;
@@ -204,12 +219,10 @@ export class SqliteIdentityStore implements IdentityStore {
       this.db.exec(SCHEMA);
       const version = this.db.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).get() as { value: string } | undefined;
       if (!version) this.db.prepare(`INSERT INTO meta (key, value) VALUES ('schema_version', ?)`).run(String(SCHEMA_VERSION));
-      else if (Number(version.value) < SCHEMA_VERSION) {
-        // the tables added since were created above (CREATE … IF NOT EXISTS)
-        this.db.prepare(`UPDATE meta SET value = ? WHERE key = 'schema_version'`).run(String(SCHEMA_VERSION));
-      }
       else if (Number(version.value) > SCHEMA_VERSION) {
         throw new Error(`${opts.file}: schema version ${version.value} is newer than this software (${SCHEMA_VERSION})`);
+      } else if (Number(version.value) < SCHEMA_VERSION) {
+        this.db.transaction(() => this.migrate(Number(version.value))).immediate();
       }
     } catch (err) {
       // not a database, read-only, newer schema…: do not leave the file open behind the error
@@ -218,16 +231,18 @@ export class SqliteIdentityStore implements IdentityStore {
     }
     const p = (sql: string) => this.db.prepare(sql);
     this.st = {
-      processed: p(`SELECT ack_code, ack_text FROM processed_message WHERE sender = ? AND control_id = ?`),
+      processed: p(`SELECT ack_code, ack_text, content_sha256 FROM processed_message WHERE sender = ? AND control_id = ?`),
       recordProcessed: p(
-        `INSERT INTO processed_message (sender, control_id, ack_code, ack_text, outcome, recorded_at) VALUES (?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO processed_message (sender, control_id, ack_code, ack_text, outcome, recorded_at, content_sha256) VALUES (?, ?, ?, ?, ?, ?, ?)`,
       ),
       identity: p(`SELECT * FROM identity WHERE ipp_key = ?`),
       upsert: p(`INSERT INTO identity (ipp_key, ins_value, ins_oid, status, qualified, data, event_time, event_ms, updated_at, merged_into)
                  VALUES (@key, @ins, @insOid, @status, @qualified, @data, @eventTime, @eventMs, @now, NULL)
                  ON CONFLICT (ipp_key) DO UPDATE SET ins_value = @ins, ins_oid = @insOid, status = @status, qualified = @qualified,
-                   data = @data, event_time = COALESCE(@eventTime, event_time), event_ms = COALESCE(@eventMs, event_ms), updated_at = @now, merged_into = NULL`),
-      markMerged: p(`UPDATE identity SET merged_into = ?, updated_at = ? WHERE ipp_key = ?`),
+                   data = @data, event_time = COALESCE(@eventTime, event_time), event_ms = COALESCE(@eventMs, event_ms), updated_at = @now`),
+      // the merged-away identity's last event is the merge: a message about it older than that is only late
+      markMerged: p(`UPDATE identity SET merged_into = @into, updated_at = @now, event_time = COALESCE(@eventTime, event_time), event_ms = COALESCE(@eventMs, event_ms)
+                     WHERE ipp_key = @key`),
       insertMergedStub: p(`INSERT OR IGNORE INTO identity (ipp_key, ins_value, ins_oid, status, qualified, data, event_time, event_ms, updated_at, merged_into)
                            VALUES (?, NULL, NULL, 'PROV', 0, ?, ?, ?, ?, ?)`),
       moveHistory: p(`UPDATE identity_history SET ipp_key = ? WHERE ipp_key = ?`),
@@ -238,6 +253,8 @@ export class SqliteIdentityStore implements IdentityStore {
                ON CONFLICT (ipp_key, other_key, kind) DO UPDATE SET active = excluded.active, event_time = excluded.event_time`),
       audit: p(`INSERT INTO audit (at, actor, action, ipp_key, detail) VALUES (?, ?, ?, ?, ?)`),
       byIns: p(`SELECT * FROM identity WHERE ins_value = ? AND merged_into IS NULL ORDER BY ipp_key`),
+      byInsOid: p(`SELECT * FROM identity WHERE ins_value = ? AND ins_oid = ? AND merged_into IS NULL ORDER BY ipp_key`),
+      linkTo: p(`SELECT kind FROM link WHERE other_key = ? AND kind IN ('merge', 'change-id') AND active = 1 LIMIT 1`),
       byInsQualified: p(`SELECT * FROM identity WHERE ins_value = ? AND qualified = 1 AND merged_into IS NULL ORDER BY ipp_key`),
       byIppId: p(`SELECT * FROM identity WHERE substr(ipp_key, instr(ipp_key, '|') + 1) = ? ORDER BY merged_into IS NOT NULL, ipp_key`),
       historyOf: p(`SELECT * FROM identity_history WHERE ipp_key = ? ORDER BY seq`),
@@ -256,6 +273,32 @@ export class SqliteIdentityStore implements IdentityStore {
       document: p(`SELECT ${DOCUMENT_COLUMNS} FROM document WHERE id = ?`),
       documentContent: p(`SELECT cda, pdf FROM document WHERE id = ?`),
     };
+    const tx = this.db.transaction((r: AdtReading, o: MessageOrigin, a: { code: string; text: string }) => this.applySync(r, o, a));
+    this.applyTx = (r, o, a) => tx.immediate(r, o, a);
+  }
+
+  /**
+   * Brings a database of an earlier schema to SCHEMA_VERSION, in one transaction: the tables added since
+   * were created by SCHEMA (CREATE … IF NOT EXISTS); 3 adds the content hash of processed messages and
+   * rewrites each identity with migrateIdentity (QUAL → VALI, RECUP → PROV, the INS kept only where the
+   * identity is qualified under PAM FR 2.11), each change with an audit entry. No row is deleted.
+   */
+  private migrate(from: number): void {
+    const now = new Date().toISOString();
+    if (from < 3) {
+      const columns = (this.db.prepare(`PRAGMA table_info(processed_message)`).all() as { name: string }[]).map((c) => c.name);
+      if (!columns.includes('content_sha256')) this.db.exec(`ALTER TABLE processed_message ADD COLUMN content_sha256 TEXT`);
+      const update = this.db.prepare(`UPDATE identity SET ins_value = ?, ins_oid = ?, status = ?, qualified = ?, data = ? WHERE ipp_key = ?`);
+      const audit = this.db.prepare(`INSERT INTO audit (at, actor, action, ipp_key, detail) VALUES (?, 'segur-dpi:migration', 'migrate', ?, ?)`);
+      for (const row of this.db.prepare(`SELECT ipp_key, data, status, qualified FROM identity`).all() as { ipp_key: string; data: string; status: string; qualified: number }[]) {
+        const m = migrateIdentity(JSON.parse(row.data) as PatientIdentity);
+        if (!m.changed) continue;
+        const p = m.patient;
+        update.run(p.ins?.value ?? null, p.ins?.oid ?? null, p.status, p.qualified ? 1 : 0, JSON.stringify(p), row.ipp_key);
+        audit.run(now, row.ipp_key, JSON.stringify({ schema: 3, statusBefore: row.status, statusAfter: p.status, qualifiedBefore: row.qualified === 1, qualifiedAfter: p.qualified, insRemoved: m.insRemoved, why: m.why }));
+      }
+    }
+    this.db.prepare(`UPDATE meta SET value = ? WHERE key = 'schema_version'`).run(String(SCHEMA_VERSION));
   }
 
   private follow(key: string): IdentityRow | undefined {
@@ -267,29 +310,61 @@ export class SqliteIdentityStore implements IdentityStore {
     return row;
   }
 
+  /**
+   * Applies one reading, inside the caller's transaction. In order:
+   * 1. idempotence: the same sender and control id already applied — with the same content hash, a
+   *    duplicate (the earlier ACK again); with another content, refused (a control id is never reused);
+   * 2. which identity: the PID's IPP, or for A47 with an INS in MRG-1 the identity holding that INS
+   *    (PAM FR §4.4.2–§4.4.4);
+   * 3. integrity (refused, nothing written): an IPP merged away (A40) or renamed (A47) is never written
+   *    again — a newer message about it is refused, an older one is out of date; an A47 onto an IPP that
+   *    holds another patient; an A40 of two qualified identities with different INS;
+   * 4. out of date: older than the identity's event time (a stored time in the future is not trusted:
+   *    one bad date never blocks a patient);
+   * 5. the identity written (never un-merged), its history, the audit, then merges and links.
+   */
   private applySync(reading: AdtReading, origin: MessageOrigin, ack: { code: string; text: string }): ApplyResult {
     const now = new Date().toISOString();
-    const previous = this.st.processed.get(origin.sender, origin.controlId) as { ack_code: string; ack_text: string } | undefined;
+    const previous = this.st.processed.get(origin.sender, origin.controlId) as { ack_code: string; ack_text: string; content_sha256: string | null } | undefined;
     const patient = reading.patient;
     if (previous) {
+      if (previous.content_sha256 && reading.contentHash && previous.content_sha256 !== reading.contentHash) {
+        return refused('MSH^1^10', 'this control id (MSH-10) of this sender was already used for another message: not applied, send it with a new control id');
+      }
       const row = patient ? this.follow(ippKey(patient.ipp)) : undefined;
       return { outcome: 'duplicate', identity: row ? toStored(row) : null, previousAck: { code: previous.ack_code, text: previous.ack_text } };
     }
     if (reading.ack !== 'AA' || !patient || reading.action === 'none') {
       return { outcome: 'ignored', identity: null };
     }
-    const key = ippKey(patient.ipp);
-    const ms = eventMs(reading.eventTime);
+
+    const warnings: StoreNote[] = [];
+    let key = ippKey(patient.ipp);
+    if (reading.action === 'change-ins') {
+      const target = this.insHolder(reading, key, warnings);
+      if ('refusal' in target) return { outcome: 'refused', identity: null, refusal: target.refusal };
+      key = target.key;
+    }
+    const ms = reading.eventMs ?? eventMs(reading.eventTime);
     const current = this.st.identity.get(key) as IdentityRow | undefined;
     const data = JSON.stringify(patient);
     const audit = (action: string, k: string | null, detail: Record<string, unknown>) =>
       this.st.audit.run(now, origin.actor, action, k, JSON.stringify({ event: reading.event, sender: origin.sender, controlId: origin.controlId, ...detail }));
+    const outOfDate = (kept: IdentityRow): ApplyResult => {
+      this.st.history.run(kept.ipp_key, key, reading.event, reading.eventTime, patient.status, 0, origin.sender, origin.controlId, now, data);
+      this.st.recordProcessed.run(origin.sender, origin.controlId, ack.code, ack.text, 'out-of-date', now, reading.contentHash || null);
+      audit('out-of-date', kept.ipp_key, { kept: kept.event_time });
+      return { outcome: 'out-of-date', identity: toStored(kept), warnings };
+    };
 
-    if (current && current.event_ms !== null && ms !== null && ms < current.event_ms) {
-      this.st.history.run(key, key, reading.event, reading.eventTime, patient.status, 0, origin.sender, origin.controlId, now, data);
-      this.st.recordProcessed.run(origin.sender, origin.controlId, ack.code, ack.text, 'out-of-date', now);
-      audit('out-of-date', key, { kept: current.event_time });
-      return { outcome: 'out-of-date', identity: toStored(current) };
+    if (current?.merged_into) {
+      if (ms !== null && current.event_ms !== null && ms < current.event_ms) return outOfDate(this.follow(key) ?? current);
+      return refused('PID^1^3', `this IPP was ${this.mergeKind(key)} another one (${current.event_time ?? 'time unknown'}): a message about it is not applied, identity vigilance decides`);
+    }
+    const conflict = this.conflict(reading, key, current);
+    if (conflict) return refused(conflict.location, conflict.text);
+    if (current && current.event_ms !== null && ms !== null && ms < current.event_ms && current.event_ms <= Date.now() + DEFAULT_CLOCK_TOLERANCE_MS) {
+      return outOfDate(current);
     }
 
     const before = current ? (JSON.parse(current.data) as PatientIdentity) : null;
@@ -305,7 +380,7 @@ export class SqliteIdentityStore implements IdentityStore {
       now,
     });
     this.st.history.run(key, key, reading.event, reading.eventTime, patient.status, 1, origin.sender, origin.controlId, now, data);
-    audit(current ? 'update' : 'create', key, {
+    audit(reading.action === 'change-ins' ? 'change-ins' : current ? 'update' : 'create', key, {
       statusBefore: before?.status ?? null,
       statusAfter: patient.status,
       insChanged: (before?.ins?.value ?? null) !== (patient.ins?.value ?? null),
@@ -315,9 +390,8 @@ export class SqliteIdentityStore implements IdentityStore {
     if (reading.action === 'merge' || reading.action === 'change-id') {
       for (const old of patient.replaces ?? []) {
         const oldKey = ippKey(old.ipp);
-        if (oldKey === key) continue;
-        this.st.insertMergedStub.run(oldKey, JSON.stringify({ ipp: old.ipp, ins: old.ins ?? null }), reading.eventTime, ms, now, key);
-        this.st.markMerged.run(key, now, oldKey);
+        this.st.insertMergedStub.run(oldKey, JSON.stringify({ ipp: old.ipp, ins: null }), reading.eventTime, ms, now, key);
+        this.st.markMerged.run({ into: key, now, eventTime: reading.eventTime, eventMs: ms, key: oldKey });
         this.st.repointMerged.run(key, oldKey);
         const moved = this.st.moveHistory.run(key, oldKey).changes;
         this.st.link.run(key, oldKey, reading.action, 1, reading.eventTime);
@@ -330,12 +404,65 @@ export class SqliteIdentityStore implements IdentityStore {
         audit(reading.action, key, { other: otherKey });
       }
     }
-    this.st.recordProcessed.run(origin.sender, origin.controlId, ack.code, ack.text, 'applied', now);
-    return { outcome: 'applied', identity: toStored(this.st.identity.get(key) as IdentityRow) };
+    this.st.recordProcessed.run(origin.sender, origin.controlId, ack.code, ack.text, 'applied', now, reading.contentHash || null);
+    return { outcome: 'applied', identity: toStored(this.st.identity.get(key) as IdentityRow), ...(warnings.length ? { warnings } : {}) };
+  }
+
+  /** 'merged into' (A40) or 'renamed to' (A47) for a merged-away key. */
+  private mergeKind(key: string): string {
+    const link = this.st.linkTo.get(key) as { kind: string } | undefined;
+    return link?.kind === 'change-id' ? 'renamed to (A47)' : 'merged into (A40)';
+  }
+
+  /**
+   * A47 with an INS in MRG-1 (PAM FR §4.4.2–§4.4.4): "l'application doit rechercher le patient
+   * correspondant à l'INS du segment MRG". The PID's IPP when it holds that INS (or when nobody does
+   * here: then a warning); refused when another identity holds it.
+   */
+  private insHolder(reading: AdtReading, pidKey: string, warnings: StoreNote[]): { key: string } | { refusal: StoreNote } {
+    const former = reading.formerIns as NonNullable<AdtReading['formerIns']>;
+    const holders = (this.st.byInsOid.all(former.value, former.oid) as IdentityRow[]).map((r) => r.ipp_key);
+    if (holders.includes(pidKey)) return { key: pidKey };
+    if (!holders.length) {
+      warnings.push({ code: '204', location: 'MRG^1^1', text: 'no identity here holds the INS of MRG-1: the identity of the PID is recorded as sent' });
+      return { key: pidKey };
+    }
+    return {
+      refusal: {
+        code: '207',
+        location: 'MRG^1^1',
+        text: 'the INS of MRG-1 is held here by another IPP than the one in PID-3: not applied, identity vigilance decides',
+      },
+    };
+  }
+
+  /** Refusals that need the registry: A47 onto an IPP holding another patient, A40 of two qualified identities with different INS. */
+  private conflict(reading: AdtReading, key: string, current: IdentityRow | undefined): { location: string; text: string } | null {
+    const patient = reading.patient as PatientIdentity;
+    for (const old of patient.replaces ?? []) {
+      if (reading.action !== 'merge' && reading.action !== 'change-id') break;
+      const oldKey = ippKey(old.ipp);
+      const verb = reading.action === 'merge' ? 'merge' : 'IPP change';
+      if (oldKey === key) return { location: 'MRG^1^1', text: `MRG-1 and PID-3 name the same IPP: no ${verb} to apply` };
+      const oldRow = this.st.identity.get(oldKey) as IdentityRow | undefined;
+      if (oldRow?.merged_into && oldRow.merged_into !== key) {
+        return { location: 'MRG^1^1', text: `the IPP of MRG-1 was already merged into another identity: the ${verb} is not applied, identity vigilance decides` };
+      }
+      if (reading.action === 'change-id' && current && !current.merged_into) {
+        return { location: 'PID^1^3', text: 'the new IPP (PID-3) already holds another patient: an A47 would merge two records (that is an A40), not applied' };
+      }
+      if (reading.action === 'merge' && oldRow && !oldRow.merged_into && oldRow.qualified === 1 && oldRow.ins_value) {
+        const survivorIns = [patient.qualified ? patient.ins?.value : null, current?.qualified === 1 ? current.ins_value : null].filter(Boolean);
+        if (survivorIns.some((v) => v !== oldRow.ins_value)) {
+          return { location: 'MRG^1^1', text: 'the two identities are qualified with different INS: the merge is not applied, identity vigilance decides' };
+        }
+      }
+    }
+    return null;
   }
 
   async applyAdt(reading: AdtReading, origin: MessageOrigin, ack: { code: string; text: string }): Promise<ApplyResult> {
-    return this.db.transaction(() => this.applySync(reading, origin, ack)).immediate();
+    return this.applyTx(reading, origin, ack);
   }
 
   async byIpp(id: string, authority?: string): Promise<StoredIdentity | null> {

@@ -3,7 +3,7 @@
 // networked implementation fits the same contract.
 import type { AdtReading, Ins, Ipp, PatientIdentity } from '../ins';
 
-/** Where a message came from: the idempotence key is (sender, controlId). */
+/** Where a message came from: the idempotence key is (sender, controlId), checked against the content hash. */
 export interface MessageOrigin {
   /** The sending application and facility (MSH-3.1 / MSH-4.1, e.g. "GAM/CHU-X", as lib/ins reads them). */
   sender: string;
@@ -17,17 +17,34 @@ export type ApplyOutcome =
   | 'applied'
   /** the message is older (EVN/MSH time) than what the store holds: recorded in the history, not applied */
   | 'out-of-date'
-  /** the same sender and control id were already applied: nothing changes, the earlier ACK is given again */
+  /** the same sender, control id and content were already applied: nothing changes, the earlier ACK is given again */
   | 'duplicate'
+  /**
+   * applying it would break the registry's integrity — a merged-away IPP, an A47 onto an IPP that holds
+   * another patient, a merge of two qualified identities with different INS, a control id reused for
+   * another message…: nothing changes, the ACK is AE with `refusal` (identity vigilance decides)
+   */
+  | 'refused'
   /** the reading carries nothing to store (AE/AR, or an event without identity) */
   | 'ignored';
 
+/** An ERR of the acknowledgement, from the store (HL7 table 0357 code, ERR-2 location, text without patient data). */
+export interface StoreNote {
+  code: string;
+  location: string;
+  text: string;
+}
+
 export interface ApplyResult {
   outcome: ApplyOutcome;
-  /** The identity kept for the IPP after the message (null when ignored). */
+  /** The identity kept for the IPP after the message (null when ignored or refused). */
   identity: StoredIdentity | null;
   /** For a duplicate: the ACK code and text given the first time. */
   previousAck?: { code: string; text: string };
+  /** For a refusal: why (an AE error). */
+  refusal?: StoreNote;
+  /** Warnings to add to the ACK (it stays AA). */
+  warnings?: StoreNote[];
 }
 
 export interface StoredIdentity {
@@ -106,6 +123,8 @@ export interface DocumentPatient {
   ipp: { id: string; oid: string; authority?: string } | null;
   ins: { value: string; oid: string } | null;
   insQualified: boolean;
+  /** The PAM FR identity status (PID-32: VIDE, PROV, VALI) when the document was archived; absent in archives before 0.2. */
+  status?: string;
   birthName: string;
   firstNames: string;
   firstName: string;
@@ -151,7 +170,7 @@ export interface IdentityStore extends DocumentArchive {
   applyAdt(reading: AdtReading, origin: MessageOrigin, ack: { code: string; text: string }): Promise<ApplyResult>;
   /** The identity of an IPP (by id and, when given, authority OID or namespace); follows merges. */
   byIpp(id: string, authority?: string): Promise<StoredIdentity | null>;
-  /** Identities carrying this INS value; qualified ones only unless told otherwise. Merged IPPs are left out. */
+  /** Identities carrying this INS value (only qualified identities carry one); merged IPPs are left out. */
   byIns(value: string, opts?: { qualifiedOnly?: boolean }): Promise<StoredIdentity[]>;
   history(key: string): Promise<HistoryEntry[]>;
   links(key: string): Promise<LinkEntry[]>;

@@ -12,7 +12,6 @@ import type { ApplyOutcome } from '../../lib/store';
 
 interface AdtToInsDef extends NodeDef {
   store?: string;
-  valiQualified?: boolean;
 }
 
 /** Largest msg.payload read (characters of a string, bytes of a Buffer): an ADT message is a few KiB. */
@@ -48,6 +47,8 @@ function rejected(header: Hl7Header | undefined, issue: AdtIssue): AdtReading {
     controlId: header?.controlId ?? '',
     sender: facility ? `${app}/${facility}` : app,
     eventTime: null,
+    eventMs: null,
+    contentHash: '',
     action: 'none',
     patient: null,
     issues: [issue],
@@ -68,7 +69,6 @@ export = function (RED: NodeAPI) {
     RED.nodes.createNode(this, def);
     const node = this;
     const config = def as AdtToInsDef;
-    const valiQualified = config.valiQualified === true;
     const storeId = typeof config.store === 'string' && config.store !== '_ADD_' ? config.store.trim() : '';
     const actor = `node-red:adt-to-ins:${node.id}`;
 
@@ -116,9 +116,8 @@ export = function (RED: NodeAPI) {
             severity: 'E',
           });
         } else {
-          const vali = typeof msg.valiQualified === 'boolean' ? msg.valiQualified : valiQualified;
           try {
-            reading = readAdtPayload(input, { valiWithInsIsQualified: vali });
+            reading = readAdtPayload(input);
           } catch (err) {
             reading = rejected(header, { code: '207', location: '', text: `the message could not be read: ${(err as Error).message}`, severity: 'E' });
           }
@@ -131,15 +130,23 @@ export = function (RED: NodeAPI) {
       const firstError = reading.issues.find((i) => i.severity === 'E');
       let text = firstError ? clip(redactIssueText(firstError.text, firstError.location)) : '';
       let outcome: ApplyOutcome | undefined;
+      let refusal: AckError | undefined;
       let storeError: Error | undefined;
+      if (reading.ack === 'AA' && reading.nothingToRecord) text = 'nothing to record';
       if (reading.ack === 'AA' && (storeNode || storeMissing)) {
         try {
           if (!storeNode) throw storeMissing as Error;
           const result = await storeNode.getStore().applyAdt(reading, { sender: reading.sender, controlId: reading.controlId, actor }, { code: 'AA', text: '' });
           outcome = result.outcome;
+          for (const w of result.warnings ?? []) errors.push({ ...w, severity: 'W' });
           if (outcome === 'duplicate') {
             code = (result.previousAck?.code as AckCode | undefined) ?? 'AA';
             text = clip(`already processed (${reading.sender} ${reading.controlId}): not applied again`);
+          } else if (outcome === 'refused' && result.refusal) {
+            code = 'AE';
+            refusal = { ...result.refusal, severity: 'E' };
+            errors.unshift(refusal);
+            text = clip(result.refusal.text);
           } else if (outcome === 'out-of-date') {
             text = clip(`out of date: the stored identity is newer (${result.identity?.eventTime ?? '?'}), not applied`);
           } else if (outcome === 'ignored') {
@@ -172,6 +179,7 @@ export = function (RED: NodeAPI) {
         out1 = msg;
         out1.patient = reading.patient;
         if (reading.linked) out1.linked = reading.linked;
+        if (reading.insSetAside) out1.insSetAside = reading.insSetAside;
         out1.hl7 = { ...summary };
         if (insStore) out1.insStore = insStore;
       }
@@ -183,6 +191,8 @@ export = function (RED: NodeAPI) {
       const what = `${reading.event ? `ADT^${reading.event}` : 'message'}${reading.controlId ? ` ${reading.controlId}` : ''}`;
       if (storeError) {
         done(new AdtAckError('AR', RED._('adt-to-ins.errors.store', { what, error: storeError.message })));
+      } else if (refusal) {
+        done(new AdtAckError('AE', `AE for ${what}: ${refusal.text} (ERR ${refusal.code}${refusal.location ? ` at ${refusal.location}` : ''})`));
       } else if (code === 'AE' || code === 'AR') {
         done(new AdtAckError(code, `${code} for ${what}: ${describeIssues(reading.issues)}`));
       } else {

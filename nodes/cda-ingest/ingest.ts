@@ -328,6 +328,7 @@ export function archiveRecord(got: Ingested, cda: CdaSummary, match: PatientMatc
     ipp: local ? { id: local.id, oid: local.oid, ...(local.authority ? { authority: local.authority } : {}) } : null,
     ins: preselected && ins ? { value: ins.value, oid: ins.oid } : null,
     insQualified: preselected,
+    ...(preselected && match.match.patient?.status ? { status: match.match.patient.status } : {}),
     birthName: t.birthName,
     firstNames: t.firstNames,
     firstName: t.firstName,

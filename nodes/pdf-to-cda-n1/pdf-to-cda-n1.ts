@@ -119,6 +119,7 @@ export = function (RED: NodeAPI) {
         ipp: { id: str(patient.ipp?.id), oid: ippOid, ...(str(patient.ipp?.authority) ? { authority: str(patient.ipp.authority) } : {}) },
         ins: meta.insIncluded && patient.ins ? { value: str(patient.ins.value), oid: str(patient.ins.oid) } : null,
         insQualified: meta.insIncluded,
+        ...(str(patient.status) ? { status: str(patient.status) } : {}),
         birthName: str(patient.birthName),
         firstNames: str(patient.firstNames),
         firstName: str(patient.firstName),

@@ -138,7 +138,7 @@ describe('e2e: reports received (ORU / MDM over MLLP) into cda-ingest, in a real
         'INS',
       ],
       ['MDM-IMG-2-CA', async () => mdmOf(sent.img2, 'T04', 'MDM-IMG-2-CA'), 'dbg-pre', 'INS'],
-      ['ORU-JEAN', async () => oruOf((sent.jean = await receivedDocument('CR-BIO', pdf, PATIENTS.jean())).xml, 'ORU-JEAN'), 'dbg-rec', 'ins-not-qualified'],
+      ['ORU-JEAN', async () => oruOf((sent.jean = await receivedDocument('CR-BIO', pdf, PATIENTS.jean())).xml, 'ORU-JEAN'), 'dbg-rec', 'unknown-patient'],
       ['MDM-PAUL', async () => mdmOf((sent.paul = await receivedDocument('CRO', pdf, PATIENTS.paul())), 'T02', 'MDM-PAUL'), 'dbg-rec', 'unknown-patient'],
       ['MDM-TRAITS', async () => mdmOf((sent.traits = await receivedDocument('LDL', pdf, PATIENTS.marieOtherBirthDate())), 'T02', 'MDM-TRAITS'), 'dbg-rec', 'traits-mismatch'],
       ['MDM-BIG', async () => mdmOf((sent.big = await receivedDocument('CR-IMAGERIE', bigPdf)), 'T02', 'MDM-BIG'), 'dbg-pre', 'INS'],

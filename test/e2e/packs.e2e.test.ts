@@ -104,22 +104,25 @@ describe('e2e: flow packs and examples in a real Node-RED', function () {
     assert.equal(shown.property, 'hl7');
   });
 
-  it('the identity feed pack stores a PAM FR A28 and answers AA; a wrong INS key gets AE', async () => {
+  it('the identity feed pack stores a PAM FR A28 and answers AA; a wrong INS key gets AA with a warning; no IPP gets AE', async () => {
     const pack = packs.find((p) => p.file === '02-identity-feed.json')!;
     const port = Number(pack.nodes.find((n) => n.type === 'mllp-in')!.port);
     const sock = await connectRetry(port);
     try {
       const ok = await sock.request(Buffer.from(adtMessage({ controlId: 'PACK-ADT-1' }), 'latin1'));
       assert.deepEqual(msaOf(ok), { code: 'AA', controlId: 'PACK-ADT-1' });
-      const bad = await sock.request(Buffer.from(adtMessage({ controlId: 'PACK-ADT-2', pid: { ins: withWrongKey('2850569123456') } }), 'latin1'));
-      assert.deepEqual(msaOf(bad), { code: 'AE', controlId: 'PACK-ADT-2' });
-      assert.match(bad, /\rERR\|\|PID\^1\^3\^2\|102/);
+      // PAM FR §6.6.15: integrated without the INS, a warning at the INS repetition
+      const warned = await sock.request(Buffer.from(adtMessage({ controlId: 'PACK-ADT-2', pid: { ins: withWrongKey('2850569123456') } }), 'latin1'));
+      assert.deepEqual(msaOf(warned), { code: 'AA', controlId: 'PACK-ADT-2' });
+      assert.match(warned, /\rERR\|\|PID\^1\^3\^2\|102\^[^|]*\|W\|/);
+      const bad = await sock.request(Buffer.from(adtMessage({ controlId: 'PACK-ADT-3', pid: { ipp: null } }), 'latin1'));
+      assert.deepEqual(msaOf(bad), { code: 'AE', controlId: 'PACK-ADT-3' });
     } finally {
       await sock.close();
     }
     const shown = await pane!.waitFor((m) => m.id === 'segur-idfeed-debug' && m.msg.includes('PACK-ADT-1'));
     assert.doesNotMatch(shown.msg, /MARTIN|2850569123456/, 'the debug pane shows no patient data');
-    await pane!.waitFor((m) => m.id === 'segur-idfeed-errors' && m.msg.includes('PID^1^3^2'));
+    await pane!.waitFor((m) => m.id === 'segur-idfeed-errors' && m.msg.includes('PID^1^3'));
   });
 
   it('the reports pack preselects the record of a locally qualified INS, rejects a hostile report, and acknowledges both', async () => {
@@ -151,11 +154,13 @@ describe('e2e: flow packs and examples in a real Node-RED', function () {
     assert.match(rej.msg, /BAD_BASE64/);
   });
 
-  it('example "adt-to-ins": the qualified A28 gives AA and an identity, the wrong key AE and an error', async () => {
+  it('example "adt-to-ins": the qualified A28 gives AA and an identity, the wrong key AA without the INS, no IPP AE and an error', async () => {
     assert.equal((await red!.request('POST', '/inject/ex-adt-ok')).status, 200);
     const patient = await pane!.waitFor((m) => m.id === 'ex-adt-patient');
     assert.match(patient.msg, /"qualified":\s*true/);
     await pane!.waitFor((m) => m.id === 'ex-adt-ack' && /"code":\s*"AA"/.test(m.msg));
+    assert.equal((await red!.request('POST', '/inject/ex-adt-warn')).status, 200);
+    await pane!.waitFor((m) => m.id === 'ex-adt-patient' && /"ins":\s*null/.test(m.msg) && /"qualified":\s*false/.test(m.msg));
     assert.equal((await red!.request('POST', '/inject/ex-adt-bad')).status, 200);
     await pane!.waitFor((m) => m.id === 'ex-adt-ack' && /"code":\s*"AE"/.test(m.msg));
     await pane!.waitFor((m) => m.id === 'ex-adt-error');

@@ -65,7 +65,7 @@ describe('lib/cda matchPatient (which local record a received document is about)
   });
 
   it('preselects the record when the INS is that of a locally qualified identity and the traits agree', async () => {
-    await feed({ pid: { status: ['QUAL'] } });
+    await feed({ pid: { status: ['VALI'] } });
     const before = await store.stats();
     const auditBefore = (await store.audit()).length;
     const m = await matchPatient(doc(), store);
@@ -73,7 +73,7 @@ describe('lib/cda matchPatient (which local record a received document is about)
     assert.deepEqual(m.match.ipp, { id: '123456', authority: 'CHU-X', oid: OID.IPP });
     assert.equal(m.match.patient?.birthName, 'MARTIN');
     assert.equal(m.match.patient?.ins?.value, MARIE_NIR);
-    assert.deepEqual(m.match.candidates, [{ key: MARIE_KEY, status: 'QUAL', qualified: true, via: 'ins', mismatches: [] }]);
+    assert.deepEqual(m.match.candidates, [{ key: MARIE_KEY, status: 'VALI', qualified: true, via: 'ins', mismatches: [] }]);
     assert.match(m.match.reason, /qualified identity .*123456 and the birth traits agree/);
     assert.doesNotMatch(m.match.reason, /MARTIN|Marie|1985/, 'no patient data in the reason');
     // never merged nor attached: the store is unchanged
@@ -82,7 +82,7 @@ describe('lib/cda matchPatient (which local record a received document is about)
   });
 
   it('compares the traits normalised: case, accents, hyphens, apostrophes, spaces', async () => {
-    await feed({ pid: { birthName: "DUPONT-HÉRAULT D'ARC", firstName: 'Zoé', firstNames: 'Zoé Anne', status: ['QUAL'] } });
+    await feed({ pid: { birthName: "DUPONT-HÉRAULT D'ARC", firstName: 'Zoé', firstNames: 'Zoé Anne', status: ['VALI'] } });
     const m = await matchPatient(doc({ birthName: "dupont herault d’arc", firstName: 'ZOE', firstNames: 'Zoe Anne' }), store);
     expectMatch(m, 'preselected', 'INS');
     assert.equal(normalizeName(" Dupont - Hérault  d'Arc "), 'DUPONT HERAULT D ARC');
@@ -90,20 +90,32 @@ describe('lib/cda matchPatient (which local record a received document is about)
     assert.notEqual(normalizeName('DUPONTHERAULT'), normalizeName('DUPONT-HERAULT'));
   });
 
-  it('reconciles when the INS is known only on an identity that is not qualified (VALI, PROV)', async () => {
-    await feed({ pid: { status: ['VALI'] } });
-    const m = await matchPatient(doc(), store);
+  it('PAM FR §6.6.15: an INS sent without VALI, or beside DOUT, is not integrated — the document is never preselected', async () => {
+    await feed({ pid: { status: ['PROV'] } });
+    const prov = await matchPatient(doc(), store);
+    expectMatch(prov, 'reconcile', 'unknown-patient');
+    assert.equal(prov.match.patient, undefined, 'nothing preselected');
+    await feed({ pid: { status: ['VALI', 'DOUT'] } });
+    expectMatch(await matchPatient(doc(), store), 'reconcile', 'unknown-patient');
+  });
+
+  it('reconciles when a store holds the INS on an identity that is not qualified (ins-not-qualified)', async () => {
+    // a registry that is not this pack's (or a record written before 0.2) may hold an INS on a PROV identity
+    await feed({ pid: { status: ['PROV'] } });
+    const prov = (await store.byIpp('123456', OID.IPP))!;
+    const legacy: IdentityStore = Object.assign(Object.create(store) as IdentityStore, {
+      byIns: async (value: string, opts?: { qualifiedOnly?: boolean }) =>
+        value === MARIE_NIR && opts?.qualifiedOnly === false ? [{ ...prov, patient: { ...prov.patient, ins: qualifiedPatient().ins } }] : [],
+    });
+    const m = await matchPatient(doc(), legacy);
     expectMatch(m, 'reconcile', 'ins-not-qualified');
-    assert.deepEqual(m.match.candidates, [{ key: MARIE_KEY, status: 'VALI', qualified: false, via: 'ins', mismatches: [] }]);
-    assert.match(m.match.reason, /not qualified \(VALI\)/);
+    assert.deepEqual(m.match.candidates, [{ key: MARIE_KEY, status: 'PROV', qualified: false, via: 'ins', mismatches: [] }]);
+    assert.match(m.match.reason, /not qualified \(PROV\)/);
     assert.equal(m.match.patient, undefined, 'nothing preselected');
-    // a QUAL identity with a DOUT attribute is not qualified either
-    await feed({ pid: { status: ['QUAL', 'DOUT'] } });
-    expectMatch(await matchPatient(doc(), store), 'reconcile', 'ins-not-qualified');
   });
 
   it('reconciles when a birth trait disagrees, and says which', async () => {
-    await feed({ pid: { status: ['QUAL'] } });
+    await feed({ pid: { status: ['VALI'] } });
     const cases: [CdaSpec, string[]][] = [
       [{ birthName: 'MARTINEZ' }, ['birthName']],
       [{ firstName: 'Marion', firstNames: 'Marion Louise' }, ['firstName']],
@@ -130,11 +142,11 @@ describe('lib/cda matchPatient (which local record a received document is about)
   });
 
   it('without an INS: ipp-only when an IPP of a known authority names a local identity, none otherwise', async () => {
-    await feed({ pid: { status: ['QUAL'] } });
+    await feed({ pid: { status: ['VALI'] } });
     const viaIpp = await matchPatient(doc({ ins: null, ipp: '123456', ippRoot: OID.IPP }), store);
     expectMatch(viaIpp, 'reconcile', 'ipp-only');
     assert.deepEqual(viaIpp.match.ipp, { id: '123456', authority: 'CHU-X', oid: OID.IPP });
-    assert.deepEqual(viaIpp.match.candidates, [{ key: MARIE_KEY, status: 'QUAL', qualified: true, via: 'ipp', mismatches: [] }]);
+    assert.deepEqual(viaIpp.match.candidates, [{ key: MARIE_KEY, status: 'VALI', qualified: true, via: 'ipp', mismatches: [] }]);
     assert.match(viaIpp.match.reason, /no INS.*IPP names local identity/);
     const otherAuthority = await matchPatient(doc({ ins: null, ipp: '123456', ippRoot: LAB_IPP_OID }), store);
     expectMatch(otherAuthority, 'reconcile', 'none');
@@ -147,7 +159,7 @@ describe('lib/cda matchPatient (which local record a received document is about)
   });
 
   it('reconciles an unknown patient: an INS no local identity carries, no known IPP', async () => {
-    await feed({ pid: { status: ['QUAL'] } });
+    await feed({ pid: { status: ['VALI'] } });
     const m = await matchPatient(doc({ ins: PAUL_NIR, birthName: 'MARTIN', firstName: 'Paul', sex: 'M' }), store);
     expectMatch(m, 'reconcile', 'unknown-patient');
     assert.deepEqual(m.match.candidates, []);
@@ -158,7 +170,7 @@ describe('lib/cda matchPatient (which local record a received document is about)
   });
 
   it('never uses an INS with a wrong key (ins-invalid): the store is not even asked', async () => {
-    await feed({ pid: { status: ['QUAL'] } });
+    await feed({ pid: { status: ['VALI'] } });
     const wrong = withWrongKey(MARIE_NIR.slice(0, 13));
     const spy = spied(store);
     const m = await matchPatient(doc({ ins: wrong }), spy);
@@ -171,7 +183,7 @@ describe('lib/cda matchPatient (which local record a received document is about)
   });
 
   it('matches a test or demonstration INS only under the same OID', async () => {
-    await feed({ pid: { status: ['QUAL'], insOid: OID.NIR_TEST }, processingId: 'T' });
+    await feed({ pid: { status: ['VALI'], insOid: OID.NIR_TEST }, processingId: 'T' });
     const test = await matchPatient(doc({ insOid: OID.NIR_TEST }), store);
     expectMatch(test, 'preselected', 'INS');
     const prod = await matchPatient(doc({ insOid: OID.NIR }), store);
@@ -180,16 +192,16 @@ describe('lib/cda matchPatient (which local record a received document is about)
   });
 
   it('reconciles when two qualified identities carry the INS (ins-ambiguous)', async () => {
-    await feed({ pid: { status: ['QUAL'] } });
-    await feed({ pid: { status: ['QUAL'], ipp: '555555' } });
+    await feed({ pid: { status: ['VALI'] } });
+    await feed({ pid: { status: ['VALI'], ipp: '555555' } });
     const m = await matchPatient(doc(), store);
     expectMatch(m, 'reconcile', 'ins-ambiguous');
     assert.deepEqual(m.match.candidates.map((c) => c.key).sort(), [`${OID.IPP}|123456`, `${OID.IPP}|555555`]);
   });
 
   it('reconciles when the INS and the IPP name different local identities (ipp-conflict)', async () => {
-    await feed({ pid: { status: ['QUAL'] } });
-    await feed({ pid: { status: ['QUAL'], ipp: '777888', ins: PAUL_NIR, birthName: 'MARTIN', firstName: 'Paul', firstNames: 'Paul', sex: 'M', birthDate: '19850207', birthPlace: '75056' } });
+    await feed({ pid: { status: ['VALI'] } });
+    await feed({ pid: { status: ['VALI'], ipp: '777888', ins: PAUL_NIR, birthName: 'MARTIN', firstName: 'Paul', firstNames: 'Paul', sex: 'M', birthDate: '19850207', birthPlace: '75056' } });
     const m = await matchPatient(doc({ ipp: '777888', ippRoot: OID.IPP }), store);
     expectMatch(m, 'reconcile', 'ipp-conflict');
     assert.deepEqual(m.match.candidates.map((c) => [c.key, c.via]), [
@@ -206,7 +218,7 @@ describe('lib/cda matchPatient (which local record a received document is about)
   });
 
   it('preselects the record of a document lib/cda/build wrote for the same qualified identity', async () => {
-    await feed({ pid: { status: ['QUAL'] } });
+    await feed({ pid: { status: ['VALI'] } });
     const built = await buildCdaN1({ pdf: await textPdf(), patient: qualifiedPatient(), document: documentInput('CR-IMAGERIE'), settings: settings() });
     const m = await matchPatient(readCda(built.xml), store);
     expectMatch(m, 'preselected', 'INS');

@@ -90,7 +90,7 @@ describe('lib/cda buildMdm (CDA in HL7 v2 MDM for the PFI)', () => {
       assert.equal(msg.get('PID-8'), 'F');
       assert.equal(msg.get('PID-11.7'), 'BDL');
       assert.equal(msg.get('PID-11.9'), '69123');
-      assert.deepEqual(msg.getAll('PID-32'), ['QUAL']);
+      assert.deepEqual(msg.getAll('PID-32'), ['VALI'], 'PAM FR §6.6.1: the INS goes with PID-32 VALI');
     });
 
     it('carries the same identity as the CDA document', () => {
@@ -178,6 +178,9 @@ describe('lib/cda buildMdm (CDA in HL7 v2 MDM for the PFI)', () => {
       assert.ok(!er7.includes(ins) && !er7.includes('ASIP-SANTE-INS'));
       assert.ok(!carried(msg).toString('utf8').includes(ins));
       assert.deepEqual(msg.getAll('PID-32'), ['PROV']);
+      // an identity sent VALI whose INS was not kept here is not qualified: PROV, never VALI without its INS
+      const notKept = { ...p, status: 'VALI', attributes: ['HOMD'], ins: null, qualified: false };
+      assert.deepEqual(parseHl7(buildMdm(provisional.xml, provisional.meta, notKept, provisionalDoc, settings(), 'T02')).getAll('PID-32'), ['PROV', 'HOMD']);
       assert.equal(msg.segment('PID')?.raw(5), 'DUPONT-HÉRAULT^Jean^^^^^L');
       assert.equal(msg.get('TXA-2'), 'PRESC-KINE');
       assert.equal(msg.get('TXA-2.3'), '1.2.250.1.213.1.1.4.12');

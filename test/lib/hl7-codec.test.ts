@@ -57,7 +57,7 @@ describe('lib/hl7 codec', () => {
     });
 
     it('gives structured fields and repeating PID-32', () => {
-      assert.deepEqual(msg.getAll('PID-32'), ['VALI', 'QUAL']);
+      assert.deepEqual(msg.getAll('PID-32'), ['VALI', 'HOMD']);
       const names = msg.segment('PID')!.field(5);
       assert.equal(names.length, 2);
       assert.deepEqual(names[0].map((c) => c[0]), ['MARTIN', 'Marie', 'Marie Louise Anne', '', '', '', 'L']);

@@ -4,8 +4,11 @@ import { readAdt, type AdtOptions, type AdtReading } from '../../lib/ins';
 import { adtMessage, MARIE_NIR, OID, withKey, withWrongKey, type AdtSpec } from '../fixtures/adt';
 import { pamFrAdt } from '../fixtures/hl7';
 
+/** Now for these tests: 30 November 2026, after every time the fixtures use. */
+const NOW = Date.parse('2026-11-30T12:00:00+01:00');
+
 function read(spec: AdtSpec = {}, opts?: AdtOptions): AdtReading {
-  return readAdt(parseHl7(adtMessage(spec)), opts);
+  return readAdt(parseHl7(adtMessage(spec)), { now: NOW, ...opts });
 }
 
 /** Issues as "E102@PID^1^3^2" for compact comparisons. */
@@ -29,7 +32,7 @@ describe('lib/ins readAdt (IHE PAM FR ADT)', () => {
       assert.equal(r.ack, 'AA');
       assert.deepEqual(r.issues, []);
       assert.equal(r.action, 'update');
-      assert.equal(r.insRejected, undefined);
+      assert.equal(r.insSetAside, undefined);
       assert.equal(r.linked, undefined);
     });
 
@@ -44,7 +47,7 @@ describe('lib/ins readAdt (IHE PAM FR ADT)', () => {
       assert.deepEqual(r.patient, {
         ipp: IPP,
         ins: { value: MARIE_NIR, oid: OID.NIR, kind: 'NIR', environment: 'production', validFrom: null },
-        status: 'QUAL',
+        status: 'VALI',
         attributes: [],
         qualified: true,
         birthName: 'MARTIN',
@@ -55,12 +58,14 @@ describe('lib/ins readAdt (IHE PAM FR ADT)', () => {
         birthPlace: '69123',
         usedName: 'DURAND',
         usedFirstName: 'Marie',
+        pseudonym: null,
+        verification: null,
       });
     });
   });
 
-  describe('trigger events', () => {
-    const updates = ['A28', 'A31', 'A01', 'A04', 'A05', 'A08', 'A03', 'A11', 'A12', 'A13', 'A21', 'A22', 'A38', 'A52', 'A53', 'A54', 'A55', 'A06', 'A07', 'A02', 'A44', 'A14', 'A27', 'A16', 'A25', 'A15', 'A26', 'A09', 'A10', 'A32', 'A33', 'Z99', 'Z80', 'Z89'];
+  describe('trigger events (PAM FR 2.11.1 §2.1 ITI-30, §2.2 and §5.3.2 ITI-31)', () => {
+    const updates = ['A28', 'A31', 'A01', 'A04', 'A05', 'A03', 'A11', 'A12', 'A13', 'A21', 'A22', 'A38', 'A52', 'A53', 'A54', 'A55', 'A06', 'A07', 'A02', 'A44', 'A49', 'A14', 'A27', 'A16', 'A25', 'A15', 'A26', 'A09', 'A10', 'A32', 'A33', 'Z99'];
     for (const event of updates) {
       it(`${event} updates the PID identity`, () => {
         const r = read({ event });
@@ -73,16 +78,36 @@ describe('lib/ins readAdt (IHE PAM FR ADT)', () => {
       });
     }
 
-    for (const event of ['A29', 'A17', 'A60', 'A34', 'Z01']) {
-      it(`rejects ADT ${event} (AR 201)`, () => {
+    const notApplied: [string, RegExp][] = [
+      ['A08', /A31 only \(§2\.2\)/],
+      ['Z80', /CP-ITI-FR-2013-079/],
+      ['Z89', /CP-ITI-FR-2013-079/],
+      ['A29', /not an event of PAM FR/],
+      ['A17', /not an event of PAM FR/],
+      ['A60', /not an event of PAM FR/],
+      ['Z01', /not an event of PAM FR/],
+    ];
+    for (const [event, why] of notApplied) {
+      it(`answers ADT ${event} AA with nothing to record and a warning saying why`, () => {
         const r = read({ event });
-        assert.equal(r.ack, 'AR');
-        assert.deepEqual(issues(r), ['E201@MSH^1^9']);
-        assert.match(r.issues[0].text, new RegExp(`ADT event ${event} is not supported`));
+        assert.equal(r.ack, 'AA');
+        assert.deepEqual(issues(r), ['W201@MSH^1^9']);
+        assert.match(r.issues[0].text, why);
+        assert.match(r.nothingToRecord ?? '', why);
         assert.equal(r.patient, null);
         assert.equal(r.action, 'none');
         assert.equal(r.event, event);
         assert.equal(r.controlId, 'MSG0001');
+      });
+    }
+
+    for (const event of ['A1', 'B01', 'A001', 'X99']) {
+      it(`rejects "${event}", not an ADT event code (AR 201)`, () => {
+        const r = read({ event });
+        assert.equal(r.ack, 'AR');
+        assert.deepEqual(issues(r), ['E201@MSH^1^9']);
+        assert.match(r.issues[0].text, /is not an ADT event code/);
+        assert.equal(r.patient, null);
       });
     }
 
@@ -150,12 +175,14 @@ describe('lib/ins readAdt (IHE PAM FR ADT)', () => {
     }
 
     for (const oid of [OID.NIR_TEST, OID.NIR_DEMO]) {
-      it(`warns about a ${oid} INS in a production message (MSH-11 P), keeping it`, () => {
+      it(`does not integrate a ${oid} INS in a production message (MSH-11 P): warning, identity recorded`, () => {
         const r = read({ processingId: 'P', pid: { insOid: oid } });
         assert.equal(r.ack, 'AA');
         assert.deepEqual(issues(r), ['W103@PID^1^3^2']);
         assert.match(r.issues[0].text, /environment in a production message/);
-        assert.equal(r.patient?.ins?.oid, oid);
+        assert.equal(r.patient?.ins, null);
+        assert.equal(r.patient?.qualified, false);
+        assert.equal(r.action, 'update');
       });
     }
 
@@ -168,12 +195,13 @@ describe('lib/ins readAdt (IHE PAM FR ADT)', () => {
       }
     });
 
-    it('refuses an INS-NIR whose sex digit is not 1 or 2 (AE 102)', () => {
+    it('does not integrate an INS-NIR whose sex digit is not 1 or 2 (W 102), the identity still recorded', () => {
       const r = read({ pid: { ins: withKey('7851299350012'), insOid: OID.NIR } });
-      assert.equal(r.ack, 'AE');
-      assert.deepEqual(issues(r), ['E102@PID^1^3^2']);
-      assert.match(r.issues[0].text, /first character \(sex\) "7" is not 1 or 2/);
+      assert.equal(r.ack, 'AA');
+      assert.deepEqual(issues(r), ['W102@PID^1^3^2']);
+      assert.match(r.issues[0].text, /first character \(sex\) "#" is not 1 or 2/);
       assert.equal(r.patient?.ins, null);
+      assert.equal(r.action, 'update');
     });
 
     it('reads validFrom from the INS effective date (CX-7)', () => {
@@ -210,33 +238,34 @@ describe('lib/ins readAdt (IHE PAM FR ADT)', () => {
       assert.equal(r.ack, 'AA');
       assert.deepEqual(r.issues, []);
       assert.equal(r.patient?.ins, null);
-      assert.equal(r.insRejected, undefined);
+      assert.equal(r.insSetAside, undefined);
     });
 
-    describe('a wrong key (AE 102, INS not kept, identity still read)', () => {
+    describe('a wrong key: the message is integrated without the INS (PAM FR §6.6.15), AA with W 102', () => {
       const bad = withWrongKey('2850569123456');
       const r = read({ pid: { ins: bad } });
 
-      it('answers AE with 102 at the repetition, naming the expected key', () => {
-        assert.equal(r.ack, 'AE');
-        assert.deepEqual(issues(r), ['E102@PID^1^3^2']);
-        assert.equal(r.issues[0].text, `INS ${bad} (INS-NIR) rejected: wrong key ${bad.slice(13)}, expected ${MARIE_NIR.slice(13)}`);
+      it('answers AA with a warning 102 at the repetition, without the INS value', () => {
+        assert.equal(r.ack, 'AA');
+        assert.deepEqual(issues(r), ['W102@PID^1^3^2']);
+        assert.equal(r.issues[0].text, 'INS-NIR not integrated: wrong key');
+        assert.ok(!r.issues[0].text.includes(bad.slice(0, 13)));
       });
       it('does not keep the INS and says why', () => {
         assert.equal(r.patient?.ins, null);
-        assert.equal(r.insRejected, r.issues[0].text);
+        assert.equal(r.insSetAside, r.issues[0].text);
         assert.equal(r.patient?.qualified, false);
       });
-      it('still reads the rest of the identity and asks for the update', () => {
+      it('still reads the rest of the identity, status included, and asks for the update', () => {
         assert.equal(r.action, 'update');
         assert.deepEqual(r.patient?.ipp, IPP);
-        assert.equal(r.patient?.status, 'QUAL');
+        assert.equal(r.patient?.status, 'VALI');
         assert.equal(r.patient?.birthName, 'MARTIN');
         assert.equal(r.patient?.birthDate, '1985-05-12');
       });
       it('locates the repetition when the INS comes first', () => {
         const first = read({ pid: { ins: bad, insFirst: true } });
-        assert.deepEqual(issues(first), ['E102@PID^1^3^1']);
+        assert.deepEqual(issues(first), ['W102@PID^1^3^1']);
       });
     });
 
@@ -247,13 +276,13 @@ describe('lib/ins readAdt (IHE PAM FR ADT)', () => {
       ['with letters', '2850569ABC45678', /digits/],
     ];
     for (const [what, value, re] of malformed) {
-      it(`refuses a malformed INS (${what}) with AE 102`, () => {
+      it(`does not integrate a malformed INS (${what}): AA, W 102`, () => {
         const r = read({ pid: { ins: value } });
-        assert.equal(r.ack, 'AE');
-        assert.deepEqual(issues(r), ['E102@PID^1^3^2']);
+        assert.equal(r.ack, 'AA');
+        assert.deepEqual(issues(r), ['W102@PID^1^3^2']);
         assert.match(r.issues[0].text, re);
         assert.equal(r.patient?.ins, null);
-        assert.match(r.insRejected ?? '', re);
+        assert.match(r.insSetAside ?? '', re);
       });
     }
 
@@ -272,13 +301,13 @@ describe('lib/ins readAdt (IHE PAM FR ADT)', () => {
         assert.equal(b.patient?.ins?.value, bastia);
       });
 
-      it('refuses a 2A / 2B INS whose key was computed with 20, naming the right key', () => {
+      it('does not integrate a 2A / 2B INS whose key was computed with 20 (W 102)', () => {
         for (const good of [ajaccio, bastia]) {
           const naive = good.slice(0, 13) + String(97n - (BigInt(good.slice(0, 5) + '20' + good.slice(7, 13)) % 97n)).padStart(2, '0');
           const r = read({ pid: { ins: naive } });
-          assert.equal(r.ack, 'AE');
-          assert.deepEqual(issues(r), ['E102@PID^1^3^2']);
-          assert.match(r.issues[0].text, new RegExp(`expected ${good.slice(13)}$`));
+          assert.equal(r.ack, 'AA');
+          assert.deepEqual(issues(r), ['W102@PID^1^3^2']);
+          assert.match(r.issues[0].text, /wrong key/);
           assert.equal(r.patient?.ins, null);
         }
       });
@@ -289,15 +318,15 @@ describe('lib/ins readAdt (IHE PAM FR ADT)', () => {
         const r = read({ pid: { insOid: '1.2.250.1.213.1.4.99', status: ['VALI'] } });
         assert.equal(r.ack, 'AA');
         assert.deepEqual(issues(r), ['W103@PID^1^3^2']);
-        assert.match(r.issues[0].text, /unknown assigning authority OID "1\.2\.250\.1\.213\.1\.4\.99": not read as an INS/);
+        assert.match(r.issues[0].text, /not an INS OID \("1\.2\.250\.1\.213\.1\.4\.99"\): not read/);
         assert.equal(r.patient?.ins, null);
-        assert.match(r.insRejected ?? '', /unknown assigning authority OID/);
+        assert.match(r.insSetAside ?? '', /not an INS OID/);
       });
 
       it('an identifier typed INS without OID', () => {
         const r = read({ pid: { rawIds: `123456^^^CHU-X&${OID.IPP}&ISO^PI~${MARIE_NIR}^^^ASIP-SANTE-INS-NIR^INS`, status: ['VALI'] } });
         assert.deepEqual(issues(r), ['W103@PID^1^3^2']);
-        assert.match(r.insRejected ?? '', /without an assigning authority OID/);
+        assert.match(r.insSetAside ?? '', /without its assigning authority OID/);
         assert.equal(r.patient?.ins, null);
       });
 
@@ -307,7 +336,7 @@ describe('lib/ins readAdt (IHE PAM FR ADT)', () => {
         assert.deepEqual(issues(r), ['W103@PID^1^3^2']);
         assert.match(r.issues[0].text, /legacy INS-C \(OID 1\.2\.250\.1\.213\.1\.4\.2\) is no longer an INS/);
         assert.equal(r.patient?.ins, null);
-        assert.ok(r.insRejected);
+        assert.ok(r.insSetAside);
       });
 
       it('the INS-C OID even when typed INS', () => {
@@ -326,9 +355,9 @@ describe('lib/ins readAdt (IHE PAM FR ADT)', () => {
         const r = read({ pid: { insType: 'NH', status: ['VALI'] } });
         assert.equal(r.ack, 'AA');
         assert.deepEqual(issues(r), ['W103@PID^1^3^2']);
-        assert.match(r.issues[0].text, /NIR coded with identifier type NH \(legacy\): not read as an INS/);
+        assert.match(r.issues[0].text, /NIR typed NH \(the insured person’s number, not the INS\): not read as an INS/);
         assert.equal(r.patient?.ins, null);
-        assert.match(r.insRejected ?? '', /NH/);
+        assert.match(r.insSetAside ?? '', /NH/);
       });
 
       it('an INS authority with another identifier type (INS-NIR, PT…)', () => {
@@ -353,14 +382,14 @@ describe('lib/ins readAdt (IHE PAM FR ADT)', () => {
         assert.equal(r.ack, 'AA');
         assert.deepEqual(issues(r), ['W103@PID^1^3^3']);
         assert.equal(r.patient?.ins?.value, MARIE_NIR);
-        assert.equal(r.insRejected, undefined);
+        assert.equal(r.insSetAside, undefined);
         assert.equal(r.patient?.qualified, true);
       });
 
-      it('a QUAL identity whose only INS is unknown is not qualified', () => {
+      it('a VALI identity whose only INS is under an unknown OID is not qualified', () => {
         const r = read({ pid: { insOid: '1.2.3.4' } });
         assert.equal(r.ack, 'AA');
-        assert.equal(r.patient?.status, 'QUAL');
+        assert.equal(r.patient?.status, 'VALI');
         assert.equal(r.patient?.qualified, false);
         assert.deepEqual(issues(r), ['W103@PID^1^3^2']);
       });
@@ -374,22 +403,43 @@ describe('lib/ins readAdt (IHE PAM FR ADT)', () => {
       assert.equal(r.patient?.ins?.value, MARIE_NIR);
     });
 
-    it('keeps the first of two different INS and warns', () => {
+    it('PAM FR §6.6.1: two different INS-NIR are no INS (W 198), never the first one', () => {
       const other = withKey('2850569123457');
       const r = read({ pid: { extraIds: [`${other}^^^ASIP-SANTE-INS-NIR&${OID.NIR}&ISO^INS`] } });
       assert.equal(r.ack, 'AA');
-      assert.deepEqual(issues(r), ['W103@PID^1^3^3']);
-      assert.equal(r.patient?.ins?.value, MARIE_NIR);
-      const same = read({ pid: { extraIds: [`${MARIE_NIR}^^^ASIP-SANTE-INS-NIR&${OID.NIR}&ISO^INS`] } });
-      assert.deepEqual(same.issues, [], 'the same INS twice is not a conflict');
+      assert.deepEqual(issues(r), ['W198@PID^1^3']);
+      assert.match(r.issues[0].text, /2 different INS-NIR: no INS integrated \(PAM FR §6\.6\.1/);
+      assert.equal(r.patient?.ins, null);
+      assert.equal(r.patient?.qualified, false);
     });
 
-    it('keeps a valid INS after a wrong one, still answering AE', () => {
+    it('PAM FR §6.6.1: the same INS in two repetitions is no INS either (W 198)', () => {
+      const copy = read({ pid: { extraIds: [`${MARIE_NIR}^^^ASIP-SANTE-INS-NIR&${OID.NIR}&ISO^INS`] } });
+      assert.deepEqual(issues(copy), ['W198@PID^1^3', 'W198@PID^1^3']);
+      assert.match(copy.issues[0].text, /repeats an earlier repetition 1 time/);
+      assert.match(copy.issues[1].text, /the same INS is repeated/);
+      assert.equal(copy.patient?.ins, null);
+      const variant = read({ pid: { extraIds: [`${MARIE_NIR}^^^ASIP-SANTE-INS-NIR&${OID.NIR}&ISO^INS^^20240101`] } });
+      assert.deepEqual(issues(variant), ['W198@PID^1^3']);
+      assert.equal(variant.patient?.ins, null);
+    });
+
+    it('10,000 copies of the INS repetition: read once, two warnings, no INS', () => {
+      const cx = `${MARIE_NIR}^^^ASIP-SANTE-INS-NIR&${OID.NIR}&ISO^INS`;
+      const r = read({ pid: { ins: null, extraIds: Array(10_000).fill(cx) } });
+      assert.equal(r.ack, 'AA');
+      assert.deepEqual(issues(r), ['W198@PID^1^3', 'W198@PID^1^3']);
+      assert.match(r.issues[0].text, /9999 times/);
+      assert.equal(r.patient?.ins, null);
+    });
+
+    it('keeps a valid INS after a wrong one: AA, the wrong one a warning', () => {
       const r = read({ pid: { ins: withWrongKey('2850569123456'), extraIds: [`${MARIE_NIR}^^^ASIP-SANTE-INS-NIR&${OID.NIR}&ISO^INS`] } });
-      assert.equal(r.ack, 'AE');
-      assert.deepEqual(issues(r), ['E102@PID^1^3^2']);
+      assert.equal(r.ack, 'AA');
+      assert.deepEqual(issues(r), ['W102@PID^1^3^2']);
       assert.equal(r.patient?.ins?.value, MARIE_NIR);
-      assert.equal(r.insRejected, undefined);
+      assert.equal(r.patient?.qualified, true);
+      assert.equal(r.insSetAside, undefined);
     });
   });
 
@@ -419,125 +469,120 @@ describe('lib/ins readAdt (IHE PAM FR ADT)', () => {
     });
   });
 
-  describe('identity status and attributes (PID-32)', () => {
-    for (const status of ['PROV', 'RECUP', 'VALI', 'QUAL'] as const) {
+  describe('identity status and attributes (PID-32, PAM FR §6.6.15, table 0445)', () => {
+    for (const status of ['VIDE', 'PROV', 'VALI']) {
       it(`reads ${status}`, () => {
-        const r = read({ pid: { status: [status], ins: status === 'PROV' ? null : undefined } });
+        const r = read({ pid: { status: [status], ins: status === 'VALI' ? undefined : null } });
         assert.equal(r.ack, 'AA', JSON.stringify(r.issues));
+        assert.deepEqual(r.issues, []);
         assert.equal(r.patient?.status, status);
         assert.deepEqual(r.patient?.attributes, []);
-        assert.equal(r.patient?.qualified, status === 'QUAL');
+        assert.equal(r.patient?.qualified, status === 'VALI');
       });
     }
 
-    it('keeps the other codes as attributes, in order', () => {
-      const r = read({ pid: { status: ['HOMD', 'VALI', 'USUR', 'HOMA'] } });
+    it('keeps the other codes of table 0445 as attributes, as sent, in order', () => {
+      const r = read({ pid: { status: ['HOMD', 'VALI', 'IDVER', 'HOMA', 'RECD'] } });
       assert.equal(r.ack, 'AA');
+      assert.deepEqual(r.issues, []);
       assert.equal(r.patient?.status, 'VALI');
-      assert.deepEqual(r.patient?.attributes, ['HOMD', 'USUR', 'HOMA']);
+      assert.deepEqual(r.patient?.attributes, ['HOMD', 'IDVER', 'HOMA', 'RECD']);
+      assert.equal(r.patient?.qualified, true, 'homonyms and other attributes do not stop a qualified identity');
     });
 
-    it('keeps VIDE and codes it does not know', () => {
-      const r = read({ pid: { status: ['PROV', 'VIDE', 'XYZ'], ins: null } });
-      assert.equal(r.ack, 'AA');
-      assert.deepEqual(r.patient?.attributes, ['VIDE', 'XYZ']);
-    });
+    for (const old of ['QUAL', 'RECUP']) {
+      it(`${old} is not a code of PAM FR table 0445: a warning, kept as an attribute, never qualified`, () => {
+        const r = read({ pid: { status: [old] } });
+        assert.equal(r.ack, 'AA');
+        assert.deepEqual(issues(r), ['W101@PID^1^32', 'W103@PID^1^32', 'W103@PID^1^32']);
+        assert.match(r.issues[1].text, new RegExp(`${old}: not in table 0445 of PAM FR`));
+        assert.match(r.issues[2].text, /INS not integrated: the identity status is missing, not VALI/);
+        assert.equal(r.patient?.status, '');
+        assert.deepEqual(r.patient?.attributes, [old]);
+        assert.equal(r.patient?.qualified, false);
+        assert.equal(r.patient?.ins, null);
+      });
+    }
 
     it('counts a repeated status once', () => {
-      const r = read({ pid: { status: ['QUAL', 'QUAL'] } });
+      const r = read({ pid: { status: ['VALI', 'VALI'] } });
       assert.equal(r.ack, 'AA');
-      assert.equal(r.patient?.status, 'QUAL');
+      assert.equal(r.patient?.status, 'VALI');
+      assert.equal(r.patient?.qualified, true);
     });
 
-    for (const [what, status] of [['no status, attributes only', ['HOMD']], ['an empty PID-32', []], ['an old code', ['DOUTE']]] as [string, string[]][]) {
-      it(`refuses ${what} (AE 103 at PID^1^32), status PROV`, () => {
+    for (const [what, status] of [['attributes only', ['HOMD']], ['an empty PID-32', []]] as [string, string[]][]) {
+      it(`${what}: the identity is integrated without status and without its INS (warnings)`, () => {
         const r = read({ pid: { status } });
-        assert.equal(r.ack, 'AE');
-        assert.deepEqual(issues(r), ['E103@PID^1^32']);
-        assert.match(r.issues[0].text, /no identity status in PID-32/);
-        assert.equal(r.patient?.status, 'PROV');
+        assert.equal(r.ack, 'AA');
+        assert.deepEqual(issues(r), ['W101@PID^1^32', 'W103@PID^1^32']);
+        assert.match(r.issues[0].text, /no identity status \(VIDE, PROV or VALI\) in PID-32/);
+        assert.equal(r.patient?.status, '');
+        assert.equal(r.patient?.ins, null);
         assert.equal(r.patient?.qualified, false);
         assert.equal(r.action, 'update');
       });
     }
 
-    it('refuses two statuses (AE 103), keeping the least trusted', () => {
-      const r = read({ pid: { status: ['QUAL', 'VALI'] } });
-      assert.equal(r.ack, 'AE');
-      assert.deepEqual(issues(r), ['E103@PID^1^32']);
-      assert.match(r.issues[0].text, /several identity statuses in PID-32 \(QUAL, VALI\)/);
-      assert.equal(r.patient?.status, 'VALI');
+    it('two statuses: the least trusted is kept (warning), and an INS beside PROV is not integrated', () => {
+      const r = read({ pid: { status: ['VALI', 'PROV'] } });
+      assert.equal(r.ack, 'AA');
+      assert.deepEqual(issues(r), ['W103@PID^1^32', 'W103@PID^1^32']);
+      assert.match(r.issues[0].text, /several identity statuses in PID-32 \(PROV, VALI\): PROV, the least trusted, is kept/);
+      assert.equal(r.patient?.status, 'PROV');
       assert.equal(r.patient?.qualified, false);
+      assert.equal(r.patient?.ins, null);
     });
 
-    it('reads the shared pamFrAdt fixture as AE: VALI~QUAL and an INS with a wrong key', () => {
-      const r = readAdt(parseHl7(pamFrAdt()));
-      assert.equal(r.ack, 'AE');
-      assert.deepEqual(issues(r), ['E102@PID^1^3^2', 'E103@PID^1^32']);
-      assert.match(r.issues[0].text, /wrong key 39, expected 60/);
+    it('reads the shared pamFrAdt fixture: VALI~HOMD, an INS with a wrong key, BDL in the wrong component', () => {
+      const r = readAdt(parseHl7(pamFrAdt()), { now: NOW });
+      assert.equal(r.ack, 'AA');
+      assert.deepEqual(issues(r), ['W102@PID^1^3^2']);
       assert.equal(r.patient?.birthName, 'MARTIN');
+      assert.equal(r.patient?.ins, null);
       assert.equal(r.action, 'update');
       // pamFrAdt writes BDL in XAD-11 (address representation), not XAD-7 (address type): no birth place
-      const fixed = readAdt(parseHl7(pamFrAdt({ ins: '180017512345660', status: ['QUAL'] })));
-      assert.equal(fixed.patient?.ins?.value, '180017512345660');
+      const fixed = readAdt(parseHl7(pamFrAdt({ ins: '180017512345660', sex: 'M' })), { now: NOW });
       assert.equal(fixed.patient?.birthPlace, '');
-      assert.deepEqual(issues(fixed), ['E101@PID^1^11']);
+      assert.deepEqual(issues(fixed), ['W101@PID^1^11']);
+      assert.match(fixed.issues[0].text, /INS not integrated: a qualified identity needs its birth place INSEE code/);
+      assert.equal(fixed.patient?.ins, null);
       assert.equal(fixed.patient?.qualified, false);
-      const vali = readAdt(parseHl7(pamFrAdt({ ins: '180017512345660', status: ['VALI'] })));
-      assert.equal(vali.ack, 'AA', JSON.stringify(vali.issues));
     });
 
-    for (const attribute of ['DOUT', 'FICT']) {
-      it(`QUAL with ${attribute} is not qualified (warning)`, () => {
-        const r = read({ pid: { status: ['QUAL', attribute] } });
+    for (const attribute of ['DOUT', 'FICT', 'DOUB', 'DOUA', 'COLV', 'DESA', 'INVA', 'USUR']) {
+      it(`VALI with ${attribute} is not qualified: the INS is not integrated (warning)`, () => {
+        const r = read({ pid: { status: ['VALI', attribute] } });
         assert.equal(r.ack, 'AA');
         assert.deepEqual(issues(r), ['W103@PID^1^32']);
-        assert.equal(r.patient?.status, 'QUAL');
+        assert.match(r.issues[0].text, new RegExp(`PID-32 also holds ${attribute}: never a qualified identity`));
+        assert.equal(r.patient?.status, 'VALI');
+        assert.deepEqual(r.patient?.attributes, [attribute]);
         assert.equal(r.patient?.qualified, false);
+        assert.equal(r.patient?.ins, null);
       });
     }
 
-    it('QUAL with HOMD, HOMA or USUR stays qualified', () => {
-      const r = read({ pid: { status: ['QUAL', 'HOMD', 'HOMA', 'USUR'] } });
-      assert.equal(r.ack, 'AA');
-      assert.equal(r.patient?.qualified, true);
-    });
-
-    it('QUAL without INS is not qualified (warning)', () => {
+    it('VALI without an INS is not qualified, and that is no fault of the message', () => {
       const r = read({ pid: { ins: null } });
       assert.equal(r.ack, 'AA');
-      assert.deepEqual(issues(r), ['W101@PID^1^3']);
+      assert.deepEqual(r.issues, []);
       assert.equal(r.patient?.qualified, false);
     });
 
-    describe('valiWithInsIsQualified', () => {
-      it('VALI with a valid INS is not qualified by default', () => {
-        const r = read({ pid: { status: ['VALI'] } });
-        assert.equal(r.patient?.qualified, false);
-      });
-      it('VALI with a valid INS is qualified with the option', () => {
-        const r = read({ pid: { status: ['VALI'] } }, { valiWithInsIsQualified: true });
+    for (const status of ['PROV', 'VIDE']) {
+      it(`PAM FR §6.6.15: an INS received with ${status} is integrated without the INS (AA, W 103 at PID^1^32)`, () => {
+        const r = read({ pid: { status: [status] } });
         assert.equal(r.ack, 'AA');
-        assert.equal(r.patient?.status, 'VALI');
-        assert.equal(r.patient?.qualified, true);
-      });
-      it('VALI without INS, or with a rejected one, is not', () => {
-        assert.equal(read({ pid: { status: ['VALI'], ins: null } }, { valiWithInsIsQualified: true }).patient?.qualified, false);
-        const r = read({ pid: { status: ['VALI'], ins: withWrongKey('2850569123456') } }, { valiWithInsIsQualified: true });
-        assert.equal(r.ack, 'AE');
+        assert.deepEqual(issues(r), ['W103@PID^1^32']);
+        assert.match(r.issues[0].text, new RegExp(`INS not integrated: the identity status is ${status}, not VALI`));
+        assert.equal(r.patient?.status, status);
+        assert.equal(r.patient?.ins, null);
         assert.equal(r.patient?.qualified, false);
+        assert.equal(r.patient?.birthName, 'MARTIN', 'the rest of the identity is integrated');
+        assert.match(r.insSetAside ?? '', /not VALI/);
       });
-      it('VALI + INS must then have every birth trait (AE 101)', () => {
-        const r = read({ pid: { status: ['VALI'], birthPlace: null } }, { valiWithInsIsQualified: true });
-        assert.equal(r.ack, 'AE');
-        assert.deepEqual(issues(r), ['E101@PID^1^11']);
-        assert.equal(r.patient?.qualified, false);
-      });
-      it('RECUP with INS is never qualified; VALI with DOUT neither', () => {
-        assert.equal(read({ pid: { status: ['RECUP'] } }, { valiWithInsIsQualified: true }).patient?.qualified, false);
-        assert.equal(read({ pid: { status: ['VALI', 'DOUT'] } }, { valiWithInsIsQualified: true }).patient?.qualified, false);
-      });
-    });
+    }
   });
 
   describe('birth traits', () => {
@@ -570,11 +615,20 @@ describe('lib/ins readAdt (IHE PAM FR ADT)', () => {
         const r = read({ pid: { birthDate: bad } });
         assert.equal(r.ack, 'AE');
         assert.deepEqual(issues(r), ['E102@PID^1^7']);
-        assert.match(r.issues[0].text, /birth date \(PID-7\) .* is not a valid date/);
+        assert.match(r.issues[0].text, /the birth date \(PID-7\) is not a date/);
+        assert.ok(!r.issues[0].text.includes(bad), 'the value is not repeated');
         assert.equal(r.patient?.birthDate, '');
         assert.equal(r.patient?.qualified, false, 'not qualified without a valid birth date');
       });
     }
+
+    it('refuses a birth date after today (AE 102), today itself is fine', () => {
+      const r = read({ pid: { birthDate: '20261201' } });
+      assert.equal(r.ack, 'AE');
+      assert.deepEqual(issues(r), ['E102@PID^1^7']);
+      assert.match(r.issues[0].text, /in the future/);
+      assert.equal(read({ pid: { birthDate: '20261130', ins: null } }).ack, 'AA');
+    });
 
     it('accepts 29 February in a leap year only', () => {
       assert.equal(read({ pid: { birthDate: '20000229' } }).patient?.birthDate, '2000-02-29');
@@ -583,7 +637,7 @@ describe('lib/ins readAdt (IHE PAM FR ADT)', () => {
 
     for (const sex of ['F', 'M', 'U']) {
       it(`reads sex ${sex}`, () => {
-        assert.equal(read({ pid: { sex } }).patient?.sex, sex);
+        assert.equal(read({ pid: { sex, ins: null } }).patient?.sex, sex);
       });
     }
 
@@ -597,47 +651,70 @@ describe('lib/ins readAdt (IHE PAM FR ADT)', () => {
       });
     }
 
-    it('warns about a birth place that is not an INSEE code', () => {
+    it('says that O was removed by PAM FR 2.11', () => {
+      assert.match(read({ pid: { sex: 'O' } }).issues[0].text, /O was removed by PAM FR 2\.11/);
+    });
+
+    it('does not keep a birth place that is not an INSEE code (warning), so the INS is not integrated', () => {
       const r = read({ pid: { birthPlace: 'Lyon' } });
       assert.equal(r.ack, 'AA');
-      assert.deepEqual(issues(r), ['W102@PID^1^11^2']);
-      assert.equal(r.patient?.birthPlace, 'Lyon');
+      assert.deepEqual(issues(r), ['W102@PID^1^11^2^9', 'W101@PID^1^11']);
+      assert.equal(r.patient?.birthPlace, '');
+      assert.equal(r.patient?.ins, null);
+      const prov = read({ pid: { birthPlace: '6912', ins: null, status: ['PROV'] } });
+      assert.deepEqual(issues(prov), ['W102@PID^1^11^2^9']);
+      assert.equal(prov.patient?.birthPlace, '');
     });
 
     const traits: [string, AdtSpec['pid'], string, RegExp][] = [
-      ['birth name', { birthName: '' }, 'PID^1^5', /QUAL identity without its birth name \(PID-5 type L\)/],
-      ['first birth first name', { firstName: '' }, 'PID^1^5', /first birth first name \(PID-5\.2 type L\)/],
-      ['birth first names', { firstNames: '' }, 'PID^1^5', /birth first names \(PID-5\.3 type L\)/],
+      ['birth name', { birthName: '' }, 'PID^1^5', /birth name \(PID-5\.1 typed L\)/],
+      ['first birth first name', { firstName: '' }, 'PID^1^5', /first birth first name \(PID-5\.2 typed L\)/],
+      ['birth first names', { firstNames: '' }, 'PID^1^5', /birth first names \(PID-5\.3 typed L\)/],
       ['birth date', { birthDate: '' }, 'PID^1^7', /birth date \(PID-7\)/],
-      ['sex', { sex: '' }, 'PID^1^8', /sex \(PID-8\)/],
-      ['birth place', { birthPlace: null }, 'PID^1^11', /birth place INSEE code \(PID-11\.9 type BDL/],
+      ['sex', { sex: '' }, 'PID^1^8', /sex F or M \(PID-8\)/],
+      ['sex (U)', { sex: 'U' }, 'PID^1^8', /sex F or M \(PID-8\)/],
+      ['birth place', { birthPlace: null }, 'PID^1^11', /birth place INSEE code \(PID-11\.9 typed BDL\)/],
       ['birth place (empty code)', { birthPlace: '' }, 'PID^1^11', /birth place/],
     ];
     for (const [what, pid, location, re] of traits) {
-      it(`a QUAL identity without ${what} is AE 101 at ${location}`, () => {
+      it(`VALI with an INS but without ${what}: integrated without the INS, W 101 at ${location}`, () => {
         const r = read({ pid });
-        assert.equal(r.ack, 'AE');
-        assert.deepEqual(issues(r), [`E101@${location}`]);
+        assert.equal(r.ack, 'AA');
+        assert.deepEqual(issues(r), [`W101@${location}`]);
         assert.match(r.issues[0].text, re);
+        assert.match(r.issues[0].text, /^INS not integrated: a qualified identity needs its/);
         assert.equal(r.patient?.qualified, false);
-        assert.equal(r.patient?.ins?.value, MARIE_NIR, 'the INS is kept');
+        assert.equal(r.patient?.ins, null);
         assert.equal(r.action, 'update');
       });
-      it(`a VALI identity without ${what} is accepted`, () => {
-        const r = read({ pid: { ...pid, status: ['VALI'] } });
+      it(`PROV without ${what} (and without INS) is accepted without a word`, () => {
+        const r = read({ pid: { ...pid, status: ['PROV'], ins: null } });
         assert.equal(r.ack, 'AA', JSON.stringify(r.issues));
+        assert.deepEqual(r.issues, []);
       });
     }
 
-    it('names every missing trait of a QUAL identity', () => {
+    it('names every missing trait of a VALI identity sent with its INS', () => {
       const r = read({ pid: { rawNames: '', birthDate: '', sex: '', birthPlace: null } });
-      assert.deepEqual(issues(r), ['E101@PID^1^5', 'E101@PID^1^5', 'E101@PID^1^5', 'E101@PID^1^7', 'E101@PID^1^8', 'E101@PID^1^11']);
+      assert.deepEqual(issues(r), ['W101@PID^1^5', 'W101@PID^1^5', 'W101@PID^1^5', 'W101@PID^1^7', 'W101@PID^1^8', 'W101@PID^1^11']);
       assert.equal(r.patient?.sex, 'U');
     });
 
-    it('does not report an invalid trait twice (102, not 101)', () => {
+    it('does not report an invalid trait twice: an AE says why, no "INS not integrated" beside it', () => {
       const r = read({ pid: { birthDate: '19851340' } });
       assert.deepEqual(issues(r), ['E102@PID^1^7']);
+      assert.equal(r.patient?.ins, null);
+    });
+
+    it('the sex must agree with the INS-NIR (1 male, 2 female): otherwise no INS (W 102 at PID^1^8)', () => {
+      const r = read({ pid: { sex: 'M' } });
+      assert.equal(r.ack, 'AA');
+      assert.deepEqual(issues(r), ['W102@PID^1^8']);
+      assert.match(r.issues[0].text, /disagrees with the first character of the INS-NIR/);
+      assert.equal(r.patient?.sex, 'M');
+      assert.equal(r.patient?.ins, null);
+      const nia = read({ pid: { sex: 'M', ins: withKey('2851299350012'), insOid: OID.NIA } });
+      assert.equal(nia.patient?.qualified, true, 'an INS-NIA is not checked against the sex');
     });
   });
 
@@ -663,8 +740,8 @@ describe('lib/ins readAdt (IHE PAM FR ADT)', () => {
       const r = read({ event: 'A40', mrg: { ins: withWrongKey('2850569123999') } });
       assert.equal(r.ack, 'AA');
       assert.deepEqual(issues(r), ['W102@MRG^1^1^2']);
-      assert.equal(r.patient?.replaces?.[0].ins, null);
-      assert.equal(r.insRejected, undefined, 'the surviving identity INS is fine');
+      assert.deepEqual(r.patient?.replaces, [{ ipp: { id: '654321', authority: 'CHU-X', oid: OID.IPP } }]);
+      assert.equal(r.insSetAside, undefined, 'the surviving identity INS is fine');
     });
 
     it('a missing MRG is AR 100', () => {
@@ -696,12 +773,13 @@ describe('lib/ins readAdt (IHE PAM FR ADT)', () => {
       assert.deepEqual(issues(r), ['E100@PID^2', 'E100@MRG^2']);
     });
 
-    it('a merge whose surviving PID has a wrong INS is AE but still a merge', () => {
+    it('a merge whose surviving PID has a wrong INS is still a merge, without that INS (AA, W 102)', () => {
       const r = read({ event: 'A40', pid: { ins: withWrongKey('2850569123456') } });
-      assert.equal(r.ack, 'AE');
+      assert.equal(r.ack, 'AA');
+      assert.deepEqual(issues(r), ['W102@PID^1^3^2']);
       assert.equal(r.action, 'merge');
       assert.equal(r.patient?.ins, null);
-      assert.ok(r.insRejected);
+      assert.ok(r.insSetAside);
       assert.equal(r.patient?.replaces?.length, 1);
     });
   });
@@ -719,6 +797,21 @@ describe('lib/ins readAdt (IHE PAM FR ADT)', () => {
       assert.equal(r.ack, 'AR');
       assert.deepEqual(issues(r), ['E100@MRG^1']);
       assert.match(r.issues[0].text, /former identifier/);
+    });
+    it('PAM FR §4.4.2: an INS and no IPP in MRG-1 is a change of INS, the patient found by that INS', () => {
+      const former = withKey('2850569123999');
+      const r = read({ event: 'A47', mrg: { ipp: null, ins: former } });
+      assert.equal(r.ack, 'AA', JSON.stringify(r.issues));
+      assert.equal(r.action, 'change-ins');
+      assert.deepEqual(r.formerIns, { value: former, oid: OID.NIR });
+      assert.equal(r.patient?.ins?.value, MARIE_NIR, 'the new INS, from PID-3');
+      assert.equal(r.patient?.replaces, undefined);
+    });
+    it('MRG-1 with neither an IPP nor a valid INS is AE 101', () => {
+      const r = read({ event: 'A47', mrg: { ipp: null, ins: withWrongKey('2850569123999') } });
+      assert.equal(r.ack, 'AE');
+      assert.deepEqual(issues(r), ['W102@MRG^1^1^1', 'E101@MRG^1^1']);
+      assert.equal(r.action, 'none');
     });
   });
 
@@ -746,13 +839,13 @@ describe('lib/ins readAdt (IHE PAM FR ADT)', () => {
       });
     }
 
-    it('locates the errors of the second PID in PID^2', () => {
+    it('locates the errors and warnings of the second PID in PID^2', () => {
       const r = read({ event: 'A24', pid2: { ins: withWrongKey('1850275056789'), sex: 'X' } });
       assert.equal(r.ack, 'AE');
-      assert.deepEqual(issues(r), ['E102@PID^2^3^2', 'E103@PID^2^8']);
-      assert.equal(r.insRejected, undefined, 'insRejected is about the first patient');
+      assert.deepEqual(issues(r), ['W102@PID^2^3^2', 'E103@PID^2^8']);
+      assert.equal(r.insSetAside, undefined, 'insRejected is about the first patient');
       assert.equal(r.linked?.ins, null);
-      assert.equal(r.action, 'link');
+      assert.equal(r.action, 'none', 'an AE records nothing');
     });
 
     it('a second PID without IPP leaves nothing to link', () => {
@@ -853,9 +946,26 @@ describe('lib/ins readAdt (IHE PAM FR ADT)', () => {
       assert.deepEqual(issues(r), ['W102@EVN^1^6', 'W102@EVN^1^2']);
     });
     it('is read even when the message is rejected', () => {
-      const r = read({ event: 'A29' });
+      const r = read({ event: 'X29' });
       assert.equal(r.ack, 'AR');
       assert.equal(r.eventTime, '2026-11-23T10:10:00+01:00');
+    });
+    it('is an instant too: with its offset, or as Europe/Paris wall-clock time when it has none', () => {
+      assert.equal(read().eventMs, Date.parse('2026-11-23T10:10:00+01:00'));
+      assert.equal(read({ evnOccurred: '20260715101000' }).eventMs, Date.parse('2026-07-15T10:10:00+02:00'), 'summer time');
+      assert.equal(read({ evnOccurred: '20261123101000' }).eventMs, Date.parse('2026-11-23T10:10:00+01:00'));
+      assert.equal(read({ evnOccurred: '20261123101000' }, { timeZone: 'America/Cayenne' }).eventMs, Date.parse('2026-11-23T10:10:00-03:00'));
+    });
+    it('a time in the future beyond the clock tolerance is AE 102: one absurd date must not freeze the patient', () => {
+      for (const future of ['99991231', '20261201000000+0100', '20261130121100+0100']) {
+        const r = read({ evnOccurred: future });
+        assert.equal(r.ack, 'AE', future);
+        assert.deepEqual(issues(r), ['E102@EVN^1^6']);
+        assert.match(r.issues[0].text, /EVN-6 is in the future \(more than 10 min ahead/);
+        assert.equal(r.action, 'none');
+      }
+      assert.equal(read({ evnOccurred: '20261130120900+0100' }).ack, 'AA', 'within the tolerance');
+      assert.equal(read({ evnOccurred: '20261130121100+0100' }, { clockToleranceMs: 15 * 60_000 }).ack, 'AA');
     });
   });
 });

@@ -125,23 +125,24 @@ describe('lib/ins readAdtPayload', () => {
       assert.deepEqual(issues(r), ['E100@PID^1']);
     });
 
-    it('a message cut inside PID: AE for what is missing (no status)', () => {
+    it('a message cut inside PID: integrated as far as it goes, without status and so without its INS (warnings)', () => {
       const text = adtMessage();
       const r = readAdtPayload(text.slice(0, text.indexOf('|F|') + 3));
-      assert.equal(r.ack, 'AE');
-      assert.deepEqual(issues(r), ['E103@PID^1^32']);
+      assert.equal(r.ack, 'AA');
+      assert.deepEqual(issues(r), ['W101@PID^1^32', 'W103@PID^1^32']);
       assert.equal(r.patient?.birthName, 'MARTIN');
-      assert.equal(r.patient?.status, 'PROV');
+      assert.equal(r.patient?.status, '');
+      assert.equal(r.patient?.ins, null);
     });
 
     it('a message cut inside the INS: the partial repetition has no type and is not read', () => {
       const text = adtMessage();
       const r = readAdtPayload(text.slice(0, text.indexOf(MARIE_NIR) + 10));
-      assert.equal(r.ack, 'AE');
-      assert.deepEqual(issues(r), ['E103@PID^1^32']);
+      assert.equal(r.ack, 'AA');
+      assert.deepEqual(issues(r), ['W101@PID^1^32']);
       assert.equal(r.patient?.ipp.id, '123456');
       assert.equal(r.patient?.ins, null);
-      assert.equal(r.insRejected, undefined);
+      assert.equal(r.insSetAside, undefined);
     });
 
     it('a non-ADT message: AR 200 with its control id', () => {
@@ -165,9 +166,10 @@ describe('lib/ins readAdtPayload', () => {
     });
 
     it('applies the options', () => {
-      const r = readAdtPayload(adtMessage({ version: '2.4', pid: { status: ['VALI'] } }), { supportedVersions: ['2.4'], valiWithInsIsQualified: true });
+      const r = readAdtPayload(adtMessage({ version: '2.4', evnOccurred: '20261123101000' }), { supportedVersions: ['2.4'], timeZone: 'Pacific/Noumea' });
       assert.equal(r.ack, 'AA');
       assert.equal(r.patient?.qualified, true);
+      assert.equal(r.eventMs, Date.parse('2026-11-23T10:10:00+11:00'));
     });
   });
 
@@ -183,11 +185,11 @@ describe('lib/ins readAdtPayload', () => {
       assert.deepEqual(
         back.errors.map((e) => [e.code, e.location, e.severity]),
         [
-          ['102', 'PID^1^3^2', 'E'],
+          ['102', 'PID^1^3^2', 'W'],
           ['103', 'PID^1^8', 'E'],
         ],
       );
-      assert.match(back.errors[0].text ?? '', /expected/);
+      assert.match(back.errors[0].text ?? '', /wrong key/);
     });
 
     it('AR from unparsable input can still be answered from the header', () => {

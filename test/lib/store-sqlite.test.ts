@@ -39,28 +39,30 @@ describe('lib/store SqliteIdentityStore', () => {
     assert.equal(first.reading.ack, 'AA');
     assert.equal(first.result.outcome, 'applied');
     assert.equal(first.result.identity?.patient.status, 'PROV');
-    const second = await apply({ pid: { status: ['QUAL'] }, evnOccurred: '20261123110000+0100' });
+    assert.equal(first.result.identity?.patient.ins, null, 'an INS sent with PROV is not integrated');
+    const second = await apply({ pid: { status: ['VALI'] }, evnOccurred: '20261123110000+0100' });
     assert.equal(second.result.outcome, 'applied');
     const stored = await store.byIpp('123456', OID.IPP);
-    assert.equal(stored?.patient.status, 'QUAL');
+    assert.equal(stored?.patient.status, 'VALI');
     assert.equal(stored?.patient.qualified, true);
     assert.equal(stored?.key, IPP_KEY);
     assert.deepEqual((await store.history(IPP_KEY)).map((h) => [h.status, h.applied]), [
       ['PROV', true],
-      ['QUAL', true],
+      ['VALI', true],
     ]);
     const audit = await store.audit();
     assert.deepEqual(audit.map((a) => a.action), ['update', 'create']);
     assert.equal(audit[0].detail.statusBefore, 'PROV');
-    assert.equal(audit[0].detail.statusAfter, 'QUAL');
+    assert.equal(audit[0].detail.statusAfter, 'VALI');
+    assert.equal(audit[0].detail.insChanged, true);
     assert.equal(audit[0].actor, 'test');
   });
 
-  it('finds identities by INS: qualified only by default, any on request', async () => {
-    await apply({ pid: { status: ['VALI'] } });
+  it('finds identities by INS — only a qualified identity carries one', async () => {
+    await apply({ pid: { status: ['PROV'] } });
     assert.deepEqual(await store.byIns(MARIE_NIR), []);
-    assert.equal((await store.byIns(MARIE_NIR, { qualifiedOnly: false })).length, 1);
-    await apply({ pid: { status: ['QUAL'] } });
+    assert.deepEqual(await store.byIns(MARIE_NIR, { qualifiedOnly: false }), [], 'the INS sent with PROV was not integrated');
+    await apply({ pid: { status: ['VALI'] } });
     const found = await store.byIns(MARIE_NIR);
     assert.equal(found.length, 1);
     assert.equal(found[0].patient.ins?.oid, OID.NIR);
@@ -69,33 +71,43 @@ describe('lib/store SqliteIdentityStore', () => {
   });
 
   it('never lets an out-of-date message overwrite newer data (EVN time)', async () => {
-    await apply({ pid: { status: ['QUAL'] }, evnOccurred: '20261123120000+0100' });
+    await apply({ pid: { status: ['VALI'] }, evnOccurred: '20261123120000+0100' });
     const old = await apply({ pid: { status: ['PROV'], birthName: 'ANCIEN' }, evnOccurred: '20261123090000+0100' });
     assert.equal(old.result.outcome, 'out-of-date');
     const stored = await store.byIpp('123456', OID.IPP);
-    assert.equal(stored?.patient.status, 'QUAL');
+    assert.equal(stored?.patient.status, 'VALI');
     assert.notEqual(stored?.patient.birthName, 'ANCIEN');
     const history = await store.history(IPP_KEY);
     assert.deepEqual(history.map((h) => h.applied), [true, false], 'the old message is recorded, not applied');
     // the same instant written with another offset is not older
-    const same = await apply({ pid: { status: ['QUAL'], usedName: 'NOUVEAU' }, evnOccurred: '20261123110000+0000' });
+    const same = await apply({ pid: { status: ['VALI'], usedName: 'NOUVEAU' }, evnOccurred: '20261123110000+0000' });
     assert.equal(same.result.outcome, 'applied');
   });
 
-  it('applies a message once: the same sender and control id again change nothing', async () => {
-    const a = await apply({ pid: { status: ['QUAL'] } }, 'DUP1');
+  it('applies a message once: the same sender, control id and content again change nothing', async () => {
+    const a = await apply({ pid: { status: ['VALI'] } }, 'DUP1');
     assert.equal(a.result.outcome, 'applied');
     const before = await store.stats();
-    const b = await apply({ pid: { status: ['PROV'] } }, 'DUP1');
-    assert.equal(b.result.outcome, 'duplicate');
+    const b = await apply({ pid: { status: ['VALI'] }, mshTime: '20261123111111+0100' }, 'DUP1');
+    assert.equal(b.result.outcome, 'duplicate', 'a resend with a new MSH-7 is the same message');
     assert.deepEqual(b.result.previousAck, { code: 'AA', text: '' });
     assert.deepEqual(await store.stats(), before);
-    assert.equal((await store.byIpp('123456', OID.IPP))?.patient.status, 'QUAL');
+    assert.equal((await store.byIpp('123456', OID.IPP))?.patient.status, 'VALI');
     assert.equal((await store.history(IPP_KEY)).length, 1);
   });
 
+  it('the same sender and control id with another content is refused (207 at MSH^1^10), never a duplicate', async () => {
+    await apply({ pid: { ipp: '111111', status: ['VALI'] } }, 'REUSED');
+    const other = await apply({ pid: { ipp: '222222', birthName: 'AUTRE', status: ['PROV'], ins: null } }, 'REUSED');
+    assert.equal(other.result.outcome, 'refused');
+    assert.deepEqual(other.result.refusal && [other.result.refusal.code, other.result.refusal.location], ['207', 'MSH^1^10']);
+    assert.match(other.result.refusal?.text ?? '', /already used for another message/);
+    assert.equal(await store.byIpp('222222', OID.IPP), null, 'the other patient is not recorded under a reused id');
+    assert.equal((await store.stats()).messages, 1);
+  });
+
   it('changes nothing for AE / AR readings', async () => {
-    const bad = await apply({ pid: { ins: withKey('2850569123456').slice(0, 13) + '00', status: ['QUAL'] } });
+    const bad = await apply({ pid: { sex: 'X' } });
     assert.equal(bad.reading.ack, 'AE');
     assert.equal(bad.result.outcome, 'ignored');
     const reading: AdtReading = readAdtPayload('not HL7');
@@ -106,8 +118,8 @@ describe('lib/store SqliteIdentityStore', () => {
   it('A40 merge: the history moves to the surviving IPP, the old IPP leads to it', async () => {
     await apply({ pid: { ipp: '654321', status: ['PROV'], ins: null } });
     await apply({ pid: { ipp: '654321', status: ['VALI'], ins: null } });
-    await apply({ pid: { ipp: '123456', status: ['QUAL'] } });
-    const merge = await apply({ event: 'A40', pid: { ipp: '123456', status: ['QUAL'] }, mrg: { ipp: '654321' } });
+    await apply({ pid: { ipp: '123456', status: ['VALI'] } });
+    const merge = await apply({ event: 'A40', pid: { ipp: '123456', status: ['VALI'] }, mrg: { ipp: '654321' } });
     assert.equal(merge.reading.action, 'merge');
     assert.equal(merge.result.outcome, 'applied');
     const oldKey = `${OID.IPP}|654321`;
@@ -123,8 +135,8 @@ describe('lib/store SqliteIdentityStore', () => {
   });
 
   it('A47: the identity moves to the new identifier', async () => {
-    await apply({ pid: { ipp: '111111', status: ['QUAL'] } });
-    const change = await apply({ event: 'A47', pid: { ipp: '222222', status: ['QUAL'] }, mrg: { ipp: '111111' } });
+    await apply({ pid: { ipp: '111111', status: ['VALI'] } });
+    const change = await apply({ event: 'A47', pid: { ipp: '222222', status: ['VALI'] }, mrg: { ipp: '111111' } });
     assert.equal(change.reading.action, 'change-id');
     assert.equal((await store.byIpp('111111', OID.IPP))?.key, `${OID.IPP}|222222`);
     assert.equal((await store.history(`${OID.IPP}|222222`)).length, 2);
@@ -140,11 +152,11 @@ describe('lib/store SqliteIdentityStore', () => {
   });
 
   it('keeps everything across a close and reopen', async () => {
-    await apply({ pid: { status: ['QUAL'] } }, 'P1');
+    await apply({ pid: { status: ['VALI'] } }, 'P1');
     await store.close();
     store = new SqliteIdentityStore({ file: path.join(dir, 'sub', 'ins-store.db') });
     assert.equal((await store.byIpp('123456', OID.IPP))?.patient.qualified, true);
-    assert.equal((await apply({ pid: { status: ['QUAL'] } }, 'P1')).result.outcome, 'duplicate');
+    assert.equal((await apply({ pid: { status: ['VALI'] } }, 'P1')).result.outcome, 'duplicate');
   });
 });
 

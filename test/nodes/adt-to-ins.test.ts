@@ -28,7 +28,7 @@ interface Result {
 }
 
 /** A flow: [ins-store] → adt-to-ins → helpers 'out' (output 1) and 'ack' (output 2), catch → 'err'. */
-function flow(o: { file?: string | null; valiQualified?: boolean; store?: string } = {}): Msg[] {
+function flow(o: { file?: string | null; store?: string } = {}): Msg[] {
   const nodes: Msg[] = [];
   let store = o.store ?? '';
   if (o.file !== undefined && o.file !== null) {
@@ -36,7 +36,7 @@ function flow(o: { file?: string | null; valiQualified?: boolean; store?: string
     store = 'st';
   }
   nodes.push(
-    { id: 'n', type: 'adt-to-ins', name: '', store, valiQualified: o.valiQualified ?? false, wires: [['out'], ['ack']] },
+    { id: 'n', type: 'adt-to-ins', name: '', store, wires: [['out'], ['ack']] },
     { id: 'out', type: 'helper' },
     { id: 'ack', type: 'helper' },
     { id: 'c', type: 'catch', scope: null, uncaught: false, wires: [['err']] },
@@ -163,7 +163,8 @@ describe('adt-to-ins node', function () {
       assert.deepEqual(r.out.insStore, { outcome: 'applied', file: helper.getNode('st').file });
       assert.equal(helper.getNode('st').file, path.join(fs.realpathSync(tmp), path.basename(file)));
       assert.equal(r.out.patient.qualified, true);
-      assert.equal(r.out.patient.status, 'QUAL');
+      assert.equal(r.out.patient.status, 'VALI');
+      assert.equal(r.out.insSetAside, undefined);
       assert.deepEqual(r.out.patient.ipp, { id: '123456', authority: 'CHU-X', oid: IPP_OID });
       assert.deepEqual(r.out.patient.ins, { value: MARIE_NIR, oid: OID.NIR, kind: 'NIR', environment: 'production', validFrom: null });
       assert.equal(r.out.patient.birthName, 'MARTIN');
@@ -187,8 +188,8 @@ describe('adt-to-ins node', function () {
       assert.equal(r.out?.insStore, undefined);
       assert.equal(r.ack.insStore, undefined);
       assert.equal(r.ack.mllp, undefined);
-      const bad = await p.adt({ controlId: 'MSG0002', pid: { ins: withWrongKey('2850569123456') } });
-      assertRejected(bad, 'AE', [['102', 'PID^1^3^2']], 'MSG0002');
+      const bad = await p.adt({ controlId: 'MSG0002', pid: { sex: 'X' } });
+      assertRejected(bad, 'AE', [['103', 'PID^1^8']], 'MSG0002');
     });
 
     it('reads a Latin-1 Buffer and answers in 8859/1', async () => {
@@ -206,7 +207,8 @@ describe('adt-to-ins node', function () {
       const p = await start();
       // checkInsKey's reason for a non-digit says "positions 6–7" (an en dash, not in ISO 8859-1)
       const r = await p.send({ payload: adtBytes({ pid: { ins: '2850X69123456' + '00' } }) });
-      assertRejected(r, 'AE', [['102', 'PID^1^3^2']]);
+      assert.equal(r.parsed.code, 'AA');
+      assert.deepEqual(r.parsed.errors.map((e) => [e.code, e.location, e.severity]), [['102', 'PID^1^3^2', 'W']]);
       assert.equal(readHeader(r.ack.payload).charset, '8859/1');
       assert.doesNotThrow(() => encodeHl7(r.ack.payload));
       assert.match(r.parsed.errors[0].text ?? '', /positions 6-7/);
@@ -214,7 +216,7 @@ describe('adt-to-ins node', function () {
   });
 
   describe('trigger events', () => {
-    const updates = ['A28', 'A31', 'A01', 'A04', 'A05', 'A08', 'A03', 'A11', 'A12', 'A13', 'A21', 'A22'];
+    const updates = ['A28', 'A31', 'A01', 'A04', 'A05', 'A03', 'A11', 'A12', 'A13', 'A21', 'A22', 'Z99'];
     it(`ITI-30 / ITI-31 updates (${updates.join(', ')}): AA, recorded, identity on output 1`, async () => {
       const p = await start({ file: dbFile() });
       for (const [i, event] of updates.entries()) {
@@ -287,9 +289,24 @@ describe('adt-to-ins node', function () {
       assert.deepEqual((await store().links(keyOf('123456'))).map((l) => [l.otherKey, l.kind, l.active]), [[keyOf('777888'), 'link', false]]);
     });
 
-    it('an event the layer does not handle (A29): AR 201', async () => {
+    it('an ADT event PAM FR keeps out (A08, A29): AA "nothing to record", a warning saying why, the store unchanged', async () => {
       const p = await start({ file: dbFile() });
-      assertRejected(await p.adt({ event: 'A29' }), 'AR', [['201', 'MSH^1^9']]);
+      for (const [event, why] of [['A08', /A31 only/], ['A29', /not an event of PAM FR/]] as const) {
+        const r = await p.adt({ event, controlId: `N${event}` });
+        assert.equal(r.parsed.code, 'AA');
+        assert.equal(r.parsed.text, 'nothing to record');
+        assert.deepEqual(r.parsed.errors.map((e) => [e.code, e.location, e.severity]), [['201', 'MSH^1^9', 'W']]);
+        assert.match(r.parsed.errors[0].text ?? '', why);
+        assert.equal(r.ack.insStore.outcome, 'ignored');
+        assert.equal(r.out, undefined);
+        assert.equal(r.err, undefined);
+      }
+      assert.deepEqual(await store().stats(), { identities: 0, qualified: 0, merged: 0, messages: 0, documents: 0 });
+    });
+
+    it('a code that is no ADT event: AR 201', async () => {
+      const p = await start({ file: dbFile() });
+      assertRejected(await p.adt({ event: 'X29' }), 'AR', [['201', 'MSH^1^9']]);
       assert.equal((await store().stats()).messages, 0);
     });
   });
@@ -315,13 +332,15 @@ describe('adt-to-ins node', function () {
       }
     });
 
-    it('a test INS in a production message is accepted with a warning (ERR severity W)', async () => {
+    it('a test INS in a production message: the identity recorded without it, a warning (ERR severity W)', async () => {
       const p = await start({ file: dbFile() });
       const r = await p.adt({ pid: { insOid: OID.NIR_TEST } });
       assert.equal(r.parsed.code, 'AA');
       assert.deepEqual(r.parsed.errors.map((e) => [e.code, e.location, e.severity]), [['103', 'PID^1^3^2', 'W']]);
-      assert.ok(r.out);
+      assert.equal(r.out?.patient.ins, null);
+      assert.match(r.out?.insSetAside, /test environment in a production message/);
       assert.equal(r.err, undefined);
+      assert.equal((await store().byIpp('123456'))?.patient.qualified, false);
     });
 
     it('unknown OIDs and the legacy INS-C are reported, not read as an INS', async () => {
@@ -336,35 +355,41 @@ describe('adt-to-ins node', function () {
       }
     });
 
-    it('a wrong key is AE 102 at PID^1^3^n, nothing stored, a Catch-able error without patient data', async () => {
+    it('PAM FR §6.6.15: a wrong key — the identity is integrated WITHOUT the INS, AA with W 102 at PID^1^3^n', async () => {
       const p = await start({ file: dbFile() });
       const wrong = withWrongKey('2850569123456');
       const r = await p.adt({ pid: { ins: wrong } });
-      assertRejected(r, 'AE', [['102', 'PID^1^3^2']]);
-      assert.match(r.parsed.errors[0].text ?? '', /wrong key/);
-      assert.match(r.err?.error.message, /^Error: AE for ADT\^A28 MSG0001: .*wrong key.*\(ERR 102 at PID\^1\^3\^2\)/);
-      assertNoPatientData(r.err?.error.message, [wrong, wrong.slice(13)]);
-      assertNoPatientData(r.ack.ack.text, [wrong]);
-      assert.deepEqual(await store().stats(), { identities: 0, qualified: 0, merged: 0, messages: 0, documents: 0 });
+      assert.equal(r.parsed.code, 'AA');
+      assert.deepEqual(r.parsed.errors.map((e) => [e.code, e.location, e.severity]), [['102', 'PID^1^3^2', 'W']]);
+      assert.match(r.parsed.errors[0].text ?? '', /INS-NIR not integrated: wrong key/);
+      assertNoPatientData(r.parsed.errors[0].text ?? '', [wrong, wrong.slice(13)]);
+      assert.equal(r.err, undefined, 'an AA raises no error');
+      assert.equal(r.out?.patient.ins, null);
+      assert.equal(r.out?.patient.qualified, false);
+      assert.match(r.out?.insSetAside, /wrong key/);
+      const stored = await store().byIpp('123456');
+      assert.equal(stored?.patient.ins, null);
+      assert.equal(stored?.patient.birthName, 'MARTIN', 'names, birth data and status are integrated');
+      assert.equal(stored?.patient.status, 'VALI');
+      assert.deepEqual(await store().byIns(wrong, { qualifiedOnly: false }), []);
 
       // INS first in PID-3: the location names its repetition
       const first = await p.adt({ controlId: 'MSG0002', pid: { ins: wrong, insFirst: true } });
-      assertRejected(first, 'AE', [['102', 'PID^1^3^1']], 'MSG0002');
-      assert.equal(await store().byIpp('123456'), null);
+      assert.deepEqual(first.parsed.errors.map((e) => [e.code, e.location, e.severity]), [['102', 'PID^1^3^1', 'W']]);
     });
 
     it('an AE leaves the stored identity as it was', async () => {
       const p = await start({ file: dbFile() });
       assert.equal((await p.adt({ controlId: 'K1', evnOccurred: '20261120100000+0100' })).parsed.code, 'AA');
-      const r = await p.adt({ event: 'A31', controlId: 'K2', pid: { ins: withWrongKey('2850569123456'), birthName: 'AUTRE' } });
-      assertRejected(r, 'AE', [['102', 'PID^1^3^2']], 'K2');
+      const r = await p.adt({ event: 'A31', controlId: 'K2', pid: { sex: 'X', birthName: 'AUTRE' } });
+      assertRejected(r, 'AE', [['103', 'PID^1^8']], 'K2');
       const stored = await store().byIpp('123456');
       assert.equal(stored?.patient.ins?.value, MARIE_NIR);
       assert.equal(stored?.patient.birthName, 'MARTIN');
       assert.equal((await store().history(keyOf('123456'))).length, 1);
     });
 
-    it('Corsica: 2A and 2B count as 19 and 18; a wrong key there is AE too', async () => {
+    it('Corsica: 2A and 2B count as 19 and 18; a wrong key there is not integrated either', async () => {
       const p = await start({ file: dbFile() });
       const a = withKey('185052A123456');
       const b = withKey('285052B654321');
@@ -375,51 +400,54 @@ describe('adt-to-ins node', function () {
         assert.equal(r.out?.patient.qualified, true);
       }
       for (const [i, ins] of [withWrongKey('185052A123456'), withWrongKey('285052B654321')].entries()) {
-        const r = await p.adt({ controlId: `CX${i}`, pid: { ipp: `71000${i}`, ins } });
-        assertRejected(r, 'AE', [['102', 'PID^1^3^2']], `CX${i}`);
-        assertNoPatientData(r.err?.error.message, [ins, ins.slice(0, 13)]);
+        const r = await p.adt({ controlId: `CX${i}`, pid: { ipp: `71000${i}`, ins, sex: i ? 'F' : 'M' } });
+        assert.equal(r.parsed.code, 'AA');
+        assert.deepEqual(r.parsed.errors.map((e) => [e.code, e.location, e.severity]), [['102', 'PID^1^3^2', 'W']]);
+        assertNoPatientData(r.parsed.errors[0].text ?? '', [ins, ins.slice(0, 13)]);
+        assert.equal(r.out?.patient.ins, null);
       }
-      assert.equal((await store().stats()).identities, 2);
+      assert.deepEqual(await store().stats(), { identities: 4, qualified: 2, merged: 0, messages: 4, documents: 0 });
     });
   });
 
   describe('identity status and birth traits', () => {
-    it('VALI is qualified only with the option, from the configuration or msg.valiQualified', async () => {
-      const vali: AdtSpec = { pid: { status: ['VALI'] } };
-      let p = await start({ file: dbFile() });
-      assert.equal((await p.adt({ ...vali, controlId: 'V1' })).out?.patient.qualified, false);
-      assert.equal((await p.adt({ ...vali, controlId: 'V2' }, { valiQualified: true })).out?.patient.qualified, true);
-      await helper.unload();
-
-      p = await start({ file: dbFile(), valiQualified: true });
-      const on = await p.adt({ ...vali, controlId: 'V3' });
-      assert.equal(on.out?.patient.qualified, true);
-      assert.equal(on.out?.patient.status, 'VALI');
-      assert.equal((await p.adt({ ...vali, controlId: 'V4' }, { valiQualified: false })).out?.patient.qualified, false);
-      // with the option, VALI is held to the birth traits of QUAL
-      assertRejected(await p.adt({ controlId: 'V5', pid: { status: ['VALI'], birthPlace: null } }), 'AE', [['101', 'PID^1^11']], 'V5');
-      // and VALI without an INS stays unqualified, without error
-      const noIns = await p.adt({ controlId: 'V6', pid: { status: ['VALI'], ins: null } });
-      assert.equal(noIns.parsed.code, 'AA');
-      assert.equal(noIns.out?.patient.qualified, false);
+    it('PAM FR §6.6.15: VALI with its INS is qualified; PROV with an INS is recorded without it (W 103 at PID^1^32)', async () => {
+      const p = await start({ file: dbFile() });
+      const vali = await p.adt({ controlId: 'V1' });
+      assert.equal(vali.out?.patient.qualified, true);
+      const prov = await p.adt({ controlId: 'V2', event: 'A31', evnOccurred: '20261123110000+0100', pid: { status: ['PROV'] } });
+      assert.equal(prov.parsed.code, 'AA');
+      assert.deepEqual(prov.parsed.errors.map((e) => [e.code, e.location, e.severity]), [['103', 'PID^1^32', 'W']]);
+      assert.equal(prov.out?.patient.ins, null);
+      assert.equal(prov.out?.patient.status, 'PROV');
+      const stored = await store().byIpp('123456');
+      assert.equal(stored?.patient.qualified, false, 'demoted: the INS is gone with the qualification');
+      assert.equal(stored?.patient.ins, null);
+      // the msg.valiQualified of 0.1 has no effect any more
+      const noOption = await p.adt({ controlId: 'V3', event: 'A31', evnOccurred: '20261123120000+0100', pid: { status: ['PROV'] } }, { valiQualified: true });
+      assert.equal(noOption.out?.patient.qualified, false);
     });
 
-    it('a QUAL identity missing birth traits is AE 101, one ERR per trait, nothing stored', async () => {
+    it('VALI with its INS but missing birth traits: recorded without the INS, one W 101 per trait', async () => {
       const p = await start({ file: dbFile() });
-      assertRejected(await p.adt({ controlId: 'T1', pid: { birthPlace: null } }), 'AE', [['101', 'PID^1^11']], 'T1');
-      assertRejected(await p.adt({ controlId: 'T2', pid: { birthDate: '', sex: '' } }), 'AE', [['101', 'PID^1^7'], ['101', 'PID^1^8']], 'T2');
-      assertRejected(await p.adt({ controlId: 'T3', pid: { birthName: '', firstNames: '' } }), 'AE', [['101', 'PID^1^5'], ['101', 'PID^1^5']], 'T3');
-      assert.deepEqual(await store().stats(), { identities: 0, qualified: 0, merged: 0, messages: 0, documents: 0 });
+      const r = await p.adt({ controlId: 'T2', pid: { birthDate: '', sex: '' } });
+      assert.equal(r.parsed.code, 'AA');
+      assert.deepEqual(r.parsed.errors.map((e) => [e.code, e.location, e.severity]), [['101', 'PID^1^7', 'W'], ['101', 'PID^1^8', 'W']]);
+      assert.equal(r.out?.patient.ins, null);
+      assert.deepEqual(await store().stats(), { identities: 1, qualified: 0, merged: 0, messages: 1, documents: 0 });
     });
 
-    it('PID-32 needs exactly one status: AE 103; DOUT keeps a QUAL identity unqualified', async () => {
+    it('PID-32 without a status, or with QUAL (not in table 0445): recorded, never qualified; DOUT neither', async () => {
       const p = await start({ file: dbFile() });
-      assertRejected(await p.adt({ controlId: 'S1', pid: { status: ['QUAL', 'PROV'] } }), 'AE', [['103', 'PID^1^32']], 'S1');
-      assertRejected(await p.adt({ controlId: 'S2', pid: { status: ['HOMD'] } }), 'AE', [['103', 'PID^1^32']], 'S2');
-      const dout = await p.adt({ controlId: 'S3', pid: { status: ['QUAL', 'DOUT'] } });
-      assert.equal(dout.parsed.code, 'AA');
-      assert.equal(dout.out?.patient.qualified, false);
-      assert.deepEqual(dout.out?.patient.attributes, ['DOUT']);
+      for (const [i, status] of [['HOMD'], ['QUAL'], ['VALI', 'DOUT']].entries()) {
+        const r = await p.adt({ controlId: `S${i}`, pid: { ipp: `60000${i}`, status } });
+        assert.equal(r.parsed.code, 'AA', status.join('~'));
+        assert.ok(r.parsed.errors.every((e) => e.severity === 'W'));
+        assert.ok(r.parsed.errors.some((e) => e.location === 'PID^1^32'));
+        assert.equal(r.out?.patient.qualified, false);
+        assert.equal(r.out?.patient.ins, null);
+      }
+      assert.equal((await store().stats()).qualified, 0);
     });
 
     it('invalid birth date and sex: AE without the values in the error text', async () => {
@@ -428,9 +456,9 @@ describe('adt-to-ins node', function () {
       assertRejected(r, 'AE', [['102', 'PID^1^7'], ['103', 'PID^1^8']]);
       assertNoPatientData(r.err?.error.message, ['19851332', '"X"']);
       // MSA-3 (msg.ack.text) is redacted too; the ERR segments, for the sender, keep the values it sent
-      assert.equal(r.ack.ack.text, 'birth date (PID-7) "***" is not a valid date (YYYYMMDD)');
+      assert.equal(r.ack.ack.text, 'the birth date (PID-7) is not a date (YYYYMMDD)');
       assert.equal(r.parsed.text, r.ack.ack.text);
-      assert.match(r.parsed.errors[0].text ?? '', /"19851332"/);
+      assert.equal(r.parsed.errors[1].text, 'the sex (PID-8) is not F, M or U');
       assert.equal(readHeader(r.ack.payload).charset, '8859/1');
     });
   });
@@ -526,7 +554,7 @@ describe('adt-to-ins node', function () {
     it('keeps answering after bad input (status counts AA · AE · AR)', async () => {
       const p = await start({ file: dbFile() });
       await p.send({ payload: null });
-      await p.adt({ controlId: 'X1', pid: { ins: withWrongKey('2850569123456') } });
+      await p.adt({ controlId: 'X1', pid: { sex: 'X' } });
       await p.adt({ controlId: 'X2' });
       const last = p.statuses[p.statuses.length - 1];
       assert.deepEqual(last, { fill: 'green', shape: 'dot', text: 'AA 1 · AE 1 · AR 1' });
@@ -552,7 +580,7 @@ describe('adt-to-ins node', function () {
       assert.ok(r.err?.error.message.includes(file), 'the error names the file');
       assert.equal(r.ack.insStore, undefined);
       assert.deepEqual(p.statuses[p.statuses.length - 1], { fill: 'red', shape: 'ring', text: 'AA 0 · AE 0 · AR 1' });
-      assertRejected(await p.adt({ controlId: 'E2', pid: { ins: withWrongKey('2850569123456') } }), 'AE', [['102', 'PID^1^3^2']], 'E2');
+      assertRejected(await p.adt({ controlId: 'E2', pid: { sex: 'X' } }), 'AE', [['103', 'PID^1^8']], 'E2');
     });
 
     it('a store configuration node that does not exist: AR 207', async () => {
@@ -594,12 +622,12 @@ describe('adt-to-ins node', function () {
       assert.ok(seen >= 7);
       assert.equal(redactIssueText(`INS ${wrong} (INS-NIR) rejected: wrong key 12, expected 34`, 'PID^1^3^2'), 'INS (INS-NIR) rejected: wrong key');
       assert.equal(
-        redactIssueText('identifier typed INS with an unknown assigning authority OID "1.2.250.1.213.1.4.99": not read as an INS', 'PID^1^3^2'),
-        'identifier typed INS with an unknown assigning authority OID "1.2.250.1.213.1.4.99": not read as an INS',
+        redactIssueText('identifier typed INS under an assigning authority that is not an INS OID ("1.2.250.1.213.1.4.99"): not read', 'PID^1^3^2'),
+        'identifier typed INS under an assigning authority that is not an INS OID ("1.2.250.1.213.1.4.99"): not read',
       );
       assert.equal(
-        redactIssueText('QUAL identity without its birth place INSEE code (PID-11.9 type BDL; 99999 when the country is unknown)', 'PID^1^11'),
-        'QUAL identity without its birth place INSEE code (PID-11.9 type BDL; 99999 when the country is unknown)',
+        redactIssueText('INS not integrated: a qualified identity needs its birth place INSEE code (PID-11.9 typed BDL)', 'PID^1^11'),
+        'INS not integrated: a qualified identity needs its birth place INSEE code (PID-11.9 typed BDL)',
       );
       assert.equal(redactIssueText('HL7 version "2.3" is not supported (supported: 2.5, 2.5.1)', 'MSH^1^12'), 'HL7 version "2.3" is not supported (supported: 2.5, 2.5.1)');
     });

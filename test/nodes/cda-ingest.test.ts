@@ -150,7 +150,7 @@ describe('cda-ingest node', function () {
     await new Promise<void>((resolve) => helper.stopServer(() => resolve()));
   });
 
-  /** Loads the flow; with a store, the local identities Marie (QUAL) and Jean (PROV) in it. */
+  /** Loads the flow; with a store, the local identities Marie (VALI, qualified) and Jean (PROV: his INS not integrated) in it. */
   async function start(o: Parameters<typeof flow>[0] = {}): Promise<Probe> {
     await helper.load(NODES, flow(o));
     if (o.file && helper.getNode('st').store) {
@@ -178,7 +178,7 @@ describe('cda-ingest node', function () {
         assert.equal(m.match.method, 'INS');
         assert.deepEqual(m.match.ipp, { id: '123456', authority: 'CHU-X', oid: OID.IPP });
         assert.equal(m.match.patient.birthName, 'MARTIN');
-        assert.deepEqual(m.match.candidates, [{ key: MARIE_KEY, status: 'QUAL', qualified: true, via: 'ins', mismatches: [] }]);
+        assert.deepEqual(m.match.candidates, [{ key: MARIE_KEY, status: 'VALI', qualified: true, via: 'ins', mismatches: [] }]);
         assert.match(m.match.reason, /birth traits agree/);
         // msg.cda
         const c = m.cda;
@@ -372,16 +372,15 @@ describe('cda-ingest node', function () {
   });
 
   describe('to reconcile (output 2): never preselected, never attached', () => {
-    it('the INS is known locally on an identity that is not qualified (PROV)', async () => {
+    it('PAM FR §6.6.15: an INS the GAM sent with PROV was not integrated — a document with it is an unknown patient here', async () => {
       const p = await start({ file: dbFile() });
       const doc = await receivedDocument('CR-BIO', pdf, PATIENTS.jean());
       const r = await p.send({ payload: doc.xml });
       assert.equal(r.port, 'rec', JSON.stringify(r.msg?.match));
       assert.equal(r.msg!.match.outcome, 'reconcile');
-      assert.equal(r.msg!.match.method, 'ins-not-qualified');
-      assert.match(r.msg!.match.reason, /not qualified \(PROV\)/);
+      assert.equal(r.msg!.match.method, 'unknown-patient');
       assert.equal(r.msg!.match.patient, undefined, 'nothing preselected');
-      assert.deepEqual(r.msg!.match.candidates.map((c: Msg) => [c.key, c.status, c.qualified]), [[`${OID.IPP}|654321`, 'PROV', false]]);
+      assert.deepEqual(r.msg!.match.candidates, []);
       // archived, attached to no one, without the INS (it is qualified nowhere here)
       const rec = await storeOf().getDocument(r.msg!.cda.id);
       assert.equal(rec?.ippKey, null);

@@ -252,13 +252,13 @@ describe('pdf-to-cda-n1 node', function () {
       assert.equal(last.text, `${types.length * 2} produced · 0 errors · last PRESC-INF`);
     });
 
-    it('the INS only for a qualified identity: PID-32 status, names, no INS for a VALI identity either', async () => {
+    it('the INS only for a qualified identity: a VALI identity whose INS was not kept goes without it, PID-32 PROV (PAM FR §6.6.1)', async () => {
       const p = await start();
       const vali = qualifiedPatient({ status: 'VALI', qualified: false });
       const r = await p.produce({ payload: pdfa, patient: vali, document: documentInput('CRO') });
       await checkProduced(r, vali, { typeCode: '34874-8', event: 'T02', archived: false });
       assert.ok(!r.cda.payload.includes(MARIE_NIR) && !r.mdm.payload.includes(MARIE_NIR), 'the INS read is not carried');
-      assert.deepEqual(parseHl7(r.mdm.payload).getAll('PID-32'), ['VALI']);
+      assert.deepEqual(parseHl7(r.mdm.payload).getAll('PID-32'), ['PROV'], 'VALI goes with the INS only');
       assert.match(r.cda.payload, /<family qualifier="BR">MARTIN<\/family>/);
       assert.match(r.cda.payload, /<family qualifier="CL">DURAND<\/family>/);
       produced['CRO-vali'] = r.cda.payload;
