@@ -1,8 +1,11 @@
 // The FHIR R4 view of the export (fhir-bundle.json): a Bundle of type "collection" holding one Patient
 // per patient and one DocumentReference per document, whose attachments point (url, relative) at the
 // files of the archive. Identifier conventions follow FR Core (IPP typed PI, INS typed INS-NIR /
-// INS-NIA / INS-NIR-TEST / INS-NIR-DEMO, system urn:oid:<OID>); no profile is claimed in meta.
+// INS-NIA / INS-NIR-TEST / INS-NIR-DEMO, system urn:oid:<OID>; the identity-reliability extension
+// fr-core-identity-reliability with the FR Core status of the identity: QUAL for a PAM FR identity that was
+// qualified, VALI, PROV — see lib/ins fhirInsStatus); no profile is claimed in meta.
 import { createHash } from 'node:crypto';
+import { FHIR_INS_STATUS, fhirInsStatus } from '../ins';
 import type { DocumentPatient, DocumentRecord } from '../store';
 
 export const FHIR_SYSTEMS = Object.freeze({
@@ -108,9 +111,20 @@ export function patientResource(p: PatientForFhir): Record<string, unknown> {
     names.push({ use: 'official', ...(id.birthName ? { family: id.birthName } : {}), ...(given.length ? { given } : {}) });
   }
   if (id.usedName) names.push({ use: 'usual', family: id.usedName });
+  const reliability = fhirInsStatus(id.status ?? '', id.insQualified && !!id.ins);
   return {
     resourceType: 'Patient',
     id: p.uuid,
+    ...(reliability
+      ? {
+          extension: [
+            {
+              url: FHIR_INS_STATUS.extension,
+              extension: [{ url: 'identityStatus', valueCoding: { system: FHIR_INS_STATUS.system, code: reliability, display: FHIR_INS_STATUS.display[reliability] } }],
+            },
+          ],
+        }
+      : {}),
     ...(identifier.length ? { identifier } : {}),
     ...(names.length ? { name: names } : {}),
     gender: GENDER[id.sex] ?? 'unknown',

@@ -66,8 +66,8 @@ export const MANIFEST_COLUMNS: readonly ColumnDoc[] = [
   },
   {
     name: 'insQualified',
-    fr: 'true si l\'identité était qualifiée (statut QUAL, INS vérifiée) quand le document a été archivé, false sinon',
-    en: 'true when the identity was qualified (status QUAL, INS verified) when the document was archived, else false',
+    fr: 'true si l\'identité était qualifiée (PID-32 VALI avec son INS, IHE PAM FR 2.11 §6.6.15) quand le document a été archivé, false sinon',
+    en: 'true when the identity was qualified (PID-32 VALI with its INS, IHE PAM FR 2.11 §6.6.15) when the document was archived, else false',
   },
   { name: 'documentId', fr: 'identifiant du document CDA (ClinicalDocument/id, racine^extension)', en: 'CDA document id (ClinicalDocument/id, root^extension)' },
   { name: 'setId', fr: 'identifiant de l\'ensemble des versions (ClinicalDocument/setId)', en: 'id of the set of versions (ClinicalDocument/setId)' },

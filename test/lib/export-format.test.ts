@@ -131,6 +131,25 @@ describe('lib/export formats', () => {
     ]);
   });
 
+  it('FHIR Patient: the FR Core identity-reliability status — PAM FR VALI with its INS is QUAL there, VALI without INS stays VALI', () => {
+    const base: DocumentPatient = { ipp: { id: '42', oid: '1.2.250.1.999.1.1' }, ins: null, insQualified: false, birthName: 'X', firstNames: 'Y', firstName: 'Y', usedName: '', birthDate: '2000-01-01', sex: 'F' };
+    const statusOf = (identity: DocumentPatient) => {
+      const ext = patientResource({ uuid: 'u', identity, formerIpps: [] }).extension as { url: string; extension: { url: string; valueCoding: Record<string, string> }[] }[] | undefined;
+      if (!ext) return null;
+      assert.equal(ext[0].url, 'https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-identity-reliability');
+      assert.equal(ext[0].extension[0].url, 'identityStatus');
+      assert.equal(ext[0].extension[0].valueCoding.system, 'https://hl7.fr/ig/fhir/core/CodeSystem/fr-core-cs-v2-0445');
+      return [ext[0].extension[0].valueCoding.code, ext[0].extension[0].valueCoding.display];
+    };
+    const ins = { value: '285056912345688', oid: '1.2.250.1.213.1.4.8' };
+    assert.deepEqual(statusOf({ ...base, status: 'VALI', insQualified: true, ins }), ['QUAL', 'Identité qualifiée']);
+    assert.deepEqual(statusOf({ ...base, insQualified: true, ins }), ['QUAL', 'Identité qualifiée'], 'an archive written before the status was kept');
+    assert.deepEqual(statusOf({ ...base, status: 'VALI' }), ['VALI', 'Identité validée']);
+    assert.deepEqual(statusOf({ ...base, status: 'PROV' }), ['PROV', 'Identité provisoire']);
+    assert.equal(statusOf({ ...base, status: 'VIDE' }), null);
+    assert.equal(statusOf(base), null);
+  });
+
   it('read-me files: every column, both languages, the equivalent command', () => {
     const d: ExportDescription = {
       exportId: 'e',
