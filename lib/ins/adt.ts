@@ -10,6 +10,7 @@ import { Findings, type AdtIssue } from './findings';
 import { readIdentifiers, type Ins, type Ipp } from './identifiers';
 import type { PatientIdentity } from './identity';
 import { readPid, type ReadContext } from './pid';
+import { valueOf } from './text';
 import { dtmInstant, parseDtm } from './time';
 
 export interface AdtReading {
@@ -151,7 +152,7 @@ function eventTimeOf(msg: Hl7Message, f: Findings, ctx: ReadContext, toleranceMs
     ['MSH-7', 'MSH^1^7'],
   ];
   for (const [path, loc] of sources) {
-    const v = msg.get(path).trim();
+    const v = valueOf(msg.get(path));
     if (!v) continue;
     const p = parseDtm(v);
     const ms = p ? dtmInstant(v, ctx.timeZone) : null;

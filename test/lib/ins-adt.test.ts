@@ -940,6 +940,11 @@ describe('lib/ins readAdt (IHE PAM FR ADT)', () => {
       assert.deepEqual(issues(r), ['W102@EVN^1^6']);
       assert.equal(r.eventTime, '2026-11-23T10:15:00+01:00');
     });
+    it('"" (HL7 null) is no time: the next one is used, without a warning', () => {
+      const r = read({ evnOccurred: '""' });
+      assert.deepEqual(r.issues, []);
+      assert.equal(r.eventTime, '2026-11-23T10:15:00+01:00');
+    });
     it('is null when no time can be read', () => {
       const r = read({ evnOccurred: 'x', evnRecorded: 'y', mshTime: '' });
       assert.equal(r.eventTime, null);
