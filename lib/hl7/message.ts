@@ -117,6 +117,8 @@ export class Segment {
   readonly name: string;
   private line: string | null;
   private cut: string[] | null;
+  /** Field n split into its repetitions (ER7 form), once, the first time a repetition is read. */
+  private reps: (string[] | undefined)[] = [];
 
   constructor(
     private readonly msg: Hl7Message,
@@ -151,26 +153,33 @@ export class Segment {
     return this.fields[n] ?? '';
   }
 
+  /**
+   * The repetitions of field n in ER7 form ([] when empty), split once and kept: reading repetition after
+   * repetition is linear in the field's length, however many there are.
+   */
+  rawRepetitions(n: number): readonly string[] {
+    const known = this.reps[n];
+    if (known) return known;
+    const raw = this.fields[n];
+    const split = !raw ? [] : this.isMsh && n <= 2 ? [raw] : raw.indexOf(this.msg.delimiters.repetition) < 0 ? [raw] : raw.split(this.msg.delimiters.repetition);
+    this.reps[n] = split;
+    return split;
+  }
+
   /** Number of repetitions of field n (0 when empty). */
   repetitions(n: number): number {
-    const raw = this.fields[n];
-    if (!raw) return 0;
-    if (this.isMsh && n <= 2) return 1;
-    const d = this.msg.delimiters;
-    let count = 1;
-    for (let i = raw.indexOf(d.repetition); i >= 0; i = raw.indexOf(d.repetition, i + 1)) count++;
-    return count;
+    return this.rawRepetitions(n).length;
   }
 
   /** One primitive value, decoded: field n, repetition r, component c, sub-component s (all 1-based). */
   value(n: number, r = 1, c = 1, s = 1): string {
-    const raw = this.fields[n];
-    if (!raw) return '';
-    if (n <= 2 && this.isMsh) return r === 1 && c === 1 && s === 1 ? raw : '';
+    if (n <= 2 && this.isMsh) {
+      const raw = this.fields[n] ?? '';
+      return r === 1 && c === 1 && s === 1 ? raw : '';
+    }
+    let v: string | null = this.rawRepetitions(n)[r - 1] ?? null;
+    if (!v) return '';
     const d = this.msg.delimiters;
-    let v: string | null = raw;
-    v = piece(v, d.repetition, r - 1);
-    if (v === null) return '';
     v = piece(v, d.component, c - 1);
     if (v === null) return '';
     if (d.subcomponent) v = piece(v, d.subcomponent, s - 1);
@@ -186,7 +195,7 @@ export class Segment {
     if (n <= 2 && this.isMsh) return [[[raw]]];
     const d = this.msg.delimiters;
     const enc = this.msg.encoding;
-    const reps = raw.indexOf(d.repetition) < 0 ? [raw] : raw.split(d.repetition);
+    const reps = this.rawRepetitions(n);
     const out: FieldValue = new Array(reps.length);
     for (let i = 0; i < reps.length; i++) {
       const rep = reps[i];
@@ -208,6 +217,7 @@ export class Segment {
     if (this.isMsh && n <= 2) throw new Hl7ParseError('BAD_PATH', 'MSH-1 and MSH-2 hold the delimiters and cannot be set');
     while (this.fields.length <= n) this.fields.push('');
     this.fields[n] = raw;
+    this.reps[n] = undefined;
     if (this.isMsh) this.msg.invalidate();
     return this;
   }

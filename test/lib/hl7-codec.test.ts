@@ -87,6 +87,38 @@ describe('lib/hl7 codec', () => {
     });
   });
 
+  describe('a field of 20,000 repetitions (STYLE: split once, read many times)', () => {
+    it('reads every repetition with one split of the field, not one scan per repetition', () => {
+      const reps = Array.from({ length: 20_000 }, (_, i) => `${i}^^^CHU-X&1.2.250.1.999.1.1&ISO^PI`).join('~');
+      const msg = parseHl7(`MSH|^~\\&|A|B|C|D|20261123||ADT^A28^ADT_A05|1|P|2.5\rPID|1||${reps}\r`);
+      const pid = msg.segment('PID')!;
+      // count the work: every String.prototype.split and indexOf over the whole field
+      const field = pid.raw(3);
+      const work = { splits: 0, scans: 0 };
+      const split = String.prototype.split;
+      const indexOf = String.prototype.indexOf;
+      String.prototype.split = function (this: string, ...a: unknown[]) {
+        if (this.length === field.length) work.splits++;
+        return (split as (...x: unknown[]) => string[]).apply(this, a);
+      } as typeof split;
+      String.prototype.indexOf = function (this: string, ...a: unknown[]) {
+        if (this.length === field.length) work.scans++;
+        return (indexOf as (...x: unknown[]) => number).apply(this, a);
+      } as typeof indexOf;
+      let ids = 0;
+      try {
+        const n = pid.repetitions(3);
+        for (let r = 1; r <= n; r++) if (pid.value(3, r, 1) === String(r - 1) && pid.value(3, r, 4, 2) === '1.2.250.1.999.1.1') ids++;
+      } finally {
+        String.prototype.split = split;
+        String.prototype.indexOf = indexOf;
+      }
+      assert.equal(ids, 20_000);
+      assert.equal(work.splits, 1, 'the field is split into repetitions once');
+      assert.ok(work.scans <= 1, `${work.scans} scans of the whole field`);
+    });
+  });
+
   describe('segment terminators', () => {
     for (const [name, t] of [['CR', '\r'], ['LF', '\n'], ['CRLF', '\r\n']] as const) {
       it(`accepts ${name}`, () => {
