@@ -2,7 +2,7 @@
 // its INS when the identity is qualified, what the identity registry should do with it, and what the
 // ACK must say. Pure domain code: lib/hl7 parses, lib/store records, the nodes answer.
 
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { Hl7ParseError } from '../hl7/errors';
 import { Hl7Message, parseHl7, readHeader, type Segment } from '../hl7/message';
 import { eventRule, type AdtAction } from './events';
@@ -11,6 +11,7 @@ import { readIdentifiers, type Ins, type Ipp } from './identifiers';
 import type { PatientIdentity } from './identity';
 import { readPid, type ReadContext } from './pid';
 import { valueOf } from './text';
+import { localDate } from '../timezone';
 import { dtmInstant, parseDtm } from './time';
 
 export interface AdtReading {
@@ -146,20 +147,22 @@ function senderOf(msg: Hl7Message): string {
  * otherwise make every later message for the patient look out of date.
  */
 function eventTimeOf(msg: Hl7Message, f: Findings, ctx: ReadContext, toleranceMs: number): { iso: string; ms: number } | null {
-  const sources: [string, string][] = [
-    ['EVN-6', 'EVN^1^6'],
-    ['EVN-2', 'EVN^1^2'],
-    ['MSH-7', 'MSH^1^7'],
+  const evn = msg.segment('EVN');
+  const msh = msg.segments[0];
+  const sources: [string, string, string | undefined][] = [
+    ['EVN-6', 'EVN^1^6', evn?.value(6)],
+    ['EVN-2', 'EVN^1^2', evn?.value(2)],
+    ['MSH-7', 'MSH^1^7', msh.value(7)],
   ];
-  for (const [path, loc] of sources) {
-    const v = valueOf(msg.get(path));
+  for (const [path, loc, raw] of sources) {
+    const v = valueOf(raw);
     if (!v) continue;
     const p = parseDtm(v);
-    const ms = p ? dtmInstant(v, ctx.timeZone) : null;
-    if (!p || ms === null) {
+    if (!p) {
       f.warn('102', loc, `${path} is not an HL7 date/time: not used as the event time`);
       continue;
     }
+    const ms = dtmInstant(p, ctx.timeZone);
     if (ms > ctx.now + toleranceMs) {
       f.error('102', loc, `${path} is in the future (more than ${Math.round(toleranceMs / 60000)} min ahead of this system's clock)`);
       return null;
@@ -169,17 +172,22 @@ function eventTimeOf(msg: Hl7Message, f: Findings, ctx: ReadContext, toleranceMs
   return null;
 }
 
+/** SHA-256 of the segments as sent (trailing empty fields left out), MSH-7 blanked. */
 function contentHashOf(msg: Hl7Message): string {
-  const h = createHash('sha256');
+  const sep = msg.delimiters.field;
+  const lines: string[] = [];
   for (const seg of msg.segments) {
-    const fields = seg.fields.slice();
-    if (seg.name === 'MSH') fields[7] = '';
-    let end = fields.length;
-    while (end > 1 && fields[end - 1] === '') end--;
-    h.update(fields.slice(0, end).join('|'));
-    h.update('\r');
+    let line: string;
+    if (seg.name === 'MSH') {
+      const fields = seg.fields.slice();
+      fields[7] = '';
+      line = fields.join(sep);
+    } else line = seg.toString();
+    let end = line.length;
+    while (end > 3 && line[end - 1] === sep) end--;
+    lines.push(end === line.length ? line : line.slice(0, end));
   }
-  return h.digest('hex');
+  return hash('sha256', lines.join('\r'), 'hex');
 }
 
 // --- entry points -------------------------------------------------------------------------------
@@ -204,7 +212,9 @@ function contentHashOf(msg: Hl7Message): string {
 export function readAdt(msg: Hl7Message, opts: AdtOptions = {}): AdtReading {
   const f = new Findings();
   const h = msg.header();
-  const ctx: ReadContext = { processingId: h.processingId.trim(), timeZone: opts.timeZone ?? 'Europe/Paris', now: opts.now ?? Date.now() };
+  const timeZone = opts.timeZone ?? 'Europe/Paris';
+  const now = opts.now ?? Date.now();
+  const ctx: ReadContext = { processingId: h.processingId.trim(), timeZone, now, today: localDate(now, timeZone) };
   const time = eventTimeOf(msg, f, ctx, opts.clockToleranceMs ?? DEFAULT_CLOCK_TOLERANCE_MS);
   const reading: AdtReading = {
     ack: 'AA',

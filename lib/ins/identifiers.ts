@@ -62,6 +62,7 @@ interface Candidate extends Ins {
  *   are a cardinality warning (198) and no INS;
  * - `""` as the value of an INS repetition (HL7 null) says the INS is deleted (§4.4.3);
  * - a repetition identical to an earlier one is read once (one warning counts the copies).
+ * Each repetition is read from the field split once (Segment.rawRepetitions): linear in its length.
  */
 export function readIdentifiers(seg: Segment, field: number, segLoc: string, f: Findings, processingId: string): Identifiers {
   const out: Identifiers = { ipp: null, ins: null, insLocation: '', insDeleted: false, setAside: [] };
@@ -74,10 +75,9 @@ export function readIdentifiers(seg: Segment, field: number, segLoc: string, f: 
   const seen = new Map<string, number>();
   const copied = new Set<number>();
   let copies = 0;
-  const reps = seg.field(field);
+  const reps = seg.rawRepetitions(field);
   for (let r = 1; r <= reps.length; r++) {
-    const rep = reps[r - 1];
-    const key = JSON.stringify(rep);
+    const key = reps[r - 1];
     const first = seen.get(key);
     if (first !== undefined) {
       copies++;
@@ -86,7 +86,7 @@ export function readIdentifiers(seg: Segment, field: number, segLoc: string, f: 
     }
     seen.set(key, r);
     const loc = `${segLoc}^${field}^${r}`;
-    const comp = (c: number, s = 1) => (rep[c - 1]?.[s - 1] ?? '').trim();
+    const comp = (c: number, s = 1) => seg.value(field, r, c, s).trim();
     const id = comp(1);
     const namespace = comp(4, 1);
     const oid = comp(4, 2);

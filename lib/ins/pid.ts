@@ -2,7 +2,6 @@
 // INS when the identity is qualified, and what the ACK must say about it.
 
 import type { Segment } from '../hl7/message';
-import { localDate } from '../timezone';
 import type { Findings } from './findings';
 import { readIdentifiers } from './identifiers';
 import { INSEE_CODE, qualificationGaps, type IdentityVerification, type PatientIdentity } from './identity';
@@ -17,6 +16,8 @@ export interface ReadContext {
   timeZone: string;
   /** Now, ms since the epoch. */
   now: number;
+  /** Today in that time zone, YYYY-MM-DD. */
+  today: string;
 }
 
 export interface PidReading {
@@ -53,13 +54,22 @@ export function readPid(pid: Segment, occ: number, f: Findings, ctx: ReadContext
   if (!ids.ipp) f.error('101', `${at}^3`, 'no IPP: no PID-3 repetition with identifier type PI and an id');
 
   const names = readNames(pid, at, f);
-  const birthDate = readBirthDate(pid, at, f, ctx);
-  const sex = readSex(pid, at, f);
-  const birthPlace = readBirthPlace(pid, at, f);
   const status = readStatus(pid, at, f);
-  const verification = zfd ? readVerification(zfd, f, ctx) : null;
-
-  const identity = { ...names, birthDate, sex, birthPlace, status: status.status, attributes: status.attributes, verification };
+  // built property by property: V8 (Node 20) takes a slow path for { ...names, more } — 11 µs a message
+  const identity: Omit<PatientIdentity, 'ipp' | 'ins' | 'qualified'> = {
+    status: status.status,
+    attributes: status.attributes,
+    birthName: names.birthName,
+    firstNames: names.firstNames,
+    firstName: names.firstName,
+    birthDate: readBirthDate(pid, at, f, ctx),
+    sex: readSex(pid, at, f),
+    birthPlace: readBirthPlace(pid, at, f),
+    usedName: names.usedName,
+    usedFirstName: names.usedFirstName,
+    pseudonym: names.pseudonym,
+    verification: zfd ? readVerification(zfd, f, ctx) : null,
+  };
   let ins = ids.ins;
   const reading: PidReading = { patient: null };
   if (ins) {
@@ -79,7 +89,7 @@ export function readPid(pid: Segment, occ: number, f: Findings, ctx: ReadContext
     reading.insSetAside = ids.setAside.join('; ');
   }
   if (!ids.ipp) return reading;
-  reading.patient = { ipp: ids.ipp, ins, qualified: ins !== null, ...identity };
+  reading.patient = Object.assign({ ipp: ids.ipp, ins, qualified: ins !== null }, identity);
   return reading;
 }
 
@@ -88,13 +98,11 @@ type Names = Pick<PatientIdentity, 'birthName' | 'firstName' | 'firstNames' | 'u
 function readNames(pid: Segment, at: string, f: Findings): Names {
   const out: Names = { birthName: '', firstName: '', firstNames: '', usedName: '', usedFirstName: '', pseudonym: null };
   const seen = new Set<string>();
-  const reps = pid.field(5);
-  for (let r = 1; r <= reps.length; r++) {
-    const rep = reps[r - 1];
+  for (let r = 1, n = pid.repetitions(5); r <= n; r++) {
     const loc = `${at}^5^${r}`;
-    const type = valueOf(rep[6]?.[0]).toUpperCase();
+    const type = valueOf(pid.value(5, r, 7)).toUpperCase();
     const part = (c: number): string => {
-      const v = valueOf(rep[c - 1]?.[0]);
+      const v = valueOf(pid.value(5, r, c));
       const bad = controlCharacter(v);
       if (bad !== null) {
         f.error('102', `${loc}^${c}`, `PID-5.${c} holds a control character (U+${bad})`);
@@ -124,7 +132,7 @@ function readNames(pid: Segment, at: string, f: Findings): Names {
       const name = part(1);
       const firstName = part(2);
       out.pseudonym = name || firstName ? { name, firstName } : null;
-    } else if (type !== 'U' && (rep.length > 1 || valueOf(rep[0]?.[0]))) {
+    } else if (type !== 'U' && pid.rawRepetitions(5)[r - 1] !== '') {
       f.warn(
         type ? '103' : '101',
         `${loc}^7`,
@@ -136,14 +144,14 @@ function readNames(pid: Segment, at: string, f: Findings): Names {
 }
 
 function readBirthDate(pid: Segment, at: string, f: Findings, ctx: ReadContext): string {
-  const raw = valueOf(pid.field(7)[0]?.[0]?.[0]);
+  const raw = valueOf(pid.value(7));
   if (!raw) return '';
   const date = hl7Date(raw);
   if (!date) {
     f.error('102', `${at}^7`, 'the birth date (PID-7) is not a date (YYYYMMDD)');
     return '';
   }
-  if (date > localDate(ctx.now, ctx.timeZone)) {
+  if (date > ctx.today) {
     f.error('102', `${at}^7`, 'the birth date (PID-7) is in the future');
     return '';
   }
@@ -151,17 +159,16 @@ function readBirthDate(pid: Segment, at: string, f: Findings, ctx: ReadContext):
 }
 
 function readSex(pid: Segment, at: string, f: Findings): PatientIdentity['sex'] {
-  const raw = valueOf(pid.field(8)[0]?.[0]?.[0]);
+  const raw = valueOf(pid.value(8));
   if (raw === 'F' || raw === 'M' || raw === 'U') return raw;
   if (raw) f.error('103', `${at}^8`, `the sex (PID-8) is not F, M or U${raw === 'O' ? ' (O was removed by PAM FR 2.11)' : ''}`);
   return 'U';
 }
 
 function readBirthPlace(pid: Segment, at: string, f: Findings): string {
-  const reps = pid.field(11);
-  for (let r = 1; r <= reps.length; r++) {
-    if (valueOf(reps[r - 1][6]?.[0]).toUpperCase() !== 'BDL') continue;
-    const code = valueOf(reps[r - 1][8]?.[0]);
+  for (let r = 1, n = pid.repetitions(11); r <= n; r++) {
+    if (valueOf(pid.value(11, r, 7)).toUpperCase() !== 'BDL') continue;
+    const code = valueOf(pid.value(11, r, 9));
     if (code && !INSEE_CODE.test(code)) {
       f.warn('102', `${at}^11^${r}^9`, 'the birth place (PID-11.9 typed BDL) is not an INSEE code (5 characters, 99xxx abroad): not kept');
       return '';
@@ -172,7 +179,9 @@ function readBirthPlace(pid: Segment, at: string, f: Findings): string {
 }
 
 function readStatus(pid: Segment, at: string, f: Findings): ReturnType<typeof readStatusCodes> {
-  const s = readStatusCodes(pid.field(32).map((rep) => valueOf(rep[0]?.[0])));
+  const codes: string[] = [];
+  for (let r = 1, n = pid.repetitions(32); r <= n; r++) codes.push(valueOf(pid.value(32, r)));
+  const s = readStatusCodes(codes);
   if (s.missing) f.warn('101', `${at}^32`, 'no identity status (VIDE, PROV or VALI) in PID-32: required since the INS (PAM FR §6.6.15)');
   if (s.contradictory.length) f.warn('103', `${at}^32`, `several identity statuses in PID-32 (${s.contradictory.join(', ')}): ${s.status}, the least trusted, is kept`);
   if (s.unknown.length) f.warn('103', `${at}^32`, `${s.unknown.join(', ')}: not in table 0445 of PAM FR (§6.6.15), kept as sent`);
@@ -185,7 +194,7 @@ const ZFD_DOCUMENTS: readonly string[] = Object.freeze(['AN', 'CC', 'CE', 'CM', 
 
 /** ZFD-4…8 (PAM FR §6.18.4–§6.18.8); unknown codes and unreadable dates are warnings (codes kept as sent). */
 function readVerification(zfd: Segment, f: Findings, ctx: ReadContext): IdentityVerification {
-  const v = (n: number) => valueOf(zfd.field(n)[0]?.[0]?.[0]);
+  const v = (n: number) => valueOf(zfd.value(n));
   const corrected = v(4).toUpperCase();
   if (corrected && corrected !== 'Y' && corrected !== 'N') f.warn('103', 'ZFD^1^4', 'ZFD-4 is not Y or N (table 0136)');
   const method = v(5).toUpperCase();
@@ -200,7 +209,7 @@ function readVerification(zfd: Segment, f: Findings, ctx: ReadContext): Identity
       f.warn('102', `ZFD^1^${n}`, `ZFD-${n} is not a date`);
       return null;
     }
-    if (!dateOnly && (dtmInstant(raw, ctx.timeZone) ?? 0) > ctx.now + 24 * 3600_000) f.warn('102', `ZFD^1^${n}`, `ZFD-${n} is in the future`);
+    if (!dateOnly && dtmInstant(p, ctx.timeZone) > ctx.now + 24 * 3600_000) f.warn('102', `ZFD^1^${n}`, `ZFD-${n} is in the future`);
     return dateOnly ? p.date : p.iso;
   };
   return {

@@ -15,6 +15,10 @@ export interface ParsedDtm {
   iso: string;
   /** Whether day, month and year are all given. */
   fullDate: boolean;
+  /** The numbers read: year, month, day, hour, minute, second, millisecond (missing parts: their first value). */
+  parts: [number, number, number, number, number, number, number];
+  /** The offset sent, in minutes; null when the value has none. */
+  offset: number | null;
 }
 
 /**
@@ -35,10 +39,11 @@ export function parseDtm(value: string): ParsedDtm | null {
   if (ss !== undefined && Number(ss) > 59) return null;
   if (sign !== undefined && (Number(oh) > 14 || Number(om) > 59)) return null;
   const date = d !== undefined ? `${y}-${mo}-${d}` : mo !== undefined ? `${y}-${mo}` : y;
-  if (hh === undefined) return { date, iso: date, fullDate: d !== undefined };
+  const parts: ParsedDtm['parts'] = [year, Number(mo ?? 1), Number(d ?? 1), Number(hh ?? 0), Number(mi ?? 0), Number(ss ?? 0), Number((frac ?? '').padEnd(3, '0').slice(0, 3))];
+  const offset = sign ? (sign === '-' ? -1 : 1) * (Number(oh) * 60 + Number(om)) : null;
+  if (hh === undefined) return { date, iso: date, fullDate: d !== undefined, parts, offset: null };
   const time = `${hh}:${mi ?? '00'}:${ss ?? '00'}${frac ? '.' + frac : ''}`;
-  const offset = sign ? `${sign}${oh}:${om}` : '';
-  return { date, iso: `${date}T${time}${offset}`, fullDate: true };
+  return { date, iso: `${date}T${time}${sign ? `${sign}${oh}:${om}` : ''}`, fullDate: true, parts, offset };
 }
 
 /** A full date (YYYYMMDD, with or without a time) as YYYY-MM-DD; null when it is not one. */
@@ -48,15 +53,12 @@ export function hl7Date(value: string): string | null {
 }
 
 /**
- * The instant an HL7 DTM stands for (ms since the epoch), null when it is not one: with its offset when
- * it carries one, else as the wall-clock time of `timeZone` (the establishment's); missing month, day or
- * time parts count as their first value (a date alone is its midnight).
+ * The instant a parsed HL7 DTM stands for (ms since the epoch): with its offset when it carries one, else
+ * as the wall-clock time of `timeZone` (the establishment's); missing month, day or time parts count as
+ * their first value (a date alone is its midnight; an offset after a date alone is not used).
  */
-export function dtmInstant(value: string, timeZone: string): number | null {
-  if (!parseDtm(value)) return null;
-  const [, y, mo, d, hh, mi, ss, frac, sign, oh, om] = DTM.exec(value.trim()) as RegExpExecArray;
-  const parts = [Number(y), Number(mo ?? 1), Number(d ?? 1), Number(hh ?? 0), Number(mi ?? 0), Number(ss ?? 0), Number((frac ?? '').padEnd(3, '0').slice(0, 3))] as const;
-  if (!sign) return wallInstant(...parts, timeZone);
-  const offset = (sign === '-' ? -1 : 1) * (Number(oh) * 60 + Number(om));
-  return Date.UTC(parts[0], parts[1] - 1, parts[2], parts[3], parts[4], parts[5], parts[6]) - offset * 60000;
+export function dtmInstant(p: ParsedDtm, timeZone: string): number {
+  const [y, mo, d, h, mi, s, ms] = p.parts;
+  if (p.offset === null) return wallInstant(y, mo, d, h, mi, s, ms, timeZone);
+  return Date.UTC(y, mo - 1, d, h, mi, s, ms) - p.offset * 60000;
 }
