@@ -10,7 +10,9 @@ export type CdaBuildErrorCode =
   /** another required input is missing (`field` names it) */
   | 'MISSING'
   /** an input is malformed or not in its value set (`field` names it) */
-  | 'INVALID';
+  | 'INVALID'
+  /** the DMP is asked for an identity that is not qualified (its patientId is the INS) */
+  | 'NOT_QUALIFIED';
 
 /** Why a CDA document or its MDM message cannot be built: `code`, the input at fault in `field`, and a message naming it. */
 export class CdaBuildError extends Error {

@@ -1,7 +1,19 @@
 // CDA R2 level-1 documents conforming to the CI-SIS (structuration minimale, IHE XDS-SD) from a PDF and
 // the patient's identity, and their HL7 v2 MDM wrapping for the PFI (DMP / MSSanté).
 export { buildCdaN1, buildCdaN1Buffer, cdaToBuffer, formatId, parseId, psIdentifier, structureIdentifier, newIdExtension, CDA_OIDS } from './build';
-export { buildMdm, buildMdmBuffer, MDM_METADATA_CODES, type MdmKind, type MdmOptions } from './mdm';
+export {
+  buildMdm,
+  buildMdmBuffer,
+  buildTransmission,
+  buildTransmissionBuffer,
+  identityStatusCodes,
+  SHARING_FLAG_CODES,
+  type Carrier,
+  type MdmKind,
+  type SharingFlag,
+  type TransmissionOptions,
+} from './transmission';
+export * from './volet';
 export { CdaBuildError, type CdaBuildErrorCode } from './errors';
 export { DOCUMENT_TYPE_ALIASES, documentType } from './vocabulary';
 export { toTs, formatTs, type DateInput } from './time';
@@ -20,8 +32,10 @@ export type {
   LegalAuthenticatorInput,
   NamePrefix,
   OrganizationInput,
+  ParticipantOrganizationInput,
   ProfessionalInput,
   RecipientInput,
+  SenderInput,
   ReplacedDocumentInput,
   ServiceEventInput,
   SharingInput,
@@ -50,16 +64,15 @@ export {
   readHl7Document,
   documentAck,
   ackAdvice,
+  voletAckOptions,
+  ACK_COUNTRY,
   DocumentMessageError,
   DOCUMENT_EVENTS,
-  SHARING_FLAG_CODES,
-  METADATA_CODING_SYSTEM,
+  DOCUMENT_VERSIONS,
   type UnwrappedDocument,
   type SharingMetadata,
   type SharingLine,
-  type SharingRecipient,
-  type SharingFlag,
-  type MetadataCode,
+  type TransportParticipant,
   type DocumentCarrier,
   type DocumentTxa,
   type AckAdvice,

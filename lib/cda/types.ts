@@ -94,8 +94,10 @@ export interface EncounterInput {
   practiceSetting?: string;
   /** Name of the care unit (e.g. "Service de cardiologie"): healthCareFacility/serviceProviderOrganization/name. */
   service?: string;
-  /** Encounter number (NDA); a plain string is an extension under settings.encounterIdRoot. */
+  /** Encounter number (the venue, PV1-19); a plain string is an extension under settings.encounterIdRoot. */
   id?: string | CdaId;
+  /** Administrative file number (NDA, PID-18 of the MDM / ORU); a plain string is an extension under settings.encounterIdRoot. */
+  account?: string | CdaId;
   /** Encounter type, TRE_R304-HL7v3ActCode (IMP, EMER, AMB, FLD, HH, VR) or TRE_R305-TypeRencontre (EXTERNE, SEANCE). */
   code?: string;
 }
@@ -120,43 +122,90 @@ export interface ReplacedDocumentInput {
 }
 
 /** A recipient of the document over MSSanté. */
-export interface RecipientInput {
-  /** National PS identifier (RPPS, as for ProfessionalInput.idNat). */
-  idNat?: string;
-  family?: string;
-  given?: string;
-  /** MSSanté mailbox (e.g. "jean.dupont@medecin.mssante.fr"). */
-  mssante?: string;
+/**
+ * An organization as the transport volet names it in PRT-8 (XON): name, identifier, its type (HL7 table
+ * 0203 as IHE France specialises it: FINEG, FINEJ, IDNST, UF, SVR…) and assigning authority.
+ */
+export interface ParticipantOrganizationInput {
+  name: string;
+  /** PRT-8.10: the identifier (a FINESS number, an IDNST, a UF code…). */
+  id: string;
+  /** PRT-8.7 (default FINEG). */
+  idType?: string;
+  /** PRT-8.6: assigning authority (default ASIP-SANTE-ST, 1.2.250.1.71.4.2.2). */
+  authority?: { namespace?: string; oid: string };
 }
 
 /**
- * How the document is to be shared, for the MDM message to the PFI (metadata OBX segments, coding
- * system "MetaDMPMSS"; each flag given is written, Y or N). Not used in the CDA itself, except that
- * the DMP visibility flags (hidden/invisible) are sent alongside.
+ * An MSSanté recipient of the document (a PRT RCT segment of the volet "Transmission de documents CDA en
+ * HL7 v2" 2.1): its mailbox, and who it is — a health professional (national identifier), the patient
+ * (PRT-5 is then the patient's INS, written only for a qualified identity), an organization, or an
+ * application.
+ */
+export interface RecipientInput {
+  /** MSSanté mailbox (PRT-15.4). */
+  mssante: string;
+  /** A health professional: national PS identifier (RPPS, as for ProfessionalInput.idNat) and names. */
+  idNat?: string;
+  family?: string;
+  given?: string;
+  /** The patient (DESTMSSANTEPAT). */
+  patient?: boolean;
+  organization?: ParticipantOrganizationInput;
+  /** An application: its identifier (PRT-10.1). */
+  device?: string;
+}
+
+/**
+ * Who sends the request (the PRT SB segment): a health professional and their organization (both
+ * needed for the DMP: SC.DMP/CONF.12, "FINESS géographique de l'établissement et l'identifiant du
+ * professionnel ou du dispositif"), or an application. Default: the document's author, and the
+ * establishment (custodian) as a FINESS géographique.
+ */
+export interface SenderInput {
+  idNat?: string;
+  family?: string;
+  given?: string;
+  organization?: ParticipantOrganizationInput;
+  device?: string;
+}
+
+/**
+ * How the document is to be shared: the metadata OBX of the MDM / ORU for the PFI (table « MétaDMP/MSS »,
+ * all ten flags written Y or N, default N), the PRT participants, the mail bodies. Not used in the CDA
+ * itself.
  */
 export interface SharingInput {
-  /** Send to the patient's DMP (OBX DESTDMP). */
+  /** Send to the patient's DMP (DESTDMP): only a qualified identity (the DMP's patientId is the INS). */
   dmp?: boolean;
-  /** Send by MSSanté to the health professionals in `recipients` (OBX DESTMSSANTEPS). */
+  /** Send by MSSanté to the professionals, organizations or applications among `recipients` (DESTMSSANTEPS). */
   mssantePs?: boolean;
-  /** Send by MSSanté to the patient's Mon espace santé mailbox (OBX DESTMSSANTEPAT). */
+  /** Send by MSSanté to the patient, a recipient with `patient: true` (DESTMSSANTEPAT). */
   mssantePatient?: boolean;
-  /** DMP: hidden from the other health professionals ("masqué aux PS", OBX MASQUE_PS). */
+  /** The patient may not answer the mail (NTE-4 "FIN" after DESTMSSANTEPAT). */
+  patientMayNotReply?: boolean;
+  /** DMP: hidden from the other health professionals (MASQUE_PS). */
   hiddenFromProfessionals?: boolean;
-  /** DMP: not visible to the patient until an announcement consultation (OBX INVISIBLE_PATIENT). */
+  /** DMP: not visible to the patient (INVISIBLE_PATIENT). */
   invisibleToPatient?: boolean;
-  /**
-   * DMP: not visible to the patient's legal representatives — the "connexion secrète" of a minor
-   * patient (OBX INVISIBLE_REPRESENTANTS_LEGAUX).
-   */
+  /** DMP: not visible to the patient's legal representatives (INVISIBLE_REP_LEGAUX). */
   invisibleToLegalRepresentatives?: boolean;
-  /** An MDM^T04 that changes the visibility flags above of a document already shared (OBX MODIFICATION_CONFIDENTIALITE). */
+  /** DMP "connexion secrète" transaction (CONNEXION_SECRETE). */
+  secretConnection?: boolean;
+  /** A replacement that changes the visibility above of a document already shared (MODIF_CONF_CODE). */
   confidentialityChange?: boolean;
-  /** MSSanté recipients (OBX DESTINATAIRE, XCN; the mailbox in an XTN OBX with the same OBX-4 sub-id). */
-  recipients?: readonly RecipientInput[];
-  /** Ask MSSanté for a delivery / read receipt (OBX ACK_RECEPTION, ACK_LECTURE). */
+  /** Ask for the DMP / MSSanté delivery receipts (ACK_RECEPTION) and the MSSanté read receipts (ACK_LECTURE_MSS). */
   ackReception?: boolean;
   ackReading?: boolean;
+  /** MSSanté recipients (PRT RCT). */
+  recipients?: readonly RecipientInput[];
+  /** Where a recipient may answer (PRT REPLY). */
+  replyTo?: string;
+  /** Text for the body of the mail to the professionals (CORPSMAIL_PS) and to the patient (CORPSMAIL_PATIENT). */
+  mailBodyProfessional?: string;
+  mailBodyPatient?: string;
+  /** The sender of the request (PRT SB); default the author and the establishment. */
+  sender?: SenderInput;
 }
 
 /** What the document is and who is responsible for it. */

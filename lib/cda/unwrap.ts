@@ -1,7 +1,9 @@
-// Taking a CDA document out of the HL7 v2 message that carries it (CI-SIS volet "Transmission de
-// documents CDA en HL7 v2"): ORU^R01, MDM^T02 (new document), MDM^T10 (replacement), MDM^T04 (status or
-// visibility change), the document in an OBX of type ED, the sharing metadata in the OBX lines coded
-// in "MetaDMPMSS" (as lib/cda/mdm.ts writes them), and what the acknowledgement must say.
+// Taking a CDA document out of the HL7 v2 message that carries it, as the CI-SIS transport volets write
+// it (../shared/specs: "Transmission de documents CDA en HL7 v2" 2.1, and "Transmission au LPS d'un
+// document CDA provenant d'un courriel MSSanté" 1.1 — the PFI to the receiving software): ORU^R01 and
+// MDM^T02 (new document), MDM^T10 (replacement), MDM^T04 (deletion), the document in an OBX of type ED,
+// what is asked of it (ORC-1, OBX-11), the metadata OBX of table « MétaDMP/MSS », the PRT participants,
+// and what the acknowledgement must say.
 import { isAscii } from 'node:buffer';
 import {
   buildSafeAck,
@@ -11,14 +13,26 @@ import {
   unescapeValue,
   type AckCode,
   type AckError,
+  type AckOptions,
   type Hl7Header,
   type Hl7Message,
   type Segment,
 } from '../hl7';
-import { MDM_METADATA_CODES, SHARING_FLAG_CODES, type MetadataCode, type SharingFlag } from './mdm';
-export { SHARING_FLAG_CODES, type MetadataCode, type SharingFlag };
 import { readCda, type CdaReading, type ReadCdaOptions } from './parse';
-import type { SharingInput } from './types';
+import { ACTION_OF_KIND, FLAG_OF, type SharingFlag } from './transmission';
+import {
+  APPLICATION_ERROR_CODE,
+  APPLICATION_ERROR_SYSTEM,
+  DOCUMENT_ACTIONS,
+  MESSAGE_ERROR_CONDITION,
+  MESSAGE_ERROR_SYSTEM,
+  METADATA,
+  METADATA_SYSTEM,
+  type ApplicationErrorCode,
+  type DocumentAction,
+  type MetadataCode,
+  type Participation,
+} from './volet';
 import { Base64Decoder, CdaRejectError, type CdaRejectCode } from './xml';
 
 /** The message types and events that carry a document, and are read. */
@@ -27,44 +41,50 @@ export const DOCUMENT_EVENTS: Readonly<Record<string, readonly string[]>> = Obje
   MDM: Object.freeze(['T02', 'T04', 'T10']),
 });
 
-/** The coding system of the metadata OBX (OBX-3.3). */
-export const METADATA_CODING_SYSTEM = 'MetaDMPMSS';
-
-const FLAG_OF_CODE = new Map<string, SharingFlag>(Object.entries(SHARING_FLAG_CODES).map(([flag, code]) => [code, flag as SharingFlag]));
+/** The HL7 versions read (MSH-12.1): the volets send ORU in 2.5 and MDM in 2.6. */
+export const DOCUMENT_VERSIONS: readonly string[] = Object.freeze(['2.5', '2.5.1', '2.6']);
 
 /** One metadata OBX as read. */
 export interface SharingLine {
   /** OBX-1. */
   setId: string;
-  /** OBX-2 (CE, XCN, XTN…). */
+  /** OBX-2 (CWE, CE, ED…). */
   valueType: string;
   /** OBX-3.1 and OBX-3.2. */
   code: string;
   label: string;
-  /** OBX-4 (groups the XCN and XTN lines of one recipient). */
-  subId: string;
-  /** OBX-5.1 decoded (Y / N for a flag, the PS identifier of an XCN, '' for an XTN). */
+  /** OBX-5.1 decoded (Y / N for a flag; '' for a mail body). */
   value: string;
   /** ERR-2 location of the OBX (OBX^<occurrence>). */
   location: string;
 }
 
-/** A recipient named by DESTINATAIRE lines (XCN and / or XTN with the same OBX-4). */
-export interface SharingRecipient {
-  subId: string;
-  /** National PS identifier as written (XCN-1, "8" + RPPS). */
-  idNat?: string;
-  family?: string;
-  given?: string;
-  /** MSSanté address (XTN-4). */
-  mssante?: string;
-}
-
-/** The sharing metadata of the message: the flags given (Y → true, N → false; absent when not sent), recipients, and every line. */
+/**
+ * The metadata of table « MétaDMP/MSS » (profils-messages.md, "Les métadonnées DMP/MSSanté"): each flag
+ * sent (Y → true, N → false; absent when not sent), the mail bodies, the NTE "FIN" after DESTMSSANTEPAT,
+ * and every line as read.
+ */
 export type SharingMetadata = { [K in SharingFlag]?: boolean } & {
-  recipients: SharingRecipient[];
+  mailBodyProfessional?: string;
+  mailBodyPatient?: string;
+  patientMayNotReply?: boolean;
   lines: SharingLine[];
 };
+
+/** A PRT segment (pre-adopted from HL7 2.9): the sender (SB), a recipient (RCT), the reply address (REPLY). */
+export interface TransportParticipant {
+  role: Participation | string;
+  /** PRT-5: a professional (national id) or the patient (INS). */
+  person?: { id: string; family: string; given: string; authority: string; idType: string };
+  /** PRT-8. */
+  organization?: { name: string; id: string; idType: string; authority: string };
+  /** PRT-10.1. */
+  device?: string;
+  /** PRT-15.4: the MSSanté mailbox. */
+  mail?: string;
+  /** ERR-2 location (PRT^<occurrence>). */
+  location: string;
+}
 
 /** Where the document was found. */
 export interface DocumentCarrier {
@@ -97,6 +117,8 @@ export interface DocumentTxa {
 }
 
 export interface UnwrappedDocument {
+  /** What is asked: new (MDM^T02, OBX-11 F), replace (T10, C), delete (T04, D). */
+  action: DocumentAction;
   hl7: {
     type: string;
     event: string;
@@ -111,6 +133,11 @@ export interface UnwrappedDocument {
   cda: Buffer | string;
   carrier: DocumentCarrier;
   sharing: SharingMetadata;
+  participants: TransportParticipant[];
+  /** MSH-21: the message profile (e.g. 2.1^CISIS_CDA_HL7_V2, 1.1^CISIS_CDA_HL7_LPS). */
+  profile: string;
+  /** LPS volet: the MSSanté mail the document came in (the OBX after the document: OBX-3.1 Message-ID, OBX-3.2 subject). */
+  mail?: { messageId: string; subject: string; body?: string };
   txa: DocumentTxa | null;
   /** PID-3: the patient identifiers the message gives (to compare with the CDA's recordTarget). */
   patientIds: { id: string; authority: string; oid: string; type: string }[];
@@ -125,10 +152,15 @@ export interface UnwrappedDocument {
   warnings: string[];
 }
 
-/** How to acknowledge an error: AR (message rejected) or AE (error), an HL7 table 0357 code and the ERR-2 location. */
+/**
+ * How to acknowledge an error: AR (rejected: may succeed if sent again) or AE (error), the ERR-3 code of
+ * table messageErrorCondition, for 207 the ERR-5 code of table applicationErrorCode (LPS volet
+ * error-codes.md: 900–906), and the ERR-2 location.
+ */
 export interface AckAdvice {
   code: AckCode;
   hl7Code: string;
+  application?: ApplicationErrorCode;
   location?: string;
 }
 
@@ -161,64 +193,147 @@ function componentsFrom(raw: string, d: { component: string }, c: number): strin
   return at === 0 ? raw : raw.slice(at);
 }
 
-function readSharing(msg: Hl7Message, warnings: string[]): SharingMetadata {
-  const sharing: SharingMetadata = { recipients: [], lines: [] };
-  const recipients = new Map<string, SharingRecipient>();
-  msg.all('OBX').forEach((obx, i) => {
+function readSharing(msg: Hl7Message, warnings: string[], setAside: SetAside | null): SharingMetadata {
+  const sharing: SharingMetadata = { lines: [] };
+  const segments = msg.segments;
+  let obxCount = 0;
+  for (let k = 0; k < segments.length; k++) {
+    const obx = segments[k];
+    if (obx.name !== 'OBX') continue;
+    obxCount++;
     const code = obx.value(3, 1, 1).trim();
     const system = obx.value(3, 1, 3).trim();
-    const known = Object.hasOwn(MDM_METADATA_CODES, code);
-    if (system !== METADATA_CODING_SYSTEM && !(known && !system)) return;
-    const line: SharingLine = {
-      setId: obx.value(1),
-      valueType: obx.value(2).trim(),
-      code,
-      label: obx.value(3, 1, 2),
-      subId: obx.value(4).trim(),
-      value: obx.value(5, 1, 1).trim(),
-      location: `OBX^${i + 1}`,
-    };
+    const known = Object.hasOwn(METADATA, code);
+    if (system !== METADATA_SYSTEM && !(known && !system)) continue;
+    const line: SharingLine = { setId: obx.value(1), valueType: obx.value(2).trim(), code, label: obx.value(3, 1, 2), value: obx.value(5, 1, 1).trim(), location: `OBX^${obxCount}` };
     sharing.lines.push(line);
     if (!known) {
-      warnings.push(`metadata OBX ${line.location}: code "${sanitize(code)}" is not one of ${Object.keys(MDM_METADATA_CODES).join(', ')}`);
-      return;
+      warnings.push(`metadata OBX ${line.location}: code "${sanitize(code)}" is not in table MétaDMP/MSS (${Object.keys(METADATA).join(', ')})`);
+      continue;
     }
-    const flag = FLAG_OF_CODE.get(code);
+    const flag = FLAG_OF[code as MetadataCode];
     if (flag) {
       const v = line.value.toUpperCase();
       if (v === 'Y' || v === 'N') sharing[flag] = v === 'Y';
       else warnings.push(`metadata OBX ${line.location} (${code}): "${sanitize(line.value, 8)}" is neither Y nor N: ignored`);
-      return;
+      // profils-messages.md, "Echange MSSanté Patient": an NTE whose NTE-4 is FIN after it: the patient may not reply
+      if (code === 'DESTMSSANTEPAT' && segments[k + 1]?.name === 'NTE' && segments[k + 1].value(4, 1, 1).trim().toUpperCase() === 'FIN') sharing.patientMayNotReply = true;
+      continue;
     }
-    if (code === 'DESTINATAIRE') {
-      const key = line.subId || `#${i + 1}`;
-      let r = recipients.get(key);
-      if (!r) {
-        r = { subId: line.subId };
-        recipients.set(key, r);
-        sharing.recipients.push(r);
-      }
-      if (line.valueType === 'XTN') {
-        const address = obx.value(5, 1, 4).trim();
-        if (address) r.mssante = address;
-      } else {
-        const id = obx.value(5, 1, 1).trim();
-        const family = obx.value(5, 1, 2).trim();
-        const given = obx.value(5, 1, 3).trim();
-        if (id) r.idNat = id;
-        if (family) r.family = family;
-        if (given) r.given = given;
-      }
-    }
-  });
+    // CORPSMAIL_PS, CORPSMAIL_PATIENT: ED, the text in base64 (or as escaped text)
+    const body = mailBody(obx, msg, setAside?.get(obxCount - 1));
+    if (body === null) warnings.push(`metadata OBX ${line.location} (${code}): the mail body is not readable base64: ignored`);
+    else if (code === 'CORPSMAIL_PS') sharing.mailBodyProfessional = body;
+    else sharing.mailBodyPatient = body;
+  }
   return sharing;
 }
 
+/**
+ * The text of a mail body OBX (ED: ^text^^Base64^<data>, padding optional; or ^text^^A^<escaped text>).
+ * `setAside`: its data when it was read from the message bytes (setAsideEdData).
+ */
+function mailBody(obx: Segment, msg: Hl7Message, setAside: Buffer | undefined): string | null {
+  const enc = obx.value(5, 1, 4).trim().toUpperCase();
+  const data = setAside ? setAside.toString('latin1') : obx.value(5, 1, 5);
+  if (enc === 'A' || enc === '') return setAside ? data : unescapeValue(data, msg.delimiters, msg.encoding);
+  if (enc !== 'BASE64' && enc !== 'B64') return null;
+  try {
+    const decoder = new Base64Decoder(data.length, 'mail body', true);
+    decoder.feed(data);
+    return decoder.end().toString('utf8');
+  } catch {
+    return null;
+  }
+}
+
+/** The PRT segments of the message (profils-messages.md: SB, RCT, REPLY). */
+function readParticipants(msg: Hl7Message): TransportParticipant[] {
+  return msg.all('PRT').map((prt, i) => {
+    const p: TransportParticipant = { role: prt.value(4, 1, 1).trim().toUpperCase(), location: `PRT^${i + 1}` };
+    const personId = prt.value(5, 1, 1).trim();
+    if (personId || prt.value(5, 1, 2).trim()) {
+      const oid = prt.value(5, 1, 9, 2).trim();
+      p.person = {
+        id: personId,
+        family: prt.value(5, 1, 2).trim(),
+        given: prt.value(5, 1, 3).trim(),
+        // the ANS examples write the patient's authority OID in PRT-5.9 directly, without sub-components
+        authority: oid || prt.value(5, 1, 9, 1).trim(),
+        idType: prt.value(5, 1, 13).trim(),
+      };
+    }
+    const orgName = prt.value(8, 1, 1).trim();
+    const orgId = prt.value(8, 1, 10).trim();
+    if (orgName || orgId) p.organization = { name: orgName, id: orgId, idType: prt.value(8, 1, 7).trim(), authority: prt.value(8, 1, 6, 2).trim() };
+    const device = prt.value(10, 1, 1).trim();
+    if (device) p.device = device;
+    const mail = prt.value(15, 1, 4).trim();
+    if (mail) p.mail = mail;
+    return p;
+  });
+}
+
+/**
+ * What the message asks (evenements-declenchants.md): MDM^T02 / T10 / T04 new / replace / delete; ORU^R01
+ * per OBX-11 of the document (F, C, D). ORC-1 (NW, RO, CA) and OBX-11 must agree with it (profils-messages.md,
+ * "Le segment ORC": "En cas d'incohérence entre ces champs, le message HL7 sera rejeté"): a contradiction
+ * is an AE 103 naming the field.
+ */
+function requestedAction(message: Hl7Message, header: Hl7Header, documentObx: Segment, occurrence: number): DocumentAction {
+  const obx11 = documentObx.value(11).trim().toUpperCase();
+  const orc1 = message.segment('ORC')?.value(1).trim().toUpperCase() ?? '';
+  const byObx = (Object.keys(DOCUMENT_ACTIONS) as DocumentAction[]).find((a) => DOCUMENT_ACTIONS[a].obx11 === obx11);
+  const action = header.type === 'MDM' ? ACTION_OF_KIND[header.event as keyof typeof ACTION_OF_KIND] : byObx;
+  if (!action) {
+    throw new DocumentMessageError('UNSUPPORTED_MESSAGE', `OBX-11 of the document is "${sanitize(obx11, 4)}": F (new), C (replacement) or D (deletion) expected`, header, {
+      code: 'AE',
+      hl7Code: '103',
+      location: `OBX^${occurrence}^11`,
+    });
+  }
+  const expected = DOCUMENT_ACTIONS[action];
+  if (obx11 && obx11 !== expected.obx11) {
+    throw new DocumentMessageError('UNSUPPORTED_MESSAGE', `OBX-11 "${sanitize(obx11, 4)}" contradicts ${header.type}^${header.event} (${expected.obx11} expected)`, header, {
+      code: 'AE',
+      hl7Code: '103',
+      location: `OBX^${occurrence}^11`,
+    });
+  }
+  if (orc1 && orc1 !== expected.orc) {
+    throw new DocumentMessageError('UNSUPPORTED_MESSAGE', `ORC-1 "${sanitize(orc1, 4)}" contradicts the request (${expected.orc} expected for ${action})`, header, {
+      code: 'AE',
+      hl7Code: '103',
+      location: 'ORC^1^1',
+    });
+  }
+  return action;
+}
+
+/**
+ * LPS volet (volet-lps-cda-mssante/profils-messages.md, "Le groupe de segments portant les informations
+ * du courriel MSSanté"): the OBX after the document, ED, describes the mail the document came in —
+ * OBX-3.1 its Message-ID, OBX-3.2 its subject, OBX-5 its content in base64. Its 0-based OBX occurrence
+ * and what it says; null when the message has none.
+ */
+function readMail(obxs: Segment[], documentIndex: number, msg: Hl7Message, setAside: SetAside | null): { index: number; mail: NonNullable<UnwrappedDocument['mail']> } | null {
+  const index = documentIndex + 1;
+  const next = obxs[index];
+  if (!next || next.value(2).trim().toUpperCase() !== 'ED' || next.value(3, 1, 3).trim() === METADATA_SYSTEM || /xml/i.test(next.value(5, 1, 3))) return null;
+  const body = mailBody(next, msg, setAside?.get(index));
+  return { index, mail: { messageId: next.value(3, 1, 1).trim(), subject: next.value(3, 1, 2).trim(), ...(body !== null ? { body } : {}) } };
+}
+
+/**
+ * An EI as TXA-12 / TXA-13 write it (profils-messages.md, "règle de peuplement"): `extension^^root^ISO`
+ * when the document id has an extension, else the OID alone in EI-1 (EI-2 may name the organisation).
+ */
 function ei(seg: Segment | undefined, field: number): { extension: string; root: string } | null {
   if (!seg) return null;
-  const extension = seg.value(field, 1, 1).trim();
+  const first = seg.value(field, 1, 1).trim();
   const root = seg.value(field, 1, 3).trim();
-  return extension || root ? { extension, root } : null;
+  if (!root) return first ? { extension: '', root: first } : null;
+  return { extension: first, root };
 }
 
 /** The ED data left out of the parsed message: OBX occurrence (0-based) → its bytes (a view of the input). */
@@ -316,7 +431,7 @@ function setAsideEdData(buf: Buffer): { skeleton: Buffer; data: SetAside } | nul
   return { skeleton: Buffer.concat(parts), data };
 }
 
-const HL7_PARSE_CODES: Record<string, string> = { INCOMPLETE_HEADER: '101', UNSUPPORTED_CHARSET: '207' };
+const HL7_PARSE_CODES: Record<string, string> = { INCOMPLETE_HEADER: '101', UNSUPPORTED_CHARSET: '103' };
 
 /**
  * Takes the CDA document out of an ORU^R01 or MDM^T02 / T04 / T10 message (ER7, a string or bytes
@@ -350,7 +465,8 @@ export function unwrapHl7Document(input: string | Buffer): UnwrappedDocument {
       header = null;
     }
     const code = err instanceof Hl7ParseError ? (HL7_PARSE_CODES[err.code] ?? '100') : '100';
-    throw new DocumentMessageError('NOT_HL7', `not a readable HL7 v2 message: ${err instanceof Error ? err.message : String(err)}`, header, { code: 'AR', hl7Code: code }, { cause: err });
+    // an error of the message, not of the moment: AE (the LPS volet keeps AR for what may succeed if sent again)
+    throw new DocumentMessageError('NOT_HL7', `not a readable HL7 v2 message: ${err instanceof Error ? err.message : String(err)}`, header, { code: 'AE', hl7Code: code }, { cause: err });
   }
   const header = message.header();
   const warnings: string[] = [];
@@ -360,7 +476,7 @@ export function unwrapHl7Document(input: string | Buffer): UnwrappedDocument {
       'UNSUPPORTED_MESSAGE',
       `message type ${sanitize(header.type)}^${sanitize(header.event)} does not carry a document: ORU^R01, MDM^T02, MDM^T04 or MDM^T10 expected`,
       header,
-      { code: 'AR', hl7Code: '200', location: 'MSH^1^9^1^1' },
+      { code: 'AE', hl7Code: '200', location: 'MSH^1^9^1^1' },
     );
   }
   if (!events.includes(header.event)) {
@@ -368,19 +484,27 @@ export function unwrapHl7Document(input: string | Buffer): UnwrappedDocument {
       'UNSUPPORTED_MESSAGE',
       `event ${sanitize(header.type)}^${sanitize(header.event)} is not read: ${events.map((e) => `${header.type}^${e}`).join(', ')} carry a document`,
       header,
-      { code: 'AR', hl7Code: '201', location: 'MSH^1^9^1^2' },
+      { code: 'AE', hl7Code: '201', location: 'MSH^1^9^1^2' },
+    );
+  }
+  if (!DOCUMENT_VERSIONS.includes(header.version.trim())) {
+    throw new DocumentMessageError(
+      'UNSUPPORTED_MESSAGE',
+      `HL7 version "${sanitize(header.version, 8)}" is not read: ${DOCUMENT_VERSIONS.join(', ')} (the volets send ORU in 2.5, MDM in 2.6)`,
+      header,
+      { code: 'AE', hl7Code: '203', location: 'MSH^1^12' },
     );
   }
 
   // the document OBX
   const obxs = message.all('OBX');
   let carrierIndex = -1;
-  const seen: string[] = [];
+  const seen: { index: number; text: string }[] = [];
   for (let i = 0; i < obxs.length; i++) {
     const obx = obxs[i];
     const type = obx.value(2).trim().toUpperCase();
-    if (obx.value(3, 1, 3).trim() === METADATA_CODING_SYSTEM) continue;
-    if (type === 'RP') seen.push(`OBX^${i + 1} is a reference pointer (RP), never followed`);
+    if (obx.value(3, 1, 3).trim() === METADATA_SYSTEM) continue;
+    if (type === 'RP') seen.push({ index: i, text: `OBX^${i + 1} is a reference pointer (RP), never followed` });
     if (type !== 'ED') continue;
     const typeOfData = obx.value(5, 1, 2).trim();
     const subtype = obx.value(5, 1, 3).trim();
@@ -388,13 +512,13 @@ export function unwrapHl7Document(input: string | Buffer): UnwrappedDocument {
       if (carrierIndex < 0) carrierIndex = i;
       else warnings.push(`OBX^${i + 1} also carries an XML document: only the first (OBX^${carrierIndex + 1}) is read`);
     } else {
-      seen.push(`OBX^${i + 1} carries ${sanitize(typeOfData) || '?'}/${sanitize(subtype) || '?'}, not XML`);
+      seen.push({ index: i, text: `OBX^${i + 1} carries ${sanitize(typeOfData) || '?'}/${sanitize(subtype) || '?'}, not XML` });
     }
   }
   if (carrierIndex < 0) {
     throw new DocumentMessageError(
       'NO_DOCUMENT',
-      `no OBX of type ED carrying a CDA document (OBX-5 ^TEXT^XML^Base64^…)${seen.length ? `: ${seen.join('; ')}` : ''}`,
+      `no OBX of type ED carrying a CDA document (OBX-5 ^TEXT^XML^Base64^…)${seen.length ? `: ${seen.map((x) => x.text).join('; ')}` : ''}`,
       header,
       { code: 'AE', hl7Code: '101', location: obxs.length ? 'OBX^1^5' : 'OBX' },
     );
@@ -420,12 +544,12 @@ export function unwrapHl7Document(input: string | Buffer): UnwrappedDocument {
     try {
       if (bytes) {
         // straight from the message bytes into the document's Buffer
-        const decoder = new Base64Decoder(bytes.length, `the document in ${location} (ED Base64)`);
+        const decoder = new Base64Decoder(bytes.length, `the document in ${location} (ED Base64)`, true);
         decoder.feedBytes(bytes);
         cda = decoder.end();
       } else {
         const data = text();
-        const decoder = new Base64Decoder(data.length, `the document in ${location} (ED Base64)`);
+        const decoder = new Base64Decoder(data.length, `the document in ${location} (ED Base64)`, true);
         decoder.feed(d.escape && data.indexOf(d.escape) >= 0 ? unescapeValue(data, d, message.encoding) : data);
         cda = decoder.end();
       }
@@ -451,7 +575,9 @@ export function unwrapHl7Document(input: string | Buffer): UnwrappedDocument {
       { code: 'AE', hl7Code: '102', location: `OBX^${carrierIndex + 1}^5^1^4` },
     );
   }
-  if (seen.length) warnings.push(...seen);
+  const mail = readMail(obxs, carrierIndex, message, setAside);
+  for (const x of seen) if (x.index !== mail?.index) warnings.push(x.text);
+  const action = requestedAction(message, header, obx, carrierIndex + 1);
 
   const msh = message.segments[0];
   const facility = msh.value(4).trim();
@@ -476,6 +602,7 @@ export function unwrapHl7Document(input: string | Buffer): UnwrappedDocument {
     }
   }
   return {
+    action,
     hl7: {
       type: header.type,
       event: header.event,
@@ -487,7 +614,10 @@ export function unwrapHl7Document(input: string | Buffer): UnwrappedDocument {
     },
     cda,
     carrier,
-    sharing: readSharing(message, warnings),
+    sharing: readSharing(message, warnings, setAside),
+    participants: readParticipants(message),
+    profile: msh.raw(21),
+    ...(mail ? { mail: mail.mail } : {}),
     txa,
     patientIds,
     header,
@@ -515,26 +645,42 @@ export function readHl7Document(input: string | Buffer, opts: ReadCdaOptions = {
 
 /**
  * The ACK advice for an error: a DocumentMessageError's own; for a CdaRejectError of readCda AE 102
- * (data type error) at `location` (104, value too long, for TOO_LARGE); for anything else AE 207
- * (application internal error).
+ * (data type error) at `location` — a document over the size limit is AE 207 with ERR-5 906 (the volets'
+ * table has no "value too long"); for anything else AE 207 (application error).
  */
 export function ackAdvice(err: unknown, location?: string): AckAdvice {
   if (err instanceof DocumentMessageError) return err.ack;
-  if (err instanceof CdaRejectError) return { code: 'AE', hl7Code: err.code === 'TOO_LARGE' ? '104' : '102', location };
+  if (err instanceof CdaRejectError) return err.code === 'TOO_LARGE' ? { code: 'AE', hl7Code: '207', application: '906', location } : { code: 'AE', hl7Code: '102', location };
   return { code: 'AE', hl7Code: '207', location };
 }
 
+/** MSH-17 of the acknowledgements of both volets. */
+export const ACK_COUNTRY = 'FRA';
+
 /**
- * The acknowledgement of a document message (buildSafeAck: always builds): AA when `err` is undefined,
- * else per ackAdvice, with the error's message as MSA-3 / ERR-8 (CdaRejectError messages name what is
- * wrong, never patient data). `original`: the message or its header (DocumentMessageError.header when
- * the message could not be read; undefined when there is none).
+ * The options of an acknowledgement as the volets write it (error-codes.md of both): MSH-17 FRA, ERR-3
+ * in table messageErrorCondition, ERR-5 in table applicationErrorCode for a 207, ERR-8 the text.
+ * AA: no ERR. `text` is MSA-3 (clip it to 80 characters) and `detail` ERR-8 (default `text`).
+ */
+export function voletAckOptions(code: AckCode, text: string, advice?: AckAdvice, detail?: string): AckOptions {
+  const opts: AckOptions = { code, text, countryCode: ACK_COUNTRY, errorTable: { name: MESSAGE_ERROR_SYSTEM, labels: MESSAGE_ERROR_CONDITION } };
+  if (code === 'AA' || !advice) return opts;
+  const error: AckError = { code: advice.hl7Code, text: detail ?? text, severity: 'E' };
+  if (advice.location) error.location = advice.location;
+  if (advice.application) error.application = { code: advice.application, text: APPLICATION_ERROR_CODE[advice.application], system: APPLICATION_ERROR_SYSTEM };
+  opts.errors = [error];
+  return opts;
+}
+
+/**
+ * The acknowledgement of a document message (buildSafeAck: always builds; voletAckOptions): AA when
+ * `err` is undefined, else per ackAdvice, with the error's message as MSA-3 / ERR-8 (CdaRejectError
+ * messages name what is wrong, never patient data). `original`: the message or its header
+ * (DocumentMessageError.header when the message could not be read; undefined when there is none).
  */
 export function documentAck(original: Hl7Message | Hl7Header | null | undefined, err?: unknown, opts: { text?: string; location?: string } = {}): string {
-  if (err === undefined) return buildSafeAck(original ?? undefined, { code: 'AA', text: opts.text });
+  if (err === undefined) return buildSafeAck(original ?? undefined, voletAckOptions('AA', opts.text ?? ''));
   const advice = ackAdvice(err, opts.location);
   const text = opts.text ?? (err instanceof Error ? err.message : String(err));
-  const error: AckError = { code: advice.hl7Code, text, severity: 'E' };
-  if (advice.location) error.location = advice.location;
-  return buildSafeAck(original ?? undefined, { code: advice.code, text, errors: [error] });
+  return buildSafeAck(original ?? undefined, voletAckOptions(advice.code, text, advice));
 }

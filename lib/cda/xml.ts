@@ -383,9 +383,14 @@ export class Base64Decoder {
   private significant = 0;
   private last = '';
 
+  /**
+   * @param unpadded accept a text whose last group lacks its "=" padding (two or three characters: as
+   *   several ANS example messages send it); the padding bits are checked all the same.
+   */
   constructor(
     capacityChars: number,
     private readonly label = 'the base64 text',
+    private readonly unpadded = false,
   ) {
     this.out = Buffer.allocUnsafe(Math.max(16, Math.floor((capacityChars * 3) / 4) + 3));
   }
@@ -522,13 +527,21 @@ export class Base64Decoder {
   }
 
   /**
-   * Ends the text: throws BAD_BASE64 when it is truncated (significant characters not a multiple of 4)
-   * or its last group has padding bits set, and returns the decoded bytes (a view of the preallocated
+   * Ends the text: throws BAD_BASE64 when it is truncated (significant characters not a multiple of 4,
+   * unless `unpadded` and the last group lacks only its "=") or its last group has padding bits set, and returns the decoded bytes (a view of the preallocated
    * Buffer; its unused end is zeroed).
    */
   end(): Buffer {
     if (this.pending) {
-      throw this.bad(`truncated: ${this.significant} significant characters, not a multiple of 4`);
+      if (!this.unpadded || this.pads || this.pending.length < 2) {
+        throw this.bad(`truncated: ${this.significant} significant characters, not a multiple of 4`);
+      }
+      // the last group without its padding: as if it were there
+      const group = this.pending.padEnd(4, '=');
+      this.pads = 4 - this.pending.length;
+      this.last = group;
+      this.pending = '';
+      this.write(group);
     }
     if (this.pads) {
       const again = this.out.subarray(this.off - (3 - this.pads), this.off).toString('base64');

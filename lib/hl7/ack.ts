@@ -32,6 +32,17 @@ export interface AckError {
   location?: string;
   /** ERR-4: E error (default), W warning, I information. */
   severity?: 'E' | 'W' | 'I';
+  /** ERR-5 application error code (code^text^coding system), e.g. 902^Identifiant patient inconnu^applicationErrorCode. */
+  application?: { code: string; text: string; system: string };
+}
+
+/**
+ * The table ERR-3 is coded in: its name (ERR-3.3) and the texts of its codes (ERR-3.2). Default HL7
+ * table 0357 as HL70357; the CI-SIS volets name it "messageErrorCondition" with their own texts.
+ */
+export interface ErrorTable {
+  name: string;
+  labels: Readonly<Record<string, string>>;
 }
 
 export interface AckOptions {
@@ -44,6 +55,10 @@ export interface AckOptions {
   /** MSH-3/MSH-4 of the ACK (default: the original's receiving application / facility). */
   sendingApplication?: string;
   sendingFacility?: string;
+  /** MSH-17 country code (e.g. FRA, as the CI-SIS volets ask). */
+  countryCode?: string;
+  /** The table of ERR-3 (default HL7 0357). */
+  errorTable?: ErrorTable;
 }
 
 function versionAtLeast(version: string, min: [number, number, number]): boolean {
@@ -85,6 +100,8 @@ export function buildAck(original: Hl7Message | Hl7Header, opts: AckOptions): st
     charset: h.charset,
     delimiters: d,
   });
+  if (opts.countryCode) ack.segments[0].set(17, opts.countryCode);
+  const table = opts.errorTable ?? { name: 'HL70357', labels: HL7_ERROR_CODES };
   const msa = ack.addSegment('MSA');
   msa.set(1, opts.code);
   msa.set(2, h.controlId);
@@ -94,17 +111,18 @@ export function buildAck(original: Hl7Message | Hl7Header, opts: AckOptions): st
   for (const e of errors) {
     const err = ack.addSegment('ERR');
     const loc = (e.location ?? '').split('^');
-    const label = HL7_ERROR_CODES[e.code] ?? '';
+    const label = table.labels[e.code] ?? '';
     const text = e.text ?? (errors.length === 1 ? opts.text : undefined) ?? label;
     if (v25) {
       if (e.location) err.setRaw(2, loc.map((p) => escapeValue(p, d)).join(d.component));
-      err.setField(3, [e.code, label, 'HL70357']);
+      err.setField(3, [e.code, label, table.name]);
       err.set(4, e.severity ?? 'E');
+      if (e.application) err.setField(5, [e.application.code, e.application.text, e.application.system]);
       if (text) err.set(8, text);
     } else {
       // ERR-1 (ELD): segment^sequence^field^code&text&HL70357
       const sub = d.subcomponent || '&';
-      const code = [e.code, text, 'HL70357'].map((p) => escapeValue(p, d)).join(sub);
+      const code = [e.code, text, table.name].map((p) => escapeValue(p, d)).join(sub);
       const where = [0, 1, 2].map((i) => escapeValue(loc[i] ?? '', d));
       err.setRaw(1, [...where, code].join(d.component));
     }
@@ -131,7 +149,9 @@ export function parseAck(input: string | Buffer | Hl7Message): ParsedAck {
     const location = [1, 2, 3, 4, 5, 6].map((c) => err.value(2, 1, c)).join('^').replace(/\^+$/, '');
     const severity = err.value(4);
     if (err.value(3)) {
-      return { code: err.value(3), text: err.value(8) || err.value(3, 1, 2), location: location || undefined, severity: (severity || undefined) as AckError['severity'] };
+      const parsed: AckError = { code: err.value(3), text: err.value(8) || err.value(3, 1, 2), location: location || undefined, severity: (severity || undefined) as AckError['severity'] };
+      if (err.value(5)) parsed.application = { code: err.value(5), text: err.value(5, 1, 2), system: err.value(5, 1, 3) };
+      return parsed;
     }
     // ERR-1 (before v2.5): segment^sequence^field^code&text
     const old = [1, 2, 3].map((c) => err.value(1, 1, c)).join('^').replace(/\^+$/, '');
@@ -196,7 +216,12 @@ export function buildSafeAck(original: Hl7Message | Hl7Header | undefined, opts:
   const ascii: AckOptions = {
     ...opts,
     text: asciiText(opts.text),
-    errors: opts.errors?.map((e) => ({ ...e, text: asciiText(e.text), location: asciiText(e.location) })),
+    errors: opts.errors?.map((e) => ({
+      ...e,
+      text: asciiText(e.text),
+      location: asciiText(e.location),
+      ...(e.application ? { application: { ...e.application, text: asciiText(e.application.text) ?? '' } } : {}),
+    })),
   };
   const attempts: (() => [Hl7Header, AckOptions])[] = [() => [header, opts], () => [header, ascii], () => [{ ...header, charset: '' }, ascii]];
   for (const attempt of attempts) {
