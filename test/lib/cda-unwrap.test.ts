@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { buildCdaN1 } from '../../lib/cda/build';
-import { buildMdm } from '../../lib/cda/mdm';
+import { buildMdm } from '../../lib/cda/transmission';
 import { readCda } from '../../lib/cda/parse';
 import {
   ackAdvice,
@@ -17,7 +17,7 @@ import { CdaRejectError, type CdaRejectCode } from '../../lib/cda/xml';
 import { parseAck, parseHl7 } from '../../lib/hl7';
 import { MARIE_NIR } from '../fixtures/adt';
 import { documentInput, qualifiedPatient, settings } from '../fixtures/cda';
-import { carrierMessage, cdaXml, HOSTILE, LAB_DOC_ROOT, LAB_IPP_OID, pdfLike, SHARING_LINES, STRUCTURED_BODY } from '../fixtures/cda-hostile';
+import { carrierMessage, cdaXml, HOSTILE, LAB_DOC_ROOT, LAB_IPP_OID, PARTICIPANTS, pdfLike, SHARING_LINES, STRUCTURED_BODY } from '../fixtures/cda-hostile';
 import { textPdf } from '../fixtures/pdf';
 
 function refused(f: () => unknown, code: CdaRejectCode, ack: string, hl7Code: string, message?: RegExp): DocumentMessageError {
@@ -42,11 +42,13 @@ describe('lib/cda unwrapHl7Document (CDA in HL7 v2: ORU^R01, MDM^T02 / T04 / T10
   describe('MDM^T02 with the CDA in base64 and sharing metadata', () => {
     let u: UnwrappedDocument;
     before(() => {
-      u = unwrapHl7Document(carrierMessage(xml, { metadata: SHARING_LINES, controlId: 'MDM42' }));
+      u = unwrapHl7Document(carrierMessage(xml, { metadata: SHARING_LINES, participants: PARTICIPANTS, controlId: 'MDM42' }));
     });
 
     it('summarises the header', () => {
       assert.deepEqual(u.hl7, { type: 'MDM', event: 'T02', structure: 'MDM_T02', controlId: 'MDM42', sender: 'LABO/LABO-ESSAIS', version: '2.6', processingId: 'P' });
+      assert.equal(u.action, 'new');
+      assert.equal(u.profile, '2.1^CISIS_CDA_HL7_V2');
       assert.equal(u.header.controlId, 'MDM42');
       assert.equal(u.message.segment('TXA')?.value(12), 'CRBIO2026000123');
     });
@@ -70,12 +72,12 @@ describe('lib/cda unwrapHl7Document (CDA in HL7 v2: ORU^R01, MDM^T02 / T04 / T10
         location: 'OBX^1^5^1^5',
       });
       assert.deepEqual(u.txa, {
-        type: { code: '11502-2', text: "CR d'examens biologiques", system: 'LN' },
+        type: { code: '11502-2', text: '', system: '' },
         uniqueId: { extension: 'CRBIO2026000123', root: LAB_DOC_ROOT },
         parentId: null,
-        completionStatus: 'LA',
-        confidentiality: 'U',
-        availability: 'AV',
+        completionStatus: 'AU',
+        confidentiality: '',
+        availability: '',
       });
       assert.deepEqual(u.patientIds, [
         { id: 'LAB-778899', authority: 'LABO', oid: LAB_IPP_OID, type: 'PI' },
@@ -83,31 +85,90 @@ describe('lib/cda unwrapHl7Document (CDA in HL7 v2: ORU^R01, MDM^T02 / T04 / T10
       ]);
     });
 
-    it('reads the sharing metadata: flags, recipients, every line', () => {
-      const { lines, recipients, ...flags } = u.sharing;
+    it('reads the ten flags of table MétaDMP/MSS under their published names, and every line', () => {
+      const { lines, ...flags } = u.sharing;
       assert.deepEqual(flags, {
-        dmp: true,
-        mssantePs: true,
-        mssantePatient: false,
         hiddenFromProfessionals: true,
         invisibleToPatient: false,
         invisibleToLegalRepresentatives: true,
+        secretConnection: false,
+        confidentialityChange: false,
+        dmp: true,
+        mssantePs: true,
+        mssantePatient: false,
+        ackReception: false,
+        ackReading: false,
       });
-      assert.deepEqual(recipients, [{ subId: '1', idNat: '810001112223', family: 'GENERALISTE', given: 'Jean', mssante: 'jean.generaliste@medecin.mssante.fr' }]);
       assert.equal(lines.length, SHARING_LINES.length);
-      assert.deepEqual(lines[3], { setId: '5', valueType: 'CE', code: 'MASQUE_PS', label: 'Masqué aux professionnels de Santé', subId: '', value: 'Y', location: 'OBX^5' });
+      assert.deepEqual(lines[0], { setId: '2', valueType: 'CWE', code: 'MASQUE_PS', label: 'Masqué aux professionnels de Santé', value: 'Y', location: 'OBX^2' });
       assert.deepEqual(u.warnings, []);
+    });
+
+    it('reads the PRT participants: the sender (SB) and the MSSanté recipient (RCT)', () => {
+      assert.deepEqual(u.participants, [
+        {
+          role: 'SB',
+          person: { id: '810009876543', family: 'BIOLOGISTE', given: 'Claire', authority: '1.2.250.1.71.4.2.1', idType: 'IDNPS' },
+          organization: { name: 'LABO ESSAIS', id: '1690001234', idType: 'FINEG', authority: '1.2.250.1.71.4.2.2' },
+          location: 'PRT^1',
+        },
+        {
+          role: 'RCT',
+          person: { id: '810001112223', family: 'GENERALISTE', given: 'Jean', authority: '1.2.250.1.71.4.2.1', idType: 'IDNPS' },
+          mail: 'jean.generaliste@medecin.mssante.fr',
+          location: 'PRT^2',
+        },
+      ]);
     });
   });
 
-  it('reads MDM^T10 (replacement: TXA-13) and MDM^T04 (TXA-19 CA, visibility change)', () => {
+  it('reads the request (evenements-declenchants.md): T10 replaces TXA-13, T04 deletes; ORU by OBX-11', () => {
     const t10 = unwrapHl7Document(carrierMessage(xml, { event: 'T10' }));
+    assert.equal(t10.action, 'replace');
     assert.deepEqual(t10.txa?.parentId, { extension: 'CRBIO2026000100', root: LAB_DOC_ROOT });
-    const t04 = unwrapHl7Document(carrierMessage(xml, { event: 'T04', metadata: [['MODIFICATION_CONFIDENTIALITE', 'Y^^expandedYes-NoIndicator'], ['MASQUE_PS', 'N^^expandedYes-NoIndicator']] }));
-    assert.equal(t04.txa?.availability, 'CA');
-    assert.equal(t04.sharing.confidentialityChange, true);
-    assert.equal(t04.sharing.hiddenFromProfessionals, false);
+    const t04 = unwrapHl7Document(carrierMessage(xml, { event: 'T04', metadata: [['MODIF_CONF_CODE', 'N^^expandedYes-NoIndicator']] }));
+    assert.equal(t04.action, 'delete');
+    assert.equal(t04.sharing.confidentialityChange, false);
     assert.ok((t04.cda as Buffer).equals(Buffer.from(xml)));
+    for (const [obx11, action] of [['F', 'new'], ['C', 'replace'], ['D', 'delete']] as const) {
+      const orc = { F: 'NW', C: 'RO', D: 'CA' }[obx11];
+      assert.equal(unwrapHl7Document(carrierMessage(xml, { type: 'ORU', obx11, orc })).action, action);
+    }
+  });
+
+  it('refuses a request the message contradicts (ORC-1, OBX-11): AE 103 naming the field', () => {
+    refused(() => unwrapHl7Document(carrierMessage(xml, { event: 'T10', obx11: 'F' })), 'UNSUPPORTED_MESSAGE', 'AE', '103', /OBX-11 "F" contradicts MDM\^T10/);
+    refused(() => unwrapHl7Document(carrierMessage(xml, { event: 'T04', orc: 'NW' })), 'UNSUPPORTED_MESSAGE', 'AE', '103', /ORC-1 "NW"/);
+    refused(() => unwrapHl7Document(carrierMessage(xml, { type: 'ORU', obx11: 'X' })), 'UNSUPPORTED_MESSAGE', 'AE', '103', /F \(new\), C \(replacement\) or D \(deletion\)/);
+  });
+
+  it('reads TXA-12 written without extension (the OID alone, EI-2 the organisation) as the volet allows', () => {
+    const noExt = carrierMessage(xml).replace(/\|CRBIO2026000123\^\^[0-9.]+\^ISO\|/, `|${LAB_DOC_ROOT}.123^Organisation-Y|`);
+    assert.deepEqual(unwrapHl7Document(noExt).txa?.uniqueId, { extension: '', root: `${LAB_DOC_ROOT}.123` });
+  });
+
+  it('reads the mail bodies (CORPSMAIL_PS, CORPSMAIL_PATIENT) in base64, with or without the final "=" padding, and NTE FIN', () => {
+    const body = 'Cher confrère, voici le CR.';
+    const b64 = Buffer.from(body).toString('base64');
+    assert.ok(b64.endsWith('='), 'a text whose base64 is padded');
+    const msg = carrierMessage(xml, {
+      metadata: [
+        ['DESTMSSANTEPAT', 'Y^^expandedYes-NoIndicator'],
+        ['CORPSMAIL_PS', `^text^^Base64^${b64.replace(/=+$/, '')}`, 'ED'],
+        ['CORPSMAIL_PATIENT', `^text^^Base64^${b64}`, 'ED'],
+      ],
+    }).replace(/(DESTMSSANTEPAT[^\r]*\r)/, '$1NTE||||FIN\r');
+    for (const input of [msg, Buffer.from(msg)]) {
+      const u = unwrapHl7Document(input);
+      assert.equal(u.sharing.mailBodyProfessional, body);
+      assert.equal(u.sharing.mailBodyPatient, body);
+      assert.equal(u.sharing.patientMayNotReply, true);
+      assert.deepEqual(u.warnings, []);
+    }
+    // one character short of a group, or padding bits set: not base64, ignored with a warning
+    const broken = unwrapHl7Document(carrierMessage(xml, { metadata: [['CORPSMAIL_PS', '^text^^Base64^Q2hlciBjb25mcsOocmUsIHZvdXMgdHJvdXZlcmV6IGNpLWpvaW50IGxlIENSIGTigJlpbWFnZXJpZSBkZSBNLkR1cG9ud', 'ED']] }));
+    assert.equal(broken.sharing.mailBodyProfessional, undefined);
+    assert.match(broken.warnings.join(), /CORPSMAIL_PS\): the mail body is not readable base64/);
   });
 
   it('reads ORU^R01', () => {
@@ -153,7 +214,7 @@ describe('lib/cda unwrapHl7Document (CDA in HL7 v2: ORU^R01, MDM^T02 / T04 / T10
     assert.ok(reading.pdf?.equals(big));
   });
 
-  it('reads what lib/cda/mdm buildMdm writes: the CDA and the sharing flags and recipients', async () => {
+  it('reads what lib/cda/transmission buildMdm writes: the CDA, the flags, the participants', async () => {
     const patient = qualifiedPatient();
     const document = documentInput('CR-BIO', {
       sharing: {
@@ -161,10 +222,10 @@ describe('lib/cda unwrapHl7Document (CDA in HL7 v2: ORU^R01, MDM^T02 / T04 / T10
         mssantePs: true,
         mssantePatient: true,
         hiddenFromProfessionals: false,
-        invisibleToPatient: true,
-        invisibleToLegalRepresentatives: false,
+        invisibleToPatient: false,
+        invisibleToLegalRepresentatives: true,
         ackReception: true,
-        recipients: [{ idNat: '10001112223', family: 'GÉNÉRALISTE', given: 'Jean', mssante: 'jean.generaliste@medecin.mssante.fr' }, { mssante: 'secretariat@chu-y.mssante.fr' }],
+        recipients: [{ idNat: '10001112223', family: 'GÉNÉRALISTE', given: 'Jean', mssante: 'jean.generaliste@medecin.mssante.fr' }, { mssante: 'marie@patient.mssante.fr', patient: true }],
       },
     });
     const pdfDoc = await textPdf();
@@ -172,14 +233,30 @@ describe('lib/cda unwrapHl7Document (CDA in HL7 v2: ORU^R01, MDM^T02 / T04 / T10
     const mdm = buildMdm(built.xml, built.meta, patient, document, settings(), 'T02', { controlId: 'B1' });
     const { unwrapped: u, reading } = readHl7Document(mdm);
     assert.equal(u.hl7.controlId, 'B1');
+    assert.equal(u.action, 'new');
     assert.equal((u.cda as Buffer).toString('utf8'), built.xml);
-    const { lines, recipients, ...flags } = u.sharing;
-    assert.deepEqual(flags, { dmp: true, mssantePs: true, mssantePatient: true, hiddenFromProfessionals: false, invisibleToPatient: true, invisibleToLegalRepresentatives: false, ackReception: true });
-    assert.deepEqual(recipients, [
-      { subId: '1', idNat: '810001112223', family: 'GÉNÉRALISTE', given: 'Jean', mssante: 'jean.generaliste@medecin.mssante.fr' },
-      { subId: '2', mssante: 'secretariat@chu-y.mssante.fr' },
-    ]);
-    assert.ok(lines.every((l) => l.code));
+    const { lines, ...flags } = u.sharing;
+    assert.deepEqual(flags, {
+      hiddenFromProfessionals: false,
+      invisibleToPatient: false,
+      invisibleToLegalRepresentatives: true,
+      secretConnection: false,
+      confidentialityChange: false,
+      dmp: true,
+      mssantePs: true,
+      mssantePatient: true,
+      ackReception: true,
+      ackReading: false,
+    });
+    assert.equal(lines.length, 10);
+    assert.deepEqual(
+      u.participants.map((p) => [p.role, p.person?.idType ?? '', p.mail ?? '']),
+      [
+        ['SB', 'IDNPS', ''],
+        ['RCT', 'IDNPS', 'jean.generaliste@medecin.mssante.fr'],
+        ['RCT', 'INS', 'marie@patient.mssante.fr'],
+      ],
+    );
     assert.deepEqual(u.warnings, []);
     assert.deepEqual(reading.id, built.meta.id);
     assert.ok(reading.pdf?.equals(pdfDoc));
@@ -187,19 +264,22 @@ describe('lib/cda unwrapHl7Document (CDA in HL7 v2: ORU^R01, MDM^T02 / T04 / T10
   });
 
   describe('refusals, with what the ACK must say', () => {
-    it('not HL7: NOT_HL7, AR 100 (header unknown)', () => {
-      const e = refused(() => unwrapHl7Document('<ClinicalDocument/>'), 'NOT_HL7', 'AR', '100', /not a readable HL7 v2 message/);
+    // the LPS volet (error-codes.md) keeps AR for what may succeed if sent again: an unreadable message is AE
+    it('not HL7: NOT_HL7, AE 100 (header unknown)', () => {
+      const e = refused(() => unwrapHl7Document('<ClinicalDocument/>'), 'NOT_HL7', 'AE', '100', /not a readable HL7 v2 message/);
       assert.equal(e.header, null);
-      const truncated = refused(() => unwrapHl7Document('MSH|^~\\&|LABO|X|DPI|Y|20261123||MDM^T02'), 'NOT_HL7', 'AR', '101');
+      const truncated = refused(() => unwrapHl7Document('MSH|^~\\&|LABO|X|DPI|Y|20261123||MDM^T02'), 'NOT_HL7', 'AE', '101');
       assert.equal(truncated.header?.type, 'MDM');
     });
 
-    it('not ORU / MDM: UNSUPPORTED_MESSAGE, AR 200; another event: AR 201', () => {
-      const adt = refused(() => unwrapHl7Document(carrierMessage(xml, { type: 'ADT', event: 'A28' })), 'UNSUPPORTED_MESSAGE', 'AR', '200', /ADT\^A28 does not carry a document/);
+    it('not ORU / MDM: UNSUPPORTED_MESSAGE, AE 200; another event: AE 201; another version: AE 203', () => {
+      const adt = refused(() => unwrapHl7Document(carrierMessage(xml, { type: 'ADT', event: 'A28' })), 'UNSUPPORTED_MESSAGE', 'AE', '200', /ADT\^A28 does not carry a document/);
       assert.equal(adt.header?.controlId, 'DOC0001');
       assert.equal(adt.ack.location, 'MSH^1^9^1^1');
-      refused(() => unwrapHl7Document(carrierMessage(xml, { event: 'T01' })), 'UNSUPPORTED_MESSAGE', 'AR', '201', /MDM\^T02, MDM\^T04, MDM\^T10/);
-      refused(() => unwrapHl7Document(carrierMessage(xml, { type: 'ORU', event: 'R30' })), 'UNSUPPORTED_MESSAGE', 'AR', '201');
+      refused(() => unwrapHl7Document(carrierMessage(xml, { event: 'T01' })), 'UNSUPPORTED_MESSAGE', 'AE', '201', /MDM\^T02, MDM\^T04, MDM\^T10/);
+      refused(() => unwrapHl7Document(carrierMessage(xml, { type: 'ORU', event: 'R30' })), 'UNSUPPORTED_MESSAGE', 'AE', '201');
+      const v23 = refused(() => unwrapHl7Document(carrierMessage(xml, { version: '2.3' })), 'UNSUPPORTED_MESSAGE', 'AE', '203', /HL7 version "2.3" is not read/);
+      assert.equal(v23.ack.location, 'MSH^1^12');
     });
 
     it('no OBX ED carrying XML: NO_DOCUMENT, AE 101 (a reference pointer is never followed)', () => {
@@ -227,7 +307,8 @@ describe('lib/cda unwrapHl7Document (CDA in HL7 v2: ORU^R01, MDM^T02 / T04 / T10
       assert.equal(dtd.ack.location, 'OBX^1^5^1^5');
       assert.ok(dtd.cause instanceof CdaRejectError);
       refused(() => readHl7Document(carrierMessage(cdaXml({ mediaType: 'text/plain' }))), 'NO_PDF', 'AE', '102');
-      refused(() => readHl7Document(carrierMessage(cdaXml()), { maxBytes: 1000 }), 'TOO_LARGE', 'AE', '104');
+      const large = refused(() => readHl7Document(carrierMessage(cdaXml()), { maxBytes: 1000 }), 'TOO_LARGE', 'AE', '207');
+      assert.equal(large.ack.application, '906');
     });
   });
 
@@ -277,7 +358,7 @@ describe('lib/cda unwrapHl7Document (CDA in HL7 v2: ORU^R01, MDM^T02 / T04 / T10
       assert.equal(obx?.value(5, 1, 5), '', 'the base64 text was never made a string');
       assert.equal(u.message.all('OBX').length, 1 + SHARING_LINES.length);
       assert.equal(u.message.segment('TXA')?.value(12), 'CRBIO2026000123');
-      assert.equal(u.sharing.lines[3].label, 'Masqué aux professionnels de Santé');
+      assert.equal(u.sharing.lines[0].label, 'Masqué aux professionnels de Santé');
       assert.equal(parseAck(documentAck(u.message)).controlId, 'B1');
     });
 
@@ -310,7 +391,7 @@ describe('lib/cda unwrapHl7Document (CDA in HL7 v2: ORU^R01, MDM^T02 / T04 / T10
       // the second one is never decoded: broken, it changes nothing
       assert.deepEqual(sameAsText(base + second.replace('Base64^', 'Base64^!!')), two);
       // the first one broken: an error, not the second one
-      const bad = sameAsText(carrierMessage(xml, { type: 'ORU', rawData: b64.slice(0, -2) }) + second);
+      const bad = sameAsText(carrierMessage(xml, { type: 'ORU', rawData: `${b64.slice(0, 10)}!${b64.slice(10)}` }) + second);
       assert.equal(bad.code, 'BAD_BASE64');
       assert.equal((bad.ack as AckAdvice).location, 'OBX^1^5^1^5');
       // a PDF in OBX^1, the CDA in OBX^2
@@ -326,8 +407,8 @@ describe('lib/cda unwrapHl7Document (CDA in HL7 v2: ORU^R01, MDM^T02 / T04 / T10
       const cr = sameAsText(text);
       for (const eol of ['\n', '\r\n', '\n\r']) assert.deepEqual(sameAsText(text.replace(/\r/g, eol)), cr, JSON.stringify(eol));
       assert.deepEqual(sameAsText(`\ufeff\r\n  ${text.replace(/\r/g, '\r\n')}`), cr);
-      // no terminator after the last segment, the data last in it
-      const lastData = carrierMessage(xml, { type: 'ORU' }).replace(/\|\|\|\|\|\|F\r$/, '');
+      // no terminator after the last segment, the data last in it (MDM: the request is the event's, OBX-11 may be absent)
+      const lastData = carrierMessage(xml).replace(/\|\|\|\|\|\|F\r$/, '');
       assert.equal(sameAsText(lastData).cda, Buffer.from(xml).toString('hex'));
     });
 
@@ -370,11 +451,15 @@ describe('lib/cda unwrapHl7Document (CDA in HL7 v2: ORU^R01, MDM^T02 / T04 / T10
       const broken = sameAsText(carrierMessage(xml, { rawData: b64.replace(/(.{76})/g, '$1\\.br\\') }));
       assert.equal(broken.cda, Buffer.from(xml).toString('hex'));
       assert.equal(sameAsText(carrierMessage(xml, { rawData: '    ' })).code, 'NO_DOCUMENT');
+      // the last group without its "=" padding, as several ANS example messages send it
+      const padded = [xml, `${xml} `, `${xml}  `].map((x) => Buffer.from(x).toString('base64')).find((x) => x.endsWith('=')) as string;
+      const unpadded = sameAsText(carrierMessage(xml, { rawData: padded.replace(/=+$/, '') }));
+      assert.equal(Buffer.from(unpadded.cda as string, 'hex').toString('base64'), padded);
     });
 
     it('the other segments decoded per MSH-18: 8859/1, 8859/15, undeclared (UTF-8, else Latin-1)', () => {
       const latin = sameAsText(carrierMessage(xml, { metadata: SHARING_LINES, charset: '8859/1' }), 'latin1');
-      assert.equal((latin.sharing as SharingMetadata).lines[3].label, 'Masqué aux professionnels de Santé');
+      assert.equal((latin.sharing as SharingMetadata).lines[0].label, 'Masqué aux professionnels de Santé');
       assert.equal(latin.cda, Buffer.from(xml).toString('hex'));
       const latin9 = carrierMessage(xml, { metadata: [['MASQUE_PS', 'Y^^expandedYes-NoIndicator']], charset: '8859/15' }).replace('Masqué', 'Œuvre €');
       const l9 = outcome(Buffer.from(Array.from(latin9, (c) => (c === 'Œ' ? 0xbc : c === '€' ? 0xa4 : c.charCodeAt(0)))));
@@ -382,11 +467,11 @@ describe('lib/cda unwrapHl7Document (CDA in HL7 v2: ORU^R01, MDM^T02 / T04 / T10
       assert.equal((l9.sharing as SharingMetadata).lines[0].label, 'Œuvre € aux professionnels de Santé');
       // MSH-18 empty: UTF-8 when the bytes are UTF-8, else Latin-1 (the data, ASCII, changes nothing)
       const undeclared = carrierMessage(xml, { metadata: SHARING_LINES, charset: '' });
-      assert.equal(((sameAsText(undeclared, 'utf8').sharing as SharingMetadata).lines[3].label), 'Masqué aux professionnels de Santé');
-      assert.equal(((sameAsText(undeclared, 'latin1').sharing as SharingMetadata).lines[3].label), 'Masqué aux professionnels de Santé');
+      assert.equal(((sameAsText(undeclared, 'utf8').sharing as SharingMetadata).lines[0].label), 'Masqué aux professionnels de Santé');
+      assert.equal(((sameAsText(undeclared, 'latin1').sharing as SharingMetadata).lines[0].label), 'Masqué aux professionnels de Santé');
       const ebcdic = outcome(Buffer.from(carrierMessage(xml, { charset: 'EBCDIC' })));
       assert.equal(ebcdic.code, 'NOT_HL7');
-      assert.equal((ebcdic.ack as AckAdvice).hl7Code, '207');
+      assert.equal((ebcdic.ack as AckAdvice).hl7Code, '103'); // MSH-18 not in the table of character sets
     });
 
     it('ED Hex and escaped text (A) as bytes; broken messages refused as before', () => {
@@ -424,7 +509,7 @@ describe('lib/cda unwrapHl7Document (CDA in HL7 v2: ORU^R01, MDM^T02 / T04 / T10
       assert.equal(msh.event, 'T02');
     });
 
-    it('AE / AR with the HL7 code, location and reason of the refusal', () => {
+    it('AE with the messageErrorCondition code, location and reason of the refusal; MSH-17 FRA', () => {
       let err: unknown;
       try {
         readHl7Document(carrierMessage(cdaXml({ body: { text: 'QUJD!' } }), { controlId: 'KO1' }));
@@ -445,14 +530,25 @@ describe('lib/cda unwrapHl7Document (CDA in HL7 v2: ORU^R01, MDM^T02 / T04 / T10
         notHl7 = x;
       }
       const ar = parseAck(documentAck((notHl7 as DocumentMessageError).header, notHl7));
-      assert.equal(ar.code, 'AR');
+      assert.equal(ar.code, 'AE');
       assert.equal(ar.errors[0].code, '100');
     });
 
-    it('advises AE 207 for an unexpected error, AE 102 / 104 for a CdaRejectError', () => {
+    it('advises AE 207 for an unexpected error, AE 102 for a CdaRejectError, 207 + ERR-5 906 for a document too large (no 104 in the volets)', () => {
       assert.deepEqual(ackAdvice(new Error('disk full'), 'OBX^1^5'), { code: 'AE', hl7Code: '207', location: 'OBX^1^5' });
       assert.deepEqual(ackAdvice(new CdaRejectError('NOT_PDF', 'x'), 'OBX^2^5^1^5'), { code: 'AE', hl7Code: '102', location: 'OBX^2^5^1^5' });
-      assert.equal(ackAdvice(new CdaRejectError('TOO_LARGE', 'x')).hl7Code, '104');
+      assert.deepEqual(ackAdvice(new CdaRejectError('TOO_LARGE', 'x')), { code: 'AE', hl7Code: '207', application: '906', location: undefined });
+    });
+
+    it('writes ERR as the LPS volet does: ERR-3 in table messageErrorCondition, ERR-5 in applicationErrorCode', () => {
+      const u = unwrapHl7Document(carrierMessage(xml, { controlId: 'R9' }));
+      const ack = documentAck(u.message, new CdaRejectError('TOO_LARGE', 'too large'));
+      const lines = ack.split('\r');
+      assert.equal(parseHl7(ack).segments[0].value(17), 'FRA');
+      const err = lines.find((l) => l.startsWith('ERR|')) ?? '';
+      assert.equal(err.split('|')[3], '207^Application error^messageErrorCondition');
+      assert.equal(err.split('|')[5], "906^Erreur 'Autre'^applicationErrorCode");
+      assert.equal(parseAck(ack).errors[0].application?.code, '906');
     });
   });
 });
