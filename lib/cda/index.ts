@@ -77,4 +77,4 @@ export {
   type DocumentTxa,
   type AckAdvice,
 } from './unwrap';
-export { matchPatient, compareTraits, normalizeName, type PatientMatch, type MatchMethod, type MatchCandidate, type TraitMismatch, type Trait, type MatchOptions } from './match';
+export { matchPatient, compareTraits, normalizeName, missingInsTraits, applicationErrorOf, type PatientMatch, type MatchMethod, type MatchCandidate, type TraitMismatch, type Trait, type MatchOptions } from './match';

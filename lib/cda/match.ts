@@ -20,8 +20,10 @@ export type MatchMethod =
   | 'unknown-patient'
   /** the document's INS has a wrong key: it is not used */
   | 'ins-invalid'
-  /** several locally qualified identities carry the INS (a duplicate for identity vigilance) */
+  /** several locally qualified identities carry the INS (a duplicate for identity vigilance), or the document names several different INS */
   | 'ins-ambiguous'
+  /** the document's INS comes without every INS trait (birth name, first names, birth date, sex, birth place) */
+  | 'ins-incomplete'
   /** the INS names one local identity and the document's IPP another */
   | 'ipp-conflict'
   /** set by cda-ingest: the carrying HL7 message's PID-3 names another INS than the document */
@@ -124,6 +126,39 @@ export function compareTraits(doc: CdaTraits, local: PatientIdentity): TraitMism
   return out;
 }
 
+/**
+ * The INS traits a document gives the INS without (référentiel INS: birth name, first names, birth date,
+ * sex, birth place — the INSEE code of the commune, or of the country for a birth abroad).
+ */
+export function missingInsTraits(t: CdaTraits): Trait[] {
+  const out: Trait[] = [];
+  if (!t.birthName.trim()) out.push('birthName');
+  if (!(t.firstNames || t.firstName).trim()) out.push('firstName');
+  if (!t.birthDate) out.push('birthDate');
+  if (t.sex !== 'F' && t.sex !== 'M') out.push('sex');
+  if (!t.birthPlace.trim()) out.push('birthPlace');
+  return out;
+}
+
+/**
+ * The LPS volet's application error (volet-lps-cda-mssante/error-codes.md) for a document that cannot
+ * be integrated automatically (`method` not INS): 903 no INS in the document; 905 the INS without every trait; 902 an INS
+ * no local identity carries, nor any of its IPPs; 904 an INS that does not match exactly the local
+ * identity (traits, qualification, another IPP, an invalid key, several INS, the carrier's PID-3…).
+ */
+export function applicationErrorOf(method: MatchMethod, documentHasIns: boolean): '902' | '903' | '904' | '905' | null {
+  if (method === 'INS') return null;
+  if (!documentHasIns) return '903';
+  switch (method) {
+    case 'ins-incomplete':
+      return '905';
+    case 'unknown-patient':
+      return '902';
+    default:
+      return '904';
+  }
+}
+
 function candidate(s: StoredIdentity, via: 'ins' | 'ipp', mismatches: TraitMismatch[]): MatchCandidate {
   return { key: s.key, status: s.patient.status, qualified: s.patient.qualified, via, mismatches: mismatches.map((m) => m.trait) };
 }
@@ -191,7 +226,12 @@ export async function matchPatient(reading: CdaReading, store: IdentityStore | n
   };
 
   if (!ins) return byIppOnly('none', 'ipp-only', 'the document has no INS');
+  if (reading.patient.insAmbiguous) return reconcile('ins-ambiguous', 'the document names several different INS: it is matched on none of them', ippCandidates());
   if (!ins.keyValid) return byIppOnly('ins-invalid', 'ins-invalid', `the document's INS has an invalid key (${ins.keyError ?? 'wrong key'}): it is not used`);
+  const absent = missingInsTraits(traits);
+  if (absent.length) {
+    return reconcile('ins-incomplete', `the document gives the INS without ${absent.map((t) => TRAIT_LABELS[t]).join(', ')}: an INS is used only with every INS trait`, ippCandidates());
+  }
 
   const qualified = (await store.byIns(ins.value, { qualifiedOnly: true })).filter((s) => s.patient.ins?.oid === ins.oid && !s.mergedInto);
   if (qualified.length === 1) {

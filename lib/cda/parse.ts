@@ -80,6 +80,11 @@ export interface CdaReading {
   patient: {
     /** The INS (the first patientRole/id under an INS OID), null when there is none. */
     ins: CdaIns | null;
+    /**
+     * The document names several different INS (another value, or the same under another OID): it says
+     * two things about whose it is, and is never matched on either (lib/cda matchPatient: ins-ambiguous).
+     */
+    insAmbiguous: boolean;
     /** Every recordTarget/patientRole/id (the INS included), in document order. */
     ids: CdaId[];
     traits: CdaTraits;
@@ -428,6 +433,7 @@ export function readCda(input: string | Buffer, opts: ReadCdaOptions = {}): CdaR
 
   // the INS
   let ins: CdaIns | null = null;
+  let insAmbiguous = false;
   for (const id of ids) {
     const oidInfo = insOidInfo(id.root);
     if (!oidInfo) {
@@ -439,7 +445,10 @@ export function readCda(input: string | Buffer, opts: ReadCdaOptions = {}): CdaR
       continue;
     }
     if (ins) {
-      if (ins.value !== id.extension || ins.oid !== id.root) warnings.push(`several INS in recordTarget/patientRole/id: the first (${ins.oid}) is kept`);
+      if (ins.value !== id.extension || ins.oid !== id.root) {
+        insAmbiguous = true;
+        warnings.push('several different INS in recordTarget/patientRole/id: the document is matched on none of them');
+      }
       continue;
     }
     const key = checkInsKey(id.extension, oidInfo.kind);
@@ -492,7 +501,7 @@ export function readCda(input: string | Buffer, opts: ReadCdaOptions = {}): CdaR
 
   return {
     ...reading,
-    patient: { ins, ids, traits },
+    patient: { ins, insAmbiguous, ids, traits },
     level,
     bytes: info.bytes,
     encoding: info.encoding,

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { buildCdaN1 } from '../../lib/cda/build';
-import { compareTraits, matchPatient, normalizeName, type PatientMatch } from '../../lib/cda/match';
+import { applicationErrorOf, compareTraits, matchPatient, normalizeName, type PatientMatch } from '../../lib/cda/match';
 import { readCda, type CdaReading } from '../../lib/cda/parse';
 import { readAdtPayload } from '../../lib/ins';
 import { SqliteIdentityStore, type IdentityStore } from '../../lib/store';
@@ -114,6 +114,50 @@ describe('lib/cda matchPatient (which local record a received document is about)
     assert.equal(m.match.patient, undefined, 'nothing preselected');
   });
 
+  it('reconciles an INS given without every INS trait (ins-incomplete: LPS volet error 905)', async () => {
+    await feed({ pid: { status: ['VALI'] } });
+    const cases: [CdaSpec, RegExp][] = [
+      [{ sex: 'U' }, /without sex/],
+      [{ birthTime: null }, /without birth date/],
+      [{ birthPlace: null }, /without birth place/],
+      [{ firstName: null, firstNames: null }, /without first birth first name/],
+      [{ birthName: '', usedName: null }, /without birth name/],
+    ];
+    for (const [spec, why] of cases) {
+      const m = await matchPatient(doc(spec), store);
+      expectMatch(m, 'reconcile', 'ins-incomplete');
+      assert.match(m.match.reason, why);
+      assert.equal(m.match.patient, undefined);
+      assert.equal(applicationErrorOf(m.match.method, true), '905');
+    }
+  });
+
+  it('never matches a document naming two different INS, not even on the first (ins-ambiguous)', async () => {
+    await feed({ pid: { status: ['VALI'] } });
+    const two = doc({ extraIds: [{ root: '1.2.250.1.213.1.4.8', extension: PAUL_NIR }] });
+    assert.equal(two.patient.insAmbiguous, true);
+    assert.equal(two.patient.ins?.value, MARIE_NIR);
+    const m = await matchPatient(two, store);
+    expectMatch(m, 'reconcile', 'ins-ambiguous');
+    assert.match(m.match.reason, /several different INS/);
+    // the same INS written twice is one INS
+    const twice = doc({ extraIds: [{ root: '1.2.250.1.213.1.4.8', extension: MARIE_NIR }] });
+    assert.equal(twice.patient.insAmbiguous, false);
+    expectMatch(await matchPatient(twice, store), 'preselected', 'INS');
+  });
+
+  it('names the LPS volet application error of each reconciliation (error-codes.md 902–905)', () => {
+    assert.equal(applicationErrorOf('INS', true), null);
+    assert.equal(applicationErrorOf('none', false), '903');
+    assert.equal(applicationErrorOf('ipp-only', false), '903');
+    assert.equal(applicationErrorOf('ipp-only', true), '904');
+    assert.equal(applicationErrorOf('unknown-patient', true), '902');
+    assert.equal(applicationErrorOf('ins-incomplete', true), '905');
+    for (const method of ['traits-mismatch', 'ins-not-qualified', 'ins-invalid', 'ins-ambiguous', 'ipp-conflict', 'carrier-mismatch'] as const) {
+      assert.equal(applicationErrorOf(method, true), '904', method);
+    }
+  });
+
   it('reconciles when a birth trait disagrees, and says which', async () => {
     await feed({ pid: { status: ['VALI'] } });
     const cases: [CdaSpec, string[]][] = [
@@ -121,9 +165,8 @@ describe('lib/cda matchPatient (which local record a received document is about)
       [{ firstName: 'Marion', firstNames: 'Marion Louise' }, ['firstName']],
       [{ birthTime: '19850513' }, ['birthDate']],
       [{ sex: 'M' }, ['sex']],
-      [{ sex: 'U' }, ['sex']],
       [{ birthPlace: '75056' }, ['birthPlace']],
-      [{ birthName: 'DURAND', birthTime: null }, ['birthName', 'birthDate']],
+      [{ birthName: 'DURAND', birthTime: '19850513' }, ['birthName', 'birthDate']],
     ];
     for (const [spec, traits] of cases) {
       const m = await matchPatient(doc(spec), store);

@@ -265,11 +265,13 @@ describe('lib/cda readCda (received CDA R2 documents)', () => {
       assert.equal(legacy.patient.ids.length, 2);
     });
 
-    it('keeps the first of two INS, with a warning', () => {
+    it('flags two different INS (insAmbiguous: matched on neither), with a warning', () => {
       const other = withKey('1850275056789');
       const r = readCda(cdaXml({ extraIds: [{ root: OID.NIR, extension: other }] }));
       assert.equal(r.patient.ins?.value, MARIE_NIR);
-      assert.match(r.warnings.join('\n'), /several INS/);
+      assert.equal(r.patient.insAmbiguous, true);
+      assert.match(r.warnings.join('\n'), /several different INS/);
+      assert.equal(readCda(cdaXml()).patient.insAmbiguous, false);
     });
 
     it('reads used names (CL, else SP), several first names, a missing BR given', () => {
