@@ -78,3 +78,5 @@ export {
   type AckAdvice,
 } from './unwrap';
 export { matchPatient, compareTraits, normalizeName, missingInsTraits, applicationErrorOf, type PatientMatch, type MatchMethod, type MatchCandidate, type TraitMismatch, type Trait, type MatchOptions } from './match';
+// replacements and deletions received: what they may do to the archive (LPS volet 900, 901, 906)
+export { planLifecycle, partyId, LifecycleRefusal, type LifecyclePlan, type LifecycleRefusalCode } from './lifecycle';

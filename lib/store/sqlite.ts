@@ -15,6 +15,8 @@ import {
   type DocumentRecord,
   type HistoryEntry,
   type IdentityStore,
+  type JourneyEntry,
+  type JourneyStep,
   type LinkEntry,
   type MessageOrigin,
   type StoreNote,
@@ -23,9 +25,10 @@ import {
 
 /**
  * 2: the document archive. 3: PAM FR 2.11 identity statuses (QUAL/RECUP rewritten, qualification
- * recomputed: see migrateIdentities) and the content hash of each processed message.
+ * recomputed: see migrateIdentities) and the content hash of each processed message. 4: the journey of
+ * the documents sent (sent, ACK, ZAM business acknowledgements).
  */
-const SCHEMA_VERSION = 3;
+const SCHEMA_VERSION = 4;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -103,6 +106,17 @@ CREATE INDEX IF NOT EXISTS document_ipp ON document (ipp_key);
 CREATE INDEX IF NOT EXISTS document_ipp_id ON document (ipp_id);
 CREATE INDEX IF NOT EXISTS document_ins ON document (ins_value);
 CREATE INDEX IF NOT EXISTS document_time ON document (effective_ms, id);
+CREATE TABLE IF NOT EXISTS document_journey (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  document_id TEXT NOT NULL,
+  step TEXT NOT NULL,
+  at TEXT NOT NULL,
+  control_id TEXT,
+  ok INTEGER NOT NULL,
+  detail TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS document_journey_document ON document_journey (document_id);
+CREATE INDEX IF NOT EXISTS document_journey_control ON document_journey (control_id);
 CREATE TABLE IF NOT EXISTS audit (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
   at TEXT NOT NULL,
@@ -272,6 +286,9 @@ export class SqliteIdentityStore implements IdentityStore {
       markCancelled: p(`UPDATE document SET status = 'cancelled' WHERE id = ?`),
       document: p(`SELECT ${DOCUMENT_COLUMNS} FROM document WHERE id = ?`),
       documentContent: p(`SELECT cda, pdf FROM document WHERE id = ?`),
+      recordJourney: p(`INSERT INTO document_journey (document_id, step, at, control_id, ok, detail) VALUES (?, ?, ?, ?, ?, ?)`),
+      journey: p(`SELECT document_id, step, at, control_id, ok, detail FROM document_journey WHERE document_id = ? ORDER BY seq`),
+      documentsOfMessage: p(`SELECT DISTINCT document_id FROM document_journey WHERE control_id = ? AND step = 'sent' ORDER BY document_id`),
     };
     const tx = this.db.transaction((r: AdtReading, o: MessageOrigin, a: { code: string; text: string }) => this.applySync(r, o, a));
     this.applyTx = (r, o, a) => tx.immediate(r, o, a);
@@ -558,6 +575,19 @@ export class SqliteIdentityStore implements IdentityStore {
 
   async cancelDocument(id: string): Promise<boolean> {
     return this.st.markCancelled.run(id).changes === 1;
+  }
+
+  async recordJourney(entry: Omit<JourneyEntry, 'at'> & { at?: string }): Promise<void> {
+    this.st.recordJourney.run(entry.documentId, entry.step, entry.at ?? new Date().toISOString(), entry.controlId, entry.ok ? 1 : 0, JSON.stringify(entry.detail ?? {}));
+  }
+
+  async journey(documentId: string): Promise<JourneyEntry[]> {
+    const rows = this.st.journey.all(documentId) as { document_id: string; step: string; at: string; control_id: string | null; ok: number; detail: string }[];
+    return rows.map((r) => ({ documentId: r.document_id, step: r.step as JourneyStep, at: r.at, controlId: r.control_id, ok: r.ok === 1, detail: JSON.parse(r.detail) as Record<string, unknown> }));
+  }
+
+  async documentsOfMessage(controlId: string): Promise<string[]> {
+    return (this.st.documentsOfMessage.all(controlId) as { document_id: string }[]).map((r) => r.document_id);
   }
 
   async getDocument(id: string): Promise<DocumentRecord | null> {

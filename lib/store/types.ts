@@ -111,7 +111,8 @@ export interface DocumentRecord {
   ippKey: string | null;
   /** The patient identity at the time the document was archived (INS only when it was qualified). */
   patient: DocumentPatient;
-  author: { id?: string; given?: string; family?: string; specialty?: string } | null;
+  /** The author: national id, names, specialty code, and the id of the organisation it acts for (representedOrganization). */
+  author: { id?: string; given?: string; family?: string; specialty?: string; organization?: string } | null;
   cdaSha256: string;
   pdfSha256: string | null;
   cdaBytes: number;
@@ -152,6 +153,26 @@ export interface DocumentQuery {
   allVersions?: boolean;
 }
 
+/**
+ * A step of a produced document's journey to the PFI and beyond (volet-transmission-cda-hl7v2):
+ * sent (the MDM/ORU, its control id), ack (the PFI's technical ACK), then the business acknowledgements
+ * ZAM^Z01 dmp-received, ZAM^Z02 mssante-received, ZAM^Z03 mssante-read.
+ */
+export type JourneyStep = 'sent' | 'ack' | 'dmp-received' | 'mssante-received' | 'mssante-read';
+
+export interface JourneyEntry {
+  documentId: string;
+  step: JourneyStep;
+  /** When it happened (ISO 8601): the message's time when it gives one, else when it was recorded. */
+  at: string;
+  /** The control id of the MDM/ORU that carried the document (MSH-10; ZAM OBX-4). */
+  controlId: string | null;
+  /** Success (AA, Y) or failure (AE/AR, N). */
+  ok: boolean;
+  /** What else the step says: the event, the ACK code and text, the party's address, error codes. No patient data. */
+  detail: Record<string, unknown>;
+}
+
 export interface DocumentArchive {
   /** Archives a document; archiving the same id again changes nothing (returns false). */
   archiveDocument(doc: DocumentInput): Promise<boolean>;
@@ -165,7 +186,17 @@ export interface DocumentArchive {
   documentContent(id: string): Promise<{ cda: Buffer; pdf: Buffer | null } | null>;
 }
 
-export interface IdentityStore extends DocumentArchive {
+/** Where the journey of the documents sent is kept. */
+export interface DocumentJourneys {
+  /** Records a step of a document's journey (`at` defaults to now). */
+  recordJourney(entry: Omit<JourneyEntry, 'at'> & { at?: string }): Promise<void>;
+  /** A document's journey, in the order recorded. */
+  journey(documentId: string): Promise<JourneyEntry[]>;
+  /** The documents a message (MSH-10 of the MDM/ORU sent) carried: from the 'sent' steps. */
+  documentsOfMessage(controlId: string): Promise<string[]>;
+}
+
+export interface IdentityStore extends DocumentArchive, DocumentJourneys {
   /** Applies a reading of an ADT message (only AA readings change anything), in one transaction. */
   applyAdt(reading: AdtReading, origin: MessageOrigin, ack: { code: string; text: string }): Promise<ApplyResult>;
   /** The identity of an IPP (by id and, when given, authority OID or namespace); follows merges. */

@@ -237,4 +237,25 @@ describe('lib/store document archive', () => {
     assert.equal(await store.countDocuments({ allVersions: true }), 1201);
     await assert.rejects(store.countDocuments({ since: 'yesterday' }), /not a date/);
   });
+
+  it('keeps the journey of a document sent: each step in order, found again by the control id of its message', async () => {
+    await store.archiveDocument(doc('D1', '123456', '2026-01-10T10:00:00+01:00'));
+    await store.recordJourney({ documentId: 'D1', step: 'sent', controlId: 'MDM1', ok: true, detail: { event: 'MDM^T02' } });
+    await store.recordJourney({ documentId: 'D1', step: 'ack', controlId: 'MDM1', ok: true, detail: { code: 'AA' } });
+    await store.recordJourney({ documentId: 'D1', step: 'dmp-received', controlId: 'MDM1', ok: false, at: '2026-01-10T11:00:00.000Z', detail: { error: 'DMP_ERROR' } });
+    const steps = await store.journey('D1');
+    assert.deepEqual(
+      steps.map((j) => [j.step, j.controlId, j.ok]),
+      [
+        ['sent', 'MDM1', true],
+        ['ack', 'MDM1', true],
+        ['dmp-received', 'MDM1', false],
+      ],
+    );
+    assert.equal(steps[2].at, '2026-01-10T11:00:00.000Z');
+    assert.deepEqual(steps[2].detail, { error: 'DMP_ERROR' });
+    assert.deepEqual(await store.documentsOfMessage('MDM1'), ['D1']);
+    assert.deepEqual(await store.documentsOfMessage('MDM2'), []);
+    assert.deepEqual(await store.journey('D2'), []);
+  });
 });
