@@ -77,4 +77,17 @@ export {
   type DocumentTxa,
   type AckAdvice,
 } from './unwrap';
+export {
+  readZam,
+  zamAck,
+  buildZam,
+  ZamError,
+  type ZamReading,
+  type ZamStep,
+  type ZamParty,
+  type ZamReportedError,
+  type ZamHeader,
+  type ZamErrorCode,
+  type ZamInput,
+} from './zam';
 export { matchPatient, compareTraits, normalizeName, type PatientMatch, type MatchMethod, type MatchCandidate, type TraitMismatch, type Trait, type MatchOptions } from './match';
