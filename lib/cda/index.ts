@@ -77,6 +77,20 @@ export {
   type DocumentTxa,
   type AckAdvice,
 } from './unwrap';
+// the PFI's business acknowledgements (ZAM^Z01 / Z02 / Z03) and their technical ACK
+export {
+  readZam,
+  zamAck,
+  buildZam,
+  ZamError,
+  type ZamReading,
+  type ZamStep,
+  type ZamParty,
+  type ZamReportedError,
+  type ZamHeader,
+  type ZamErrorCode,
+  type ZamInput,
+} from './zam';
 export { matchPatient, compareTraits, normalizeName, missingInsTraits, applicationErrorOf, type PatientMatch, type MatchMethod, type MatchCandidate, type TraitMismatch, type Trait, type MatchOptions } from './match';
 // replacements and deletions received: what they may do to the archive (LPS volet 900, 901, 906)
 export { planLifecycle, partyId, LifecycleRefusal, type LifecyclePlan, type LifecycleRefusalCode } from './lifecycle';
