@@ -13,6 +13,7 @@ import {
   clip,
   archiveRecord,
   carrierConflict,
+  checkPdf,
   describeValue,
   effectiveMaxBytes,
   ingest,
@@ -23,16 +24,25 @@ import {
   type CdaSummary,
   type Ingested,
 } from './ingest';
-import { formatId, matchPatient, type PatientMatch } from '../../lib/cda';
+import { APPLICATION_ERROR_CODE, applicationErrorOf, LifecycleRefusal, matchPatient, planLifecycle, type PatientMatch } from '../../lib/cda';
 import type { AckCode, Hl7Header } from '../../lib/hl7';
 import type { IdentityStore } from '../../lib/store';
 
 interface CdaIngestDef extends NodeDef {
   store?: string;
+  /** The ACK of a document kept for reconciliation: AE (207 + ERR-5, the LPS volet's) or AA (for senders that resend on AE). */
+  reconcileAck?: string;
   /** MiB */
   maxSize?: string | number;
   archive?: boolean;
   acceptLevel3?: boolean;
+}
+
+/** Where the handling of one message stands, for the ACK of an unexpected failure. */
+interface HandleState {
+  answered: boolean;
+  header: Hl7Header | null;
+  hl7: boolean;
 }
 
 /** A store that failed (not the document's fault): AR 207, a Catch-able error, nothing on outputs 1–3. */
@@ -48,6 +58,7 @@ export = function (RED: NodeAPI) {
     const storeId = typeof config.store === 'string' && config.store !== '_ADD_' ? config.store.trim() : '';
     const acceptLevel3 = config.acceptLevel3 !== false;
     const archiveDefault = config.archive !== false;
+    const reconcileAckDefault: AckCode = config.reconcileAck === 'AA' ? 'AA' : 'AE';
 
     let storeNode: InsStoreNode | null = null;
     let storeMissing = false;
@@ -78,7 +89,7 @@ export = function (RED: NodeAPI) {
       try {
         return await fn();
       } catch (err) {
-        if (err instanceof StoreFailure) throw err;
+        if (err instanceof StoreFailure || err instanceof LifecycleRefusal) throw err;
         throw new StoreFailure(RED._('cda-ingest.errors.store', { error: (err as Error).message }));
       }
     };
@@ -91,48 +102,60 @@ export = function (RED: NodeAPI) {
       return m;
     };
 
-    /** Files an accepted document in the archive; what happened, for msg.cda. */
-    const archive = async (st: IdentityStore, got: Ingested, cda: CdaSummary, match: PatientMatch): Promise<Pick<CdaSummary, 'archived' | 'archive'>> => {
-      const r = got.reading;
-      let replaces: string | null = null;
-      if (r.relatedDocument?.type === 'RPLC' && r.relatedDocument.parentId) {
-        replaces = formatId(r.relatedDocument.parentId);
-        const previous = await storeCall(() => st.getDocument(replaces as string));
-        if (previous && previous.origin !== 'received') {
-          cda.warnings.push('the document says it replaces (relatedDocument RPLC) a document produced here: that document is not marked replaced');
-          replaces = null;
-        }
-      }
-      const record = archiveRecord(got, cda, match, replaces);
-      const added = await storeCall(() => st.archiveDocument(record));
-      let outcome: Pick<CdaSummary, 'archived' | 'archive'> = { archived: added, archive: 'archived' };
-      if (!added) {
-        const held = await storeCall(() => st.getDocument(record.id));
-        if (!held || held.cdaSha256 !== sha256(record.cda)) {
+    /**
+     * Files an accepted document as its request says (lib/cda planLifecycle checked it): new → archived;
+     * replace → archived, the target marked replaced; delete → the target marked deleted. What happened,
+     * for msg.cda. Throws LifecycleRefusal (through planLifecycle) before anything is written.
+     */
+    const archive = async (st: IdentityStore, got: Ingested, cda: CdaSummary, match: PatientMatch): Promise<Pick<CdaSummary, 'archived' | 'archive' | 'target'>> => {
+      const record = archiveRecord(got, cda, match, null);
+      const held = cda.action === 'delete' ? null : await storeCall(() => st.getDocument(record.id));
+      if (held) {
+        // the same id again: a message sent again (the same bytes), or another document (kept out)
+        if (held.cdaSha256 !== sha256(record.cda)) {
           cda.warnings.push('a different document with the same id is already archived: this one is not archived (the archive keeps the first)');
           return { archived: false, archive: 'conflict' };
         }
-        outcome = { archived: false, archive: 'duplicate' };
+        return { archived: false, archive: 'duplicate' };
       }
-      // MDM^T04 withdrawing the document (TXA-19 CA): the archived copy is marked cancelled
-      const u = got.unwrapped;
-      if (u?.hl7.type === 'MDM' && u.hl7.event === 'T04' && u.txa?.availability.toUpperCase() === 'CA') {
-        const held = await storeCall(() => st.getDocument(record.id));
-        if (held?.origin === 'received') {
-          await storeCall(() => st.cancelDocument(record.id));
-          outcome = { ...outcome, archive: 'cancelled' };
-        }
+      const plan = await storeCall(() => planLifecycle(cda.action, got.reading, got.unwrapped?.txa ?? null, st));
+      cda.warnings.push(...plan.warnings);
+      if (cda.action === 'delete') {
+        const target = plan.target as NonNullable<typeof plan.target>;
+        if (!plan.alreadyDone) await storeCall(() => st.cancelDocument(target.id));
+        return { archived: false, archive: 'deleted', target: { id: target.id, status: 'cancelled' } };
       }
-      return outcome;
+      if (plan.target) record.replaces = plan.target.id;
+      const added = await storeCall(() => st.archiveDocument(record));
+      return { archived: added, archive: added ? 'archived' : 'duplicate', ...(plan.target ? { target: { id: plan.target.id, status: 'replaced' as const } } : {}) };
     };
 
-    const handle = async (msg: NodeMessage, send: SendFn, done: DoneFn, state: { answered: boolean; header: Hl7Header | null; hl7: boolean }) => {
+    /** A refused input on output 3, its ACK (for an HL7 message, or from mllp in) on output 4. */
+    const reject = (msg: NodeMessage, send: SendFn, state: HandleState, err: IngestRejection, extra: Record<string, unknown> = {}) => {
+      counts.rejected++;
+      const answer = state.hl7 || (msg.mllp !== undefined && msg.mllp !== null);
+      const controlId = err.header?.controlId ?? '';
+      msg.error = { code: err.code, message: err.message, ...extra };
+      let ack: NodeMessage | null = null;
+      if (answer) {
+        ack = ackMessage(msg, ackOf(err.header, err.ack.code, err.message, err.ack), err.ack.code, controlId, clip(err.message));
+        msg.ack = { ...(ack.ack as object) };
+      }
+      const advice = `${err.ack.code} ${err.ack.hl7Code}${err.ack.application ? `/${err.ack.application}` : ''}`;
+      node.debug(`cda-ingest: ${state.hl7 ? `HL7 ${controlId || '(no control id)'}` : 'document'} rejected ${err.code}${ack ? ` → ${advice}` : ''}`);
+      node.status({ fill: 'red', shape: 'dot', text: statusText() });
+      state.answered = true;
+      send([null, null, msg, ack]);
+    };
+
+    const handle = async (msg: NodeMessage, send: SendFn, done: DoneFn, state: HandleState) => {
       const input = payloadInput(msg.payload);
       const viaMllp = msg.mllp !== undefined && msg.mllp !== null;
       const maxBytes = effectiveMaxBytes(config.maxSize, msg.maxSize);
       const archiveOn = typeof msg.archive === 'boolean' ? msg.archive : archiveDefault;
+      const reconcileAck: AckCode = msg.reconcileAck === 'AA' || msg.reconcileAck === 'AE' ? msg.reconcileAck : reconcileAckDefault;
 
-      // 1. read
+      // 1. read: the message, the CDA, the PDF it carries
       let got: Ingested;
       try {
         if (input === null) {
@@ -140,26 +163,15 @@ export = function (RED: NodeAPI) {
         }
         state.hl7 = looksLikeHl7(input);
         got = ingest(input, { maxBytes, acceptLevel3 });
+        await checkPdf(got);
       } catch (err) {
         if (!(err instanceof IngestRejection)) throw err;
-        counts.rejected++;
-        const answer = state.hl7 || viaMllp;
-        const controlId = err.header?.controlId ?? '';
-        msg.error = { code: err.code, message: err.message };
-        let ack: NodeMessage | null = null;
-        if (answer) {
-          ack = ackMessage(msg, ackOf(err.header, err.ack.code, err.message, err.ack), err.ack.code, controlId, clip(err.message));
-          msg.ack = { ...(ack.ack as object) };
-        }
-        node.debug(`cda-ingest: ${state.hl7 ? `HL7 ${controlId || '(no control id)'}` : 'document'} rejected ${err.code}${ack ? ` → ${err.ack.code} ${err.ack.hl7Code}` : ''}`);
-        node.status({ fill: 'red', shape: 'dot', text: statusText() });
-        state.answered = true;
-        send([null, null, msg, ack]);
+        reject(msg, send, state, err);
         return done();
       }
       state.header = got.unwrapped?.header ?? null;
 
-      // 2. whose document (read only), then the archive
+      // 2. whose document (read only), then the archive as the request says
       const warnings = [...got.reading.warnings, ...(got.unwrapped?.warnings ?? [])];
       const cda = summary(got, warnings);
       if (!got.reading.setId) warnings.push('the document has no setId: its id stands for it');
@@ -168,9 +180,21 @@ export = function (RED: NodeAPI) {
       let match = await storeCall(() => matchPatient(got.reading, st));
       match = carrierConflict(got, match);
       if (!st) cda.archive = 'no-store';
-      else if (archiveOn) Object.assign(cda, await archive(st, got, cda, match));
+      else if (archiveOn) {
+        try {
+          Object.assign(cda, await archive(st, got, cda, match));
+        } catch (err) {
+          if (!(err instanceof LifecycleRefusal)) throw err;
+          const location = err.location ?? got.unwrapped?.carrier.location;
+          const refusal = new IngestRejection(err.code, err.message, { code: 'AE', hl7Code: '207', application: err.application, ...(location ? { location } : {}) }, state.header);
+          msg.cda = cda;
+          reject(msg, send, state, refusal, { application: err.application });
+          return done();
+        }
+      }
 
-      // 3. route
+      // 3. route, then acknowledge what is committed: AA for a document preselected; for one kept for
+      // reconciliation AE 207 with ERR-5 902–905 (LPS volet error-codes.md), or AA when the node says so
       const preselected = match.outcome === 'preselected';
       counts[preselected ? 'preselected' : 'reconcile']++;
       msg.cda = cda;
@@ -180,11 +204,17 @@ export = function (RED: NodeAPI) {
       let ack: NodeMessage | null = null;
       if (state.hl7 || viaMllp) {
         const controlId = got.unwrapped?.hl7.controlId ?? '';
-        ack = ackMessage(msg, ackOf(state.header, 'AA', ''), 'AA', controlId, '');
+        const application = applicationErrorOf(match.match.method, got.reading.patient.ins !== null);
+        if (preselected || !application || reconcileAck === 'AA') ack = ackMessage(msg, ackOf(state.header, 'AA', ''), 'AA', controlId, '');
+        else {
+          const text = RED._('cda-ingest.ack.reconcile', { code: application, label: APPLICATION_ERROR_CODE[application] });
+          ack = ackMessage(msg, ackOf(state.header, 'AE', text, { code: 'AE', hl7Code: '207', application }), 'AE', controlId, clip(text));
+        }
+        msg.ack = { ...(ack.ack as object) };
       }
       node.debug(
         `cda-ingest: ${got.unwrapped ? `${got.unwrapped.hl7.type}^${got.unwrapped.hl7.event} ${got.unwrapped.hl7.controlId || '(no control id)'}` : 'document'} ` +
-          `type ${cda.typeCode} level ${cda.level} → ${match.outcome} (${match.match.method}), archive ${cda.archive}`,
+          `${cda.action} type ${cda.typeCode} level ${cda.level} → ${match.outcome} (${match.match.method}), archive ${cda.archive}`,
       );
       if (cda.archive === 'conflict') node.warn(RED._('cda-ingest.errors.conflict', { type: cda.typeCode }));
       node.status({ fill: preselected ? 'green' : 'yellow', shape: 'dot', text: statusText() });
@@ -194,7 +224,7 @@ export = function (RED: NodeAPI) {
     };
 
     node.on('input', (msg: NodeMessage, send: SendFn, done: DoneFn) => {
-      const state = { answered: false, header: null as Hl7Header | null, hl7: false };
+      const state: HandleState = { answered: false, header: null, hl7: false };
       handle(msg, send, done, state).catch((err: Error) => {
         // the store failed, or a bug: not the document's fault. AR 207 (the sender may send it again), a Catch-able error.
         const storeFailed = err instanceof StoreFailure;

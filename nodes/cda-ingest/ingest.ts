@@ -10,6 +10,8 @@ import {
   formatId,
   readCda,
   readHl7Document,
+  ackAdvice,
+  voletAckOptions,
   type AckAdvice,
   type CdaCode,
   type CdaId,
@@ -21,9 +23,14 @@ import {
   type DocumentTxa,
   type PatientMatch,
   type SharingMetadata,
+  type TransportParticipant,
   type UnwrappedDocument,
+  partyId,
+  type DocumentAction,
+  type LifecycleRefusalCode,
 } from '../../lib/cda';
 import { buildSafeAck, readHeader, type AckCode, type Hl7Header } from '../../lib/hl7';
+import { inspectPdf, PdfError, type PdfErrorCode } from '../../lib/pdf';
 import { ippKey, type DocumentInput, type DocumentPatient } from '../../lib/store';
 
 export const MiB = 1024 * 1024;
@@ -40,9 +47,12 @@ export const HL7_OVERHEAD = MiB;
 /** The part of an input read for the header of a message refused before it is parsed. */
 const HEAD = 64 * 1024;
 
-/** Why a document is refused: the codes of lib/cda, and two of this node's. */
+/** Why a document is refused: the codes of lib/cda (reading, replacement / deletion), the PDF's, and two of this node's. */
 export type IngestRejectCode =
   | CdaRejectCode
+  | LifecycleRefusalCode
+  /** the PDF of a level-1 document fails the checks of a PDF produced here (lib/pdf inspectPdf): PDF_ENCRYPTED, PDF_JAVASCRIPT… */
+  | `PDF_${PdfErrorCode}`
   /** msg.payload is not a string or a Buffer (null, an object, a number…) */
   | 'BAD_INPUT'
   /** a level-3 document (structuredBody) while the node accepts level 1 only */
@@ -136,7 +146,7 @@ export function ingest(input: string | Buffer, opts: { maxBytes: number; acceptL
           'TOO_LARGE',
           `the message is ${input.length} ${typeof input === 'string' ? 'characters' : 'bytes'}, over the limit of ${limit} for a document of at most ${opts.maxBytes} bytes (maxSize): not read`,
           headerOf(input),
-          { code: 'AE', hl7Code: '104' },
+          { code: 'AE', hl7Code: '207', application: '906' },
         );
       }
       ({ unwrapped, reading } = readHl7Document(input, { maxBytes: opts.maxBytes }));
@@ -146,7 +156,7 @@ export function ingest(input: string | Buffer, opts: { maxBytes: number; acceptL
     }
   } catch (err) {
     if (err instanceof DocumentMessageError) throw new IngestRejection(err.code, err.message, err.ack, err.header);
-    if (err instanceof CdaRejectError) throw new IngestRejection(err.code, err.message, { code: 'AE', hl7Code: err.code === 'TOO_LARGE' ? '104' : '102' });
+    if (err instanceof CdaRejectError) throw new IngestRejection(err.code, err.message, ackAdvice(err));
     throw err;
   }
 
@@ -169,24 +179,37 @@ export function ingest(input: string | Buffer, opts: { maxBytes: number; acceptL
   return { reading, unwrapped, cdaBytes: () => (Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes, 'utf8')) };
 }
 
+/**
+ * The PDF of a level-1 document passes the checks of a PDF produced here (lib/pdf inspectPdf): not
+ * empty, %PDF- then a readable document, not truncated, not encrypted, no JavaScript, no /Launch action,
+ * no embedded file. Otherwise an IngestRejection PDF_<code> (AE 207, ERR-5 906 at the document's data):
+ * such a document is never preselected nor archived.
+ */
+export async function checkPdf(got: Ingested): Promise<void> {
+  const pdf = got.reading.pdf;
+  if (!pdf) return;
+  try {
+    await inspectPdf(pdf);
+  } catch (err) {
+    if (!(err instanceof PdfError)) throw err;
+    const location = got.unwrapped?.carrier.location;
+    throw new IngestRejection(`PDF_${err.code}`, `the PDF of the document is refused: ${err.message}`, { code: 'AE', hl7Code: '207', application: '906', ...(location ? { location } : {}) }, got.unwrapped?.header ?? null);
+  }
+}
+
 /** Clips a text to `max` characters (MSA-3 is 80 characters at most in HL7 v2.5). */
 export function clip(text: string, max = 80): string {
   return text.length <= max ? text : `${text.slice(0, max - 3)}...`;
 }
 
-/** The ACK of an HL7 input: AA for an accepted document, else per the advice (MSA-3 clipped, ERR-8 whole). */
+/** The ACK of an HL7 input as the volets write it (voletAckOptions): AA, or per the advice (MSA-3 clipped, ERR-8 whole). */
 export function ackOf(header: Hl7Header | null, code: AckCode, text: string, advice?: AckAdvice): string {
-  if (code === 'AA' || !advice) return buildSafeAck(header ?? undefined, { code, text: clip(text) });
-  return buildSafeAck(header ?? undefined, {
-    code,
-    text: clip(text),
-    errors: [{ code: advice.hl7Code, text, severity: 'E', ...(advice.location ? { location: advice.location } : {}) }],
-  });
+  return buildSafeAck(header ?? undefined, voletAckOptions(code, clip(text), advice, text));
 }
 
 // --- msg.cda ---------------------------------------------------------------------------------------
 
-/** The HL7 transport of a document received in an ORU / MDM message. */
+/** The HL7 transport of a document received in an ORU / MDM message (volet 2.1, LPS volet 1.1). */
 export interface CdaTransport {
   type: string;
   event: string;
@@ -195,14 +218,23 @@ export interface CdaTransport {
   sender: string;
   version: string;
   processingId: string;
+  /** MSH-21: 2.1^CISIS_CDA_HL7_V2 (transmission volet), 1.1^CISIS_CDA_HL7_LPS (LPS volet)… */
+  profile: string;
+  /** What the message asks: new (T02, OBX-11 F), replace (T10, C), delete (T04, D). */
+  action: DocumentAction;
   carrier: DocumentCarrier;
   txa: DocumentTxa | null;
+  /** The flags of table « MétaDMP/MSS » under their published names, the mail bodies, every line. */
   sharing: SharingMetadata;
+  /** The PRT segments: SB the sender, RCT the recipients, REPLY the reply address. */
+  participants: TransportParticipant[];
+  /** LPS volet: the MSSanté mail the document came in (Message-ID, subject, body). */
+  mail?: UnwrappedDocument['mail'];
   patientIds: UnwrappedDocument['patientIds'];
 }
 
 export type ArchiveOutcome =
-  /** added to the archive now */
+  /** added to the archive now (a replacement: the document it replaces is marked replaced, msg.cda.target) */
   | 'archived'
   /** the same id with the same bytes was already archived (a message sent again): nothing changed */
   | 'duplicate'
@@ -210,8 +242,8 @@ export type ArchiveOutcome =
   | 'conflict'
   /** archiving is off (node setting or msg.archive false) */
   | 'off'
-  /** an MDM^T04 withdrawing the document (TXA-19 CA): the archived copy is now marked cancelled (archived tells whether it was added now) */
-  | 'cancelled'
+  /** a deletion (MDM^T04, OBX-11 D): the archived document is marked deleted (status cancelled), never destroyed */
+  | 'deleted'
   /** no identity store configured */
   | 'no-store';
 
@@ -237,10 +269,20 @@ export interface CdaSummary {
   bytes: number;
   encoding: string;
   pdfBytes: number;
+  /** What is asked of the archive: the carrier's request, else (a CDA alone) replace for relatedDocument RPLC, new otherwise. */
+  action: DocumentAction;
   transport: CdaTransport | null;
   archived: boolean;
   archive: ArchiveOutcome;
+  /** A replacement or deletion: the document replaced or deleted, and its status now. */
+  target?: { id: string; status: 'replaced' | 'cancelled' };
   warnings: string[];
+}
+
+/** What is asked of the archive: the carrier's request; for a CDA alone, replace when it says it replaces another (relatedDocument RPLC). */
+export function requestedAction(got: Ingested): DocumentAction {
+  if (got.unwrapped) return got.unwrapped.action;
+  return got.reading.relatedDocument?.type === 'RPLC' && got.reading.relatedDocument.parentId ? 'replace' : 'new';
 }
 
 /** The display name of the document type: the DMP value set's, else the document's own, else the code. */
@@ -271,6 +313,7 @@ export function summary(got: Ingested, warnings: string[]): CdaSummary {
     bytes: r.bytes,
     encoding: r.encoding,
     pdfBytes: r.pdf?.length ?? 0,
+    action: requestedAction(got),
     transport: u
       ? {
           type: u.hl7.type,
@@ -280,9 +323,13 @@ export function summary(got: Ingested, warnings: string[]): CdaSummary {
           sender: u.hl7.sender,
           version: u.hl7.version,
           processingId: u.hl7.processingId,
+          profile: u.profile,
+          action: u.action,
           carrier: u.carrier,
           txa: u.txa,
           sharing: u.sharing,
+          participants: u.participants,
+          ...(u.mail ? { mail: u.mail } : {}),
           patientIds: u.patientIds,
         }
       : null,
@@ -351,10 +398,11 @@ export function archiveRecord(got: Ingested, cda: CdaSummary, match: PatientMatc
     patient,
     author: a
       ? {
-          ...(a.id ? { id: a.id.extension || a.id.root } : {}),
+          ...(a.id ? { id: partyId(a.id) } : {}),
           ...(a.given ? { given: a.given } : {}),
           ...(a.family ? { family: a.family } : {}),
           ...(a.specialty?.code ? { specialty: a.specialty.code } : {}),
+          ...(a.organization?.id ? { organization: partyId(a.organization.id) } : {}),
         }
       : null,
     cda: got.cdaBytes(),

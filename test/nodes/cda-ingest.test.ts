@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import cdaIngest = require('../../nodes/cda-ingest/cda-ingest');
 import insStore = require('../../nodes/ins-store/ins-store');
 import { formatId } from '../../lib/cda';
-import { parseAck, readHeader } from '../../lib/hl7';
+import { parseAck, parseHl7, readHeader } from '../../lib/hl7';
 import type { IdentityStore } from '../../lib/store';
 import { OID, withWrongKey } from '../fixtures/adt';
 import { SEGUR_TYPES } from '../fixtures/cda';
@@ -25,7 +25,7 @@ const MARIE_KEY = `${OID.IPP}|123456`;
 /** Patient data of the fixtures that must never reach a log line. */
 const PATIENT_DATA = ['MARTIN', 'Marie', 'DUPONT', 'Jean', 'Paul', '1985', '1975', '69123', '75056', MARIE_NIR, JEAN_NIR, PAUL_NIR, 'LAB-778899', '123456'];
 
-function flow(o: { file?: string | null; archive?: boolean; acceptLevel3?: boolean; maxSize?: number; store?: string } = {}): Msg[] {
+function flow(o: { file?: string | null; archive?: boolean; acceptLevel3?: boolean; maxSize?: number; store?: string; reconcileAck?: string } = {}): Msg[] {
   const nodes: Msg[] = [];
   let store = o.store ?? '';
   if (o.file) {
@@ -41,6 +41,7 @@ function flow(o: { file?: string | null; archive?: boolean; acceptLevel3?: boole
       maxSize: o.maxSize ?? 50,
       archive: o.archive ?? true,
       acceptLevel3: o.acceptLevel3 ?? true,
+      reconcileAck: o.reconcileAck ?? 'AE',
       wires: [['pre'], ['rec'], ['rej'], ['ack']],
     },
     { id: 'pre', type: 'helper' },
@@ -105,12 +106,12 @@ function storeOf(): IdentityStore {
   return st.store as IdentityStore;
 }
 
-function assertRejected(r: Result, code: string, ack?: { code: 'AE' | 'AR'; hl7: string; location?: string; controlId?: string }) {
+function assertRejected(r: Result, code: string, ack?: { code: 'AE' | 'AR'; hl7: string; location?: string; controlId?: string; application?: string }, read = false) {
   assert.equal(r.port, 'rej', `rejected (got ${r.port}: ${JSON.stringify(r.msg?.match ?? r.msg?.error)})`);
   assert.equal(r.msg!.error.code, code, r.msg!.error.message);
   assert.equal(typeof r.msg!.error.message, 'string');
   assert.ok(r.msg!.error.message.length > 10);
-  assert.equal(r.msg!.cda, undefined);
+  if (!read) assert.equal(r.msg!.cda, undefined);
   assert.equal(r.err, undefined, 'not a Catch-able error');
   if (ack) {
     assert.ok(r.parsed, 'an acknowledgement on output 4');
@@ -118,6 +119,8 @@ function assertRejected(r: Result, code: string, ack?: { code: 'AE' | 'AR'; hl7:
     assert.equal(r.ack!.ack.code, ack.code);
     assert.equal(r.parsed!.errors[0]?.code, ack.hl7, JSON.stringify(r.parsed!.errors));
     if (ack.location) assert.equal(r.parsed!.errors[0]?.location, ack.location);
+    if (ack.application) assert.equal(r.parsed!.errors[0]?.application?.code, ack.application, JSON.stringify(r.parsed!.errors));
+    assert.equal(parseHl7(r.ack!.payload).segments[0].value(17), 'FRA', 'MSH-17 FRA');
     if (ack.controlId !== undefined) {
       assert.equal(r.parsed!.controlId, ack.controlId);
       assert.equal(r.ack!.ack.controlId, ack.controlId);
@@ -265,9 +268,14 @@ describe('cda-ingest node', function () {
       assert.equal(t.sender, 'LABO/LABO-ESSAIS');
       assert.equal(t.carrier.location, 'OBX^1^5^1^5');
       assert.equal(t.carrier.encoding, 'Base64');
+      assert.equal(t.profile, '2.1^CISIS_CDA_HL7_V2');
+      assert.equal(t.action, 'new');
+      assert.equal(r.msg!.cda.action, 'new');
       assert.equal(t.sharing.dmp, true);
       assert.equal(t.sharing.hiddenFromProfessionals, true);
-      assert.equal(t.sharing.recipients[0].mssante, 'jean.generaliste@medecin.mssante.fr');
+      assert.equal(t.sharing.invisibleToLegalRepresentatives, true);
+      assert.equal(t.sharing.ackReading, false);
+      assert.deepEqual(t.participants.map((x: Msg) => [x.role, x.mail ?? '']), [['SB', ''], ['RCT', 'jean.generaliste@medecin.mssante.fr']]);
       assert.equal(t.txa, null);
       assert.ok(t.patientIds.some((i: Msg) => i.id === MARIE_NIR));
       assert.ok(r.msg!.pdf.equals(pdf));
@@ -306,7 +314,7 @@ describe('cda-ingest node', function () {
       assert.match(bad.msg!.error.message, /"\^" \(U\+005E\) at offset 400/);
     });
 
-    it('MDM^T02, then T10 (new version: the first is marked replaced), then T04 (withdrawal: cancelled)', async () => {
+    it('MDM^T02, then T10 (the first marked replaced), then T04 (deletion: marked deleted, never destroyed)', async () => {
       const p = await start({ file: dbFile() });
       const v1 = await receivedDocument('CR-IMAGERIE', pdf);
       const r1 = await p.send({ payload: mdmOf(v1, 'T02', 'MDM-T02') }, true);
@@ -315,30 +323,67 @@ describe('cda-ingest node', function () {
       const t = r1.msg!.cda.transport;
       assert.equal(t.type, 'MDM');
       assert.equal(t.event, 'T02');
+      assert.equal(t.action, 'new');
       assert.equal(t.txa.uniqueId.extension, v1.meta.id.extension);
       assert.equal(r1.msg!.cda.archive, 'archived');
+      assert.equal(r1.msg!.cda.target, undefined);
 
       const v2 = await receivedDocument('CR-IMAGERIE', pdf, PATIENTS.marie(), { replaces: { id: v1.meta.id, setId: v1.meta.setId, version: 1 } });
       const r2 = await p.send({ payload: mdmOf(v2, 'T10', 'MDM-T10') }, true);
-      assert.equal(r2.port, 'pre');
+      assert.equal(r2.port, 'pre', JSON.stringify(r2.msg?.error));
       assert.equal(r2.parsed!.code, 'AA');
       assert.equal(r2.msg!.cda.transport.event, 'T10');
+      assert.equal(r2.msg!.cda.action, 'replace');
       assert.equal(r2.msg!.cda.version, 2);
-      assert.equal(r2.msg!.cda.relatedDocument.type, 'RPLC');
+      assert.equal(r2.msg!.cda.archive, 'archived');
+      assert.deepEqual(r2.msg!.cda.target, { id: formatId(v1.meta.id), status: 'replaced' });
       assert.equal((await storeOf().getDocument(formatId(v1.meta.id)))?.status, 'replaced');
       const rec2 = await storeOf().getDocument(formatId(v2.meta.id));
       assert.equal(rec2?.status, 'current');
       assert.equal(rec2?.replaces, formatId(v1.meta.id));
 
       const r3 = await p.send({ payload: mdmOf(v2, 'T04', 'MDM-T04') }, true);
-      assert.equal(r3.port, 'pre');
+      assert.equal(r3.port, 'pre', JSON.stringify(r3.msg?.error));
       assert.equal(r3.parsed!.code, 'AA');
       assert.equal(r3.msg!.cda.transport.event, 'T04');
-      assert.equal(r3.msg!.cda.transport.txa.availability, 'CA');
-      assert.equal(r3.msg!.cda.archive, 'cancelled');
-      assert.equal(r3.msg!.cda.archived, false, 'already archived by the T10');
+      assert.equal(r3.msg!.cda.action, 'delete');
+      assert.equal(r3.msg!.cda.archive, 'deleted');
+      assert.deepEqual(r3.msg!.cda.target, { id: formatId(v2.meta.id), status: 'cancelled' });
+      assert.equal(r3.msg!.cda.archived, false);
       assert.equal((await storeOf().getDocument(formatId(v2.meta.id)))?.status, 'cancelled');
-      assert.equal(p.statuses.at(-1)?.text, '3 preselected · 0 to reconcile · 0 rejected');
+      assert.ok(await storeOf().documentContent(formatId(v2.meta.id)), 'kept, never destroyed');
+      // the same deletion again (a lost ACK): AA, nothing changes
+      const again = await p.send({ payload: mdmOf(v2, 'T04', 'MDM-T04') }, true);
+      assert.equal(again.parsed!.code, 'AA');
+      assert.match(again.msg!.cda.warnings.join(), /already deleted/);
+      assert.equal(p.statuses.at(-1)?.text, '4 preselected · 0 to reconcile · 0 rejected');
+    });
+
+    it('refuses a replacement or deletion the LPS volet refuses: unknown document 906, not the latest version 900, another organisation 901', async () => {
+      const p = await start({ file: dbFile() });
+      const v1 = await receivedDocument('CR-IMAGERIE', pdf);
+      const v2 = await receivedDocument('CR-IMAGERIE', pdf, PATIENTS.marie(), { replaces: { id: v1.meta.id, setId: v1.meta.setId, version: 1 } });
+      const unknown = await p.send({ payload: mdmOf(v2, 'T10', 'T10-UNKNOWN') }, true);
+      assertRejected(unknown, 'UNKNOWN_DOCUMENT', { code: 'AE', hl7: '207', application: '906', controlId: 'T10-UNKNOWN' }, true);
+      assert.equal(unknown.msg!.error.application, '906');
+      assert.equal(unknown.msg!.cda.action, 'replace');
+      assert.equal(await storeOf().getDocument(formatId(v2.meta.id)), null, 'not archived');
+
+      await p.send({ payload: mdmOf(v1, 'T02', 'T02-V1') }, true);
+      const stranger = await receivedDocument('CR-IMAGERIE', pdf, PATIENTS.marie(), {
+        replaces: { id: v1.meta.id, setId: v1.meta.setId, version: 1 },
+        author: { idNat: '10000000077', family: 'AUTRE', given: 'Anne', specialty: 'G15_10/SM26' },
+        organization: { id: '750000001', idType: 'FINESS', name: 'Autre centre (fictif)' },
+      });
+      const r901 = await p.send({ payload: mdmOf(stranger, 'T10', 'T10-STRANGER') }, true);
+      assertRejected(r901, 'AUTHOR_NOT_ALLOWED', { code: 'AE', hl7: '207', application: '901' }, true);
+      assert.equal((await storeOf().getDocument(formatId(v1.meta.id)))?.status, 'current', 'nothing replaced');
+
+      assert.equal((await p.send({ payload: mdmOf(v2, 'T10', 'T10-OK') }, true)).parsed!.code, 'AA');
+      const old = await p.send({ payload: mdmOf(v1, 'T04', 'T04-OLD') }, true);
+      assertRejected(old, 'NOT_LATEST_VERSION', { code: 'AE', hl7: '207', application: '900' }, true);
+      assert.equal((await storeOf().getDocument(formatId(v1.meta.id)))?.status, 'replaced');
+      assertNoPatientDataInLogs(p);
     });
 
     it('a document sent again (lost ACK): routed and acknowledged again, archived once (archive "duplicate")', async () => {
@@ -396,7 +441,11 @@ describe('cda-ingest node', function () {
       const doc = await receivedDocument('CR-BIO', pdf, PATIENTS.marieOtherBirthDate());
       const r = await p.send({ payload: oruOf(doc.xml, 'ORU-TRAITS') }, true);
       assert.equal(r.port, 'rec');
-      assert.equal(r.parsed!.code, 'AA', 'a document to reconcile is accepted');
+      // LPS volet error-codes.md: not integrated automatically, AE 207 with ERR-5 904 (the document is kept all the same)
+      assert.equal(r.parsed!.code, 'AE');
+      assert.equal(r.parsed!.errors[0].code, '207');
+      assert.equal(r.parsed!.errors[0].application?.code, '904');
+      assert.equal(r.msg!.ack.code, 'AE');
       assert.equal(r.msg!.match.method, 'traits-mismatch');
       assert.match(r.msg!.match.reason, /birth date differs/);
       assert.deepEqual(r.msg!.match.mismatches, [{ trait: 'birthDate', document: '1985-05-13', local: '1985-05-12' }]);
@@ -421,14 +470,16 @@ describe('cda-ingest node', function () {
       const doc = await receivedDocument('CR-BIO', pdf, PATIENTS.paul());
       const r = await p.send({ payload: mdmOf(doc, 'T02', 'MDM-PAUL') }, true);
       assert.equal(r.port, 'rec');
-      assert.equal(r.parsed!.code, 'AA');
+      assert.equal(r.parsed!.code, 'AE');
+      assert.deepEqual(r.parsed!.errors.map((e) => [e.code, e.application?.code]), [['207', '902']]);
+      assert.match(r.parsed!.text, /kept for reconciliation/);
       assert.equal(r.msg!.match.method, 'unknown-patient');
       assert.deepEqual(r.msg!.match.candidates, []);
     });
 
     it('a wrong INS key: the INS is not used', async () => {
       const p = await start({ file: dbFile() });
-      const r = await p.send({ payload: cdaXml({ ins: withWrongKey('2850569123456'), body: { pdf: pdfLike(4096) } }) });
+      const r = await p.send({ payload: cdaXml({ ins: withWrongKey('2850569123456'), body: { pdf } }) });
       assert.equal(r.port, 'rec');
       assert.equal(r.msg!.cda.patient.ins.keyValid, false);
       assert.equal(r.msg!.match.method, 'ins-invalid');
@@ -528,8 +579,9 @@ describe('cda-ingest node', function () {
         ['truncated base64 in OBX-5', oruOf(doc.xml, 'ORU-TRUNC', { rawData: b64.slice(0, b64.length - 3) }), 'BAD_BASE64', 'AE', '102'],
         ['ED Hex not hexadecimal', oruOf(doc.xml, 'ORU-HEX', { encoding: 'Hex', rawData: 'ZZ' }), 'BAD_ED', 'AE', '102'],
         ['no document OBX', oruOf(doc.xml, 'ORU-NODOC', { noDocument: true }), 'NO_DOCUMENT', 'AE', '101'],
-        ['an ADT message', 'MSH|^~\\&|GAM|CHU-X|DPI|CHU-X|20261123101500+0100||ADT^A28^ADT_A05|ADT-1|P|2.5\rPID|1\r', 'UNSUPPORTED_MESSAGE', 'AR', '200'],
-        ['an MDM^T01', oruOf(doc.xml, 'MDM-T01', { type: 'MDM', event: 'T01' }), 'UNSUPPORTED_MESSAGE', 'AR', '201'],
+        // AE, not AR: the LPS volet keeps AR for what may succeed when sent again
+        ['an ADT message', 'MSH|^~\\&|GAM|CHU-X|DPI|CHU-X|20261123101500+0100||ADT^A28^ADT_A05|ADT-1|P|2.5\rPID|1\r', 'UNSUPPORTED_MESSAGE', 'AE', '200'],
+        ['an MDM^T01', oruOf(doc.xml, 'MDM-T01', { type: 'MDM', event: 'T01' }), 'UNSUPPORTED_MESSAGE', 'AE', '201'],
       ];
       for (const [what, payload, code, ack, hl7] of carriers) {
         const r = await p.send({ payload, mllp: { connectionId: 'c' } }, true);
@@ -554,7 +606,7 @@ describe('cda-ingest node', function () {
       assert.equal(ok.parsed!.code, 'AA');
     });
 
-    it('a 60 MiB document (over 50 MiB): TOO_LARGE at once, alone (AE 104 with msg.mllp) and in an MDM message', async () => {
+    it('a 60 MiB document (over 50 MiB): TOO_LARGE at once, alone (AE 207 / 906 with msg.mllp) and in an MDM message', async () => {
       const p = await start({ file: dbFile() });
       const big = cdaXml({ body: { pdf: pdfLike(60 * MiB) }, lineWidth: 0 });
       assert.ok(big.length > 60 * MiB);
@@ -562,10 +614,10 @@ describe('cda-ingest node', function () {
       assertRejected(r, 'TOO_LARGE');
       assert.match(r.msg!.error.message, /is at least \d+ bytes, over the limit of \d+ bytes \(maxBytes\)/, 'refused on its size, before it is parsed');
       const viaMllp = await p.send({ payload: Buffer.from(big), mllp: { connectionId: 'c' } }, true);
-      assertRejected(viaMllp, 'TOO_LARGE', { code: 'AE', hl7: '104' });
+      assertRejected(viaMllp, 'TOO_LARGE', { code: 'AE', hl7: '207', application: '906' });
       const mdm = oruOf(big, 'MDM-BIG', { type: 'MDM', event: 'T02' });
       const m = await p.send({ payload: mdm }, true);
-      assertRejected(m, 'TOO_LARGE', { code: 'AE', hl7: '104', controlId: 'MDM-BIG' });
+      assertRejected(m, 'TOO_LARGE', { code: 'AE', hl7: '207', application: '906', controlId: 'MDM-BIG' });
       assert.match(m.msg!.error.message, /: not read/, 'refused on its size, before it is read');
       assert.equal((await storeOf().stats()).documents, 0);
     });
