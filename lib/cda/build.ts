@@ -439,7 +439,8 @@ const LIBXML2_MAX_TEXT = 10_000_000;
  * The PDF's base64 is spliced into the serialized header (a placeholder in the text node) rather than
  * handed to the DOM builder: see the numbers of npm run bench -- cda.
  *
- * Throws CdaBuildError: BAD_PDF (not a PDF, empty, truncated, encrypted: `cause` is the PdfError),
+ * Throws CdaBuildError: BAD_PDF (not a PDF, empty, truncated, encrypted, with JavaScript, a launch
+ * action or an embedded file: `cause` is the PdfError),
  * UNKNOWN_TYPE, MISSING_AUTHOR, MISSING_TRAIT (qualified identity without a birth trait or its INS),
  * MISSING or INVALID (any other input: `field` names it).
  */

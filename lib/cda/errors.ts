@@ -1,5 +1,5 @@
 export type CdaBuildErrorCode =
-  /** the PDF cannot be carried (not a PDF, empty, truncated, encrypted): `cause` is the PdfError */
+  /** the PDF cannot be carried (not a PDF, empty, truncated, encrypted, active content): `cause` is the PdfError */
   | 'BAD_PDF'
   /** the document type is neither an alias nor a code of the DMP typeCode value set */
   | 'UNKNOWN_TYPE'

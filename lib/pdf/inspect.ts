@@ -1,6 +1,9 @@
 // What a CDA R2 level-1 document needs to know about the PDF it wraps: that it is a PDF at all, not
-// encrypted, not empty, and whether it declares PDF/A conformance (XMP pdfaid:part / pdfaid:conformance).
+// encrypted, not empty, without active content (JavaScript, launch actions, embedded files: the same
+// check guards the PDFs of CDA documents received from outside), and whether it declares PDF/A
+// conformance (XMP pdfaid:part / pdfaid:conformance).
 import { decodePDFRawStream, ParseSpeeds, PDFDict, PDFDocument, PDFName, PDFRawStream, PDFStream } from 'pdf-lib';
+import { findActiveContent } from './active-content';
 
 export type PdfErrorCode =
   /** zero bytes, or a document without a page */
@@ -10,7 +13,13 @@ export type PdfErrorCode =
   /** no %%EOF marker in the last 1024 bytes: cut off in transit, or trailing data after the PDF */
   | 'TRUNCATED'
   /** the trailer has an /Encrypt dictionary (password or certificate security, even with an empty user password) */
-  | 'ENCRYPTED';
+  | 'ENCRYPTED'
+  /** a JavaScript action (/S /JavaScript or /JS) or a /Names /JavaScript tree: code a reader runs, on opening or on an event */
+  | 'JAVASCRIPT'
+  /** a launch action (/S /Launch): a reader starts an application or opens another file */
+  | 'LAUNCH_ACTION'
+  /** an embedded file (/Names /EmbeddedFiles, /Type /EmbeddedFile, a /Filespec with /EF, a /FileAttachment annotation): a file a reader extracts */
+  | 'EMBEDDED_FILE';
 
 /** A PDF that cannot go into a CDA document; `code` says why, the message says what was found. */
 export class PdfError extends Error {
@@ -118,7 +127,15 @@ function xmpOf(doc: PDFDocument): string | null {
  *   XML, base64 of a PDF…), or pdf-lib cannot parse a document catalog and page tree from it;
  * - TRUNCATED: no `%%EOF` in the last 1024 bytes;
  * - ENCRYPTED: the trailer names an /Encrypt dictionary (pdf-lib's isEncrypted, or /Encrypt in the
- *   trailer when pdf-lib cannot parse the encrypted file at all).
+ *   trailer when pdf-lib cannot parse the encrypted file at all);
+ * then, on a readable PDF with pages, active content (findActiveContent in active-content.ts; the
+ * message says what was found and where, e.g. "(/OpenAction /S /JavaScript)", never document content):
+ * - JAVASCRIPT: an action whose /S is /JavaScript or that has a /JS script, anywhere (/OpenAction, /AA
+ *   of the catalog, a page, an annotation or a form field, /Next chains…), or a /Names /JavaScript tree;
+ * - LAUNCH_ACTION: an action whose /S is /Launch, anywhere;
+ * - EMBEDDED_FILE: a /Names /EmbeddedFiles tree, a /Type /EmbeddedFile stream, a file specification
+ *   with /EF, or a /FileAttachment annotation.
+ * When a PDF has several, JavaScript is reported first, then a launch action, then an embedded file.
  *
  * Cost. pdf-lib parses the file linearly, but jumps over each stream whose /Length is a direct number
  * (almost every producer writes it so), so the cost follows the number of objects, not the bytes:
@@ -132,7 +149,10 @@ function xmpOf(doc: PDFDocument): string | null {
  * about 34 ms. So pdf-lib's full load stays far under the budget of a CDA document (about 3× the
  * base64 encoding of the PDF). A hand-written structural scan (header, trailer, /Count of the page
  * tree) would be cheaper for documents of many pages but cannot read page trees and XMP packets
- * stored in compressed object streams (PDF 1.5+): pdf-lib it is.
+ * stored in compressed object streams (PDF 1.5+): pdf-lib it is. The active-content check walks the
+ * objects pdf-lib has parsed, once, without decoding a stream: 0.02 ms for the one-page PDFs, about
+ * 2.5 ms for the 1,000-page one (9,000 dictionaries and arrays) where its load takes 55 ms (minimums
+ * of 31 runs on a 2 vCPU machine under load, Node 20): a few percent of the load.
  */
 export async function inspectPdf(buf: Buffer | Uint8Array): Promise<PdfInfo> {
   if (!(buf instanceof Uint8Array)) {
@@ -171,6 +191,8 @@ export async function inspectPdf(buf: Buffer | Uint8Array): Promise<PdfInfo> {
     throw new PdfError('NOT_PDF', `not a readable PDF: no usable page tree (${err instanceof Error ? err.message : String(err)})`);
   }
   if (pages === 0) throw new PdfError('EMPTY', 'the PDF has no page');
+  const active = findActiveContent(doc);
+  if (active) throw new PdfError(active.code, active.message);
 
   let pdfa: PdfAConformance | null = null;
   try {

@@ -23,7 +23,7 @@ import {
   SET_ROOT,
   settings,
 } from '../fixtures/cda';
-import { cached, encryptedPdf, largePdf, MiB, NOT_PDFS, pagelessPdf, pdfAPdf, textPdf, truncatedPdf } from '../fixtures/pdf';
+import { cached, encryptedPdf, largePdf, MiB, NOT_PDFS, openActionJavaScriptPdf, pagelessPdf, pdfAPdf, textPdf, truncatedPdf } from '../fixtures/pdf';
 import { checkCda, describeErrors, isError, type CdaCheckReport } from '../support/check-cda';
 
 const NOW = new Date('2026-11-23T09:30:00Z');
@@ -401,6 +401,7 @@ describe('lib/cda buildCdaN1 (CI-SIS level 1)', () => {
       ['zero bytes', async () => Buffer.alloc(0), 'EMPTY', /document PDF: the PDF is empty/],
       ['a PDF without page', pagelessPdf, 'EMPTY', /no page/],
       ['a truncated PDF', truncatedPdf, 'TRUNCATED', /truncated/],
+      ['a PDF that runs JavaScript when opened', () => openActionJavaScriptPdf(), 'JAVASCRIPT', /document PDF: the PDF runs JavaScript when opened \(\/OpenAction \/S \/JavaScript\)/],
     ];
     for (const [what, make, pdfCode, message] of pdfs) {
       it(`${what} as the PDF`, async () => {

@@ -1,13 +1,17 @@
 import assert from 'node:assert/strict';
+import { PDFDocument, PDFName, PDFRef, PDFString } from 'pdf-lib';
 import { inspectPdf, PdfError, readPdfAIdentification, type PdfErrorCode } from '../../lib/pdf';
 import {
   cached,
+  editedPdf,
   encryptedPdf,
   encryptedXrefStreamPdf,
   garbageAfterHeader,
+  handWrittenPdf,
   largePdf,
   MiB,
   NOT_PDFS,
+  openActionJavaScriptPdf,
   pagelessPdf,
   pdfAPdf,
   pdfAXmp,
@@ -127,6 +131,216 @@ describe('lib/pdf inspectPdf', () => {
 
     it('encrypted, /Encrypt in a cross-reference stream: ENCRYPTED', async () => {
       await expectError(await encryptedXrefStreamPdf(), 'ENCRYPTED', /encrypted/);
+    });
+  });
+
+  describe('active content: PDFs received from outside are opened on hospital workstations', () => {
+    const script = () => PDFString.of('app.alert("Dupont Marie")');
+
+    /** Adds an annotation (indirect, as producers write them) to the first page. */
+    function annotate(doc: PDFDocument, annot: Record<string, unknown>): PDFRef {
+      const ref = doc.context.register(doc.context.obj({ Type: 'Annot', Rect: [56, 700, 200, 720], ...annot } as never));
+      doc.getPage(0).node.addAnnot(ref);
+      return ref;
+    }
+
+    function setCatalog(doc: PDFDocument, key: string, value: Record<string, unknown> | unknown[]): void {
+      doc.catalog.set(PDFName.of(key), doc.context.obj(value as never));
+    }
+
+    const bothLayouts = [
+      ['classic cross-reference table', { classicXref: true }],
+      ['object streams (PDF 1.5)', { classicXref: false }],
+    ] as const;
+
+    describe('a PDF without active content still passes', () => {
+      for (const [layout, opts] of bothLayouts) {
+        it(`a /GoTo /OpenAction, a /URI link and a form field, ${layout}`, async () => {
+          const pdf = await editedPdf((doc) => {
+            const page = doc.getPage(0);
+            setCatalog(doc, 'OpenAction', { S: 'GoTo', D: [page.ref, 'Fit'] });
+            annotate(doc, { Subtype: 'Link', A: { S: 'URI', URI: PDFString.of('https://esante.gouv.fr') } });
+            doc.getForm().createTextField('commentaire').addToPage(page, { x: 56, y: 600 });
+          }, opts);
+          assert.equal((await inspectPdf(pdf)).pages, 1);
+        });
+      }
+
+      it('a /GoTo destination array as /OpenAction (no action dictionary)', async () => {
+        const pdf = await editedPdf((doc) => setCatalog(doc, 'OpenAction', [doc.getPage(0).ref, 'Fit']));
+        assert.equal((await inspectPdf(pdf)).pages, 1);
+      });
+    });
+
+    describe('JAVASCRIPT', () => {
+      for (const [layout, opts] of bothLayouts) {
+        it(`an /OpenAction written inline in the catalog, ${layout}`, async () => {
+          await expectError(await openActionJavaScriptPdf(opts), 'JAVASCRIPT', /^the PDF runs JavaScript when opened \(\/OpenAction \/S \/JavaScript\)$/);
+        });
+      }
+
+      it('inside a compressed object stream: the catalog and its action are not in the file as text', async () => {
+        const pdf = await editedPdf((doc) => {
+          const action = doc.context.register(doc.context.obj({ S: 'JavaScript', JS: script() }));
+          doc.catalog.set(PDFName.of('OpenAction'), action);
+        });
+        assert.ok(pdf.includes('/Type /ObjStm'), 'pdf-lib wrote an object stream');
+        assert.ok(!pdf.includes('JavaScript') && !pdf.includes('OpenAction'), 'the action is compressed');
+        await expectError(pdf, 'JAVASCRIPT', /^the PDF runs JavaScript when opened \(\/OpenAction \/S \/JavaScript\)$/);
+      });
+
+      it('a /Names /JavaScript tree (document-level scripts)', async () => {
+        const pdf = await editedPdf((doc) => setCatalog(doc, 'Names', { JavaScript: { Names: [PDFString.of('init'), { S: 'JavaScript', JS: script() }] } }));
+        await expectError(pdf, 'JAVASCRIPT', /^the PDF runs JavaScript when opened \(\/Names \/JavaScript\)$/);
+      });
+
+      it('/AA of the catalog (before closing)', async () => {
+        const pdf = await editedPdf((doc) => setCatalog(doc, 'AA', { WC: { S: 'JavaScript', JS: script() } }));
+        await expectError(pdf, 'JAVASCRIPT', /^the PDF carries JavaScript \(\/AA \/WC \/S \/JavaScript\)$/);
+      });
+
+      it('/AA of a page, the action an indirect object', async () => {
+        const pdf = await editedPdf((doc) => {
+          const action = doc.context.register(doc.context.obj({ S: 'JavaScript', JS: script() }));
+          doc.getPage(0).node.set(PDFName.of('AA'), doc.context.obj({ O: action }));
+        });
+        await expectError(pdf, 'JAVASCRIPT', /^the PDF carries JavaScript \(page 1 \/AA \/O \/S \/JavaScript\)$/);
+      });
+
+      it('/AA of an annotation', async () => {
+        const pdf = await editedPdf((doc) => {
+          annotate(doc, { Subtype: 'Link', AA: { U: { S: 'JavaScript', JS: script() } } });
+        });
+        await expectError(pdf, 'JAVASCRIPT', /^the PDF carries JavaScript \(\/Annot \/Link \/AA \/U \/S \/JavaScript\)$/);
+      });
+
+      it('/AA of a form field (keystroke script)', async () => {
+        const pdf = await editedPdf((doc) => {
+          const field = doc.getForm().createTextField('dose');
+          field.acroField.dict.set(PDFName.of('AA'), doc.context.obj({ K: { S: 'JavaScript', JS: script() } }));
+        });
+        await expectError(pdf, 'JAVASCRIPT', /^the PDF carries JavaScript \(form field \/AA \/K \/S \/JavaScript\)$/);
+      });
+
+      it('a /JS script in an action that is not /S /JavaScript (rendition)', async () => {
+        const pdf = await editedPdf((doc) => {
+          annotate(doc, { Subtype: 'Link', A: { S: 'Rendition', OP: 0, JS: script() } });
+        });
+        await expectError(pdf, 'JAVASCRIPT', /^the PDF carries JavaScript \(\/Annot \/Link \/A \/JS\)$/);
+      });
+
+      it('at the end of a /Next chain after a harmless /GoTo', async () => {
+        const pdf = await editedPdf((doc) => {
+          const next = doc.context.register(doc.context.obj({ S: 'JavaScript', JS: script() }));
+          setCatalog(doc, 'OpenAction', { S: 'GoTo', D: [doc.getPage(0).ref, 'Fit'], Next: next });
+        });
+        await expectError(pdf, 'JAVASCRIPT', /^the PDF runs JavaScript when opened \(\/OpenAction \/Next \/S \/JavaScript\)$/);
+      });
+
+      it('the name written with a #-escape (/Java#53cript), in a hand-written PDF', async () => {
+        const pdf = handWrittenPdf(
+          [
+            '<< /Type /Catalog /Pages 2 0 R /OpenAction 4 0 R >>',
+            '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
+            '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>',
+            '<< /S /Java#53cript /JS (app.alert\\(1\\)) >>',
+          ],
+          '/Root 1 0 R',
+        );
+        assert.ok(!pdf.includes('/JavaScript'));
+        await expectError(pdf, 'JAVASCRIPT', /^the PDF runs JavaScript when opened \(\/OpenAction \/S \/JavaScript\)$/);
+      });
+
+      it('never puts the script in the message', async () => {
+        const err = await pdfError(await openActionJavaScriptPdf());
+        assert.doesNotMatch(err.message, /Dupont|alert/);
+      });
+    });
+
+    describe('LAUNCH_ACTION', () => {
+      for (const [layout, opts] of bothLayouts) {
+        it(`a link that launches a program, ${layout}`, async () => {
+          const pdf = await editedPdf((doc) => {
+            annotate(doc, { Subtype: 'Link', A: { S: 'Launch', F: PDFString.of('C:\\Windows\\System32\\calc.exe') } });
+          }, opts);
+          const err = await pdfError(pdf);
+          assert.equal(err.code, 'LAUNCH_ACTION', err.message);
+          assert.equal(err.message, 'the PDF can launch an application or another file (/Annot /Link /A /S /Launch)');
+        });
+      }
+
+      it('an /OpenAction with a Windows launch dictionary (/Win /F /P)', async () => {
+        const pdf = await editedPdf((doc) => {
+          setCatalog(doc, 'OpenAction', { S: 'Launch', Win: { F: PDFString.of('cmd.exe'), P: PDFString.of('/c echo Dupont') } });
+        });
+        const err = await pdfError(pdf);
+        assert.equal(err.code, 'LAUNCH_ACTION', err.message);
+        assert.equal(err.message, 'the PDF launches an application or another file when opened (/OpenAction /S /Launch)');
+      });
+    });
+
+    describe('EMBEDDED_FILE', () => {
+      for (const [layout, opts] of bothLayouts) {
+        it(`an attachment (pdf-lib attach: /Names /EmbeddedFiles, /Filespec /EF, /Type /EmbeddedFile), ${layout}`, async () => {
+          const pdf = await editedPdf(async (doc) => {
+            await doc.attach(Buffer.from('résultats de Dupont Marie'), 'dupont-marie.txt', { mimeType: 'text/plain', description: 'Dupont Marie' });
+          }, opts);
+          const err = await pdfError(pdf);
+          assert.equal(err.code, 'EMBEDDED_FILE', err.message);
+          assert.equal(err.message, 'the PDF carries an embedded file (/Names /EmbeddedFiles)');
+        });
+      }
+
+      it('a /FileAttachment annotation (its file specification without /EF)', async () => {
+        const pdf = await editedPdf((doc) => {
+          annotate(doc, { Subtype: 'FileAttachment', Name: 'PushPin', FS: { Type: 'Filespec', F: PDFString.of('dupont.txt') } });
+        });
+        await expectError(pdf, 'EMBEDDED_FILE', /^the PDF carries an embedded file \(\/Annot \/Subtype \/FileAttachment\)$/);
+      });
+
+      it('a file specification with /EF in the catalog /AF (PDF 2.0 associated files), the stream without /Type', async () => {
+        const pdf = await editedPdf((doc) => {
+          const file = doc.context.register(doc.context.stream('<x/>', {}));
+          setCatalog(doc, 'AF', [{ Type: 'Filespec', F: PDFString.of('dupont.xml'), EF: { F: file } }]);
+        });
+        await expectError(pdf, 'EMBEDDED_FILE', /^the PDF carries an embedded file \(\/AF \[0\] \/EF\)$/);
+      });
+
+      it('a /Type /EmbeddedFile stream no object refers to', async () => {
+        const pdf = await editedPdf((doc) => {
+          doc.context.register(doc.context.stream('dupont', { Type: 'EmbeddedFile', Subtype: 'text/plain' }));
+        });
+        await expectError(pdf, 'EMBEDDED_FILE', /^the PDF carries an embedded file \(object \d+ \/Type \/EmbeddedFile\)$/);
+      });
+    });
+
+    describe('which check speaks first', () => {
+      it('JavaScript before a launch action before an embedded file, whatever the object numbers', async () => {
+        const all = await editedPdf(async (doc) => {
+          await doc.attach(Buffer.from('x'), 'x.txt');
+          annotate(doc, { Subtype: 'Link', A: { S: 'Launch', F: PDFString.of('x.exe') } });
+          annotate(doc, { Subtype: 'Link', A: { S: 'JavaScript', JS: script() } });
+        });
+        assert.equal((await pdfError(all)).code, 'JAVASCRIPT');
+        const launchAndFile = await editedPdf(async (doc) => {
+          annotate(doc, { Subtype: 'FileAttachment', FS: { Type: 'Filespec', F: PDFString.of('x.txt') } });
+          annotate(doc, { Subtype: 'Link', A: { S: 'Launch', F: PDFString.of('x.exe') } });
+        });
+        assert.equal((await pdfError(launchAndFile)).code, 'LAUNCH_ACTION');
+      });
+
+      it('an encrypted PDF with JavaScript is ENCRYPTED: the existing checks come first', async () => {
+        const pdf = handWrittenPdf(
+          [
+            '<< /Type /Catalog /Pages 2 0 R /OpenAction << /S /JavaScript /JS (x) >> >>',
+            '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
+            '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>',
+            '<< /Filter /Standard /V 1 /R 2 /O <00> /U <00> /P -3904 >>',
+          ],
+          '/Root 1 0 R /Encrypt 4 0 R',
+        );
+        assert.equal((await pdfError(pdf)).code, 'ENCRYPTED');
+      });
     });
   });
 });

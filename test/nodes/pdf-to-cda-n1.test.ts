@@ -12,7 +12,7 @@ import type { PatientIdentity } from '../../lib/ins';
 import type { IdentityStore } from '../../lib/store';
 import { MARIE_NIR, OID, adtMessage, withWrongKey } from '../fixtures/adt';
 import { DOC_ROOT, ENCOUNTER_ROOT, PRESCRIPTION_TYPES, SEGUR_TYPES, SET_ROOT, documentInput, provisionalPatient, qualifiedPatient } from '../fixtures/cda';
-import { NOT_PDFS, encryptedPdf, largePdf, MiB, pagelessPdf, pdfAPdf, textPdf } from '../fixtures/pdf';
+import { NOT_PDFS, encryptedPdf, largePdf, MiB, openActionJavaScriptPdf, pagelessPdf, pdfAPdf, textPdf } from '../fixtures/pdf';
 import { checkCda, describeErrors } from '../support/check-cda';
 import { delay, until, withMessages } from '../support/red-nodes';
 
@@ -435,6 +435,7 @@ describe('pdf-to-cda-n1 node', function () {
       await p.refuse({ payload: Buffer.alloc(0), patient, document }, 'BAD_PDF', /empty.*\(EMPTY\)/);
       await p.refuse({ payload: '', patient, document }, 'BAD_PDF', /\(EMPTY\)/);
       await p.refuse({ payload: await pagelessPdf(), patient, document }, 'BAD_PDF', /no page.*\(EMPTY\)/);
+      await p.refuse({ payload: await openActionJavaScriptPdf(), patient, document }, 'BAD_PDF', /runs JavaScript when opened \(\/OpenAction \/S \/JavaScript\) \(JAVASCRIPT\)/);
       for (const payload of [42, { pdf: true }, null, undefined, [1, 2, 3], true]) {
         await p.refuse({ payload, patient, document }, 'BAD_INPUT', /msg\.payload must be the PDF as a Buffer or a base64 string/);
       }
