@@ -187,10 +187,21 @@ function checkRequest(cda: string | Buffer, meta: CdaMeta, patient: PatientIdent
   return { qualified, header };
 }
 
-/** XCN of a professional for PRT-5: id^family^given^^^^^^authority^^^^IDNPS (profils-messages.md PRT-5.1, .2, .3, .9, .13). */
+/**
+ * XCN-10, the name type, of a PRT-5 with a name. The volet has PRT filled "conformément aux « Contraintes
+ * sur les types de données HL7 v2.5 … IHE France » release 1.8" (profils-messages.md, "Les données
+ * concernant la demande de traitement"), whose XCN-10 "doit être renseigné dès lors que l'un au moins des
+ * deux composants XCN-2, XCN-3 est renseigné" (N.8 XCN-10, table 0200 as N.10 XPN-7): D for a professional
+ * (as that annex's XCN examples and the volet's write it), L for the patient's birth name.
+ */
+function nameType(family: string, given: string, type: 'D' | 'L'): string {
+  return family || given ? type : '';
+}
+
+/** XCN of a professional for PRT-5: id^family^given^^^^^^authority^D^^^IDNPS (profils-messages.md PRT-5.1, .2, .3, .9, .13; XCN-10 nameType). */
 function professional(d: Delimiters, idNat: string, family: string, given: string, field: string): string {
   const id = psIdentifier(idNat, field);
-  return er7(d, [[id, family, given, '', '', '', '', '', PS_AUTHORITY, '', '', '', 'IDNPS']]);
+  return er7(d, [[id, family, given, '', '', '', '', '', PS_AUTHORITY, nameType(family, given, 'D'), '', '', 'IDNPS']]);
 }
 
 /** XON for PRT-8: name^^^^^authority^type^^^id (PRT-8.1, .6, .7, .10). */
@@ -233,7 +244,11 @@ function addParticipants(msg: Hl7Message, patient: PatientIdentity, document: Do
     if (r.patient) {
       // PRT-5 of the patient: the INS (profils-messages.md PRT-5.9.2 1.2.250.1.213.1.4.8 / .9, PRT-5.13 INS)
       const ins = qualified ? patient.ins : null;
-      if (ins) person = er7(d, [[ins.value, str(patient.birthName), str(patient.firstName), '', '', '', '', '', [INS_NAMESPACES[ins.oid] ?? '', ins.oid, 'ISO'], '', '', '', 'INS']]);
+      if (ins) {
+        const family = str(patient.birthName);
+        const given = str(patient.firstName);
+        person = er7(d, [[ins.value, family, given, '', '', '', '', '', [INS_NAMESPACES[ins.oid] ?? '', ins.oid, 'ISO'], nameType(family, given, 'L'), '', '', 'INS']]);
+      }
     } else if (str(r.idNat)) {
       person = professional(d, str(r.idNat), str(r.family), str(r.given), `${field}.idNat`);
     }
@@ -423,7 +438,8 @@ function toBuffer({ head, b64, tail }: Parts): Buffer {
  *   replaced one (T10), TXA-17 AU;
  * - OBX 1 the document, base64 of the CDA's bytes, OBX-11 F (new) / C (replacement) / D (deletion);
  * - PRT: SB the sender (the author and the establishment's FINESS géographique unless sharing.sender),
- *   RCT each MSSanté recipient (PRT-15 `^^X.400^<mailbox>`), REPLY the reply address;
+ *   RCT each MSSanté recipient (PRT-15 `^^X.400^<mailbox>`), REPLY the reply address; PRT-5.10 D for a
+ *   professional, L for the patient (the XCN-10 of the IHE France data types);
  * - the ten metadata flags, then CORPSMAIL_PS / CORPSMAIL_PATIENT when a mail body is given.
  * Throws CdaBuildError for a request the volets do not allow (the DMP without a qualified INS,
  * MSSanté without recipients…) or an inconsistent input.
