@@ -204,10 +204,18 @@ function professional(d: Delimiters, idNat: string, family: string, given: strin
   return er7(d, [[id, family, given, '', '', '', '', '', PS_AUTHORITY, nameType(family, given, 'D'), '', '', 'IDNPS']]);
 }
 
-/** XON for PRT-8: name^^^^^authority^type^^^id (PRT-8.1, .6, .7, .10). */
+/**
+ * XON for PRT-8: name^^^^^authority^type^^^id (PRT-8.1, .6, .7, .10). PRT-8.6 of a recipient inside an
+ * establishment may be its FINESS alone (profils-messages.md PRT-8.6: "N° FINESS ou N° FINEG pour
+ * identifier une organisation intra-établissement"; IHE France data types N.9 XON:
+ * `Urologie^^^^^120456789^UF^^^3435`, "seule la 1° sous composante du type HD est renseignée"): HD-3 ISO
+ * only beside an OID in HD-2.
+ */
 function organization(d: Delimiters, o: ParticipantOrganizationInput, field: string): string {
   if (!str(o.name) || !str(o.id)) throw new CdaBuildError('MISSING', field, `${field} needs a name and an id`);
-  const authority = o.authority ? [str(o.authority.namespace), str(o.authority.oid), 'ISO'] : STRUCTURE_AUTHORITY;
+  const oid = str(o.authority?.oid);
+  if (o.authority && !oid && !str(o.authority.namespace)) throw new CdaBuildError('MISSING', `${field}.authority`, `${field}.authority needs an OID or a namespace (e.g. the FINESS of the establishment)`);
+  const authority = o.authority ? [str(o.authority.namespace), oid, oid ? 'ISO' : ''] : STRUCTURE_AUTHORITY;
   return er7(d, [[str(o.name), '', '', '', '', authority, str(o.idType) || 'FINEG', '', '', str(o.id)]]);
 }
 

@@ -132,8 +132,11 @@ export interface ParticipantOrganizationInput {
   id: string;
   /** PRT-8.7 (default FINEG). */
   idType?: string;
-  /** PRT-8.6: assigning authority (default ASIP-SANTE-ST, 1.2.250.1.71.4.2.2). */
-  authority?: { namespace?: string; oid: string };
+  /**
+   * PRT-8.6: assigning authority (default ASIP-SANTE-ST, 1.2.250.1.71.4.2.2). For a service or UF, the
+   * establishment's FINESS as namespace and no OID (`Radiologie^^^^^120456789^UF^^^3435`).
+   */
+  authority?: { namespace?: string; oid?: string };
 }
 
 /**
