@@ -342,7 +342,10 @@ function assemble(carrier: Carrier, action: DocumentAction, cda: string | Buffer
     evn.setRaw(6, formatTs(now, tz));
   }
 
-  // PID (PAM FR 2.11.1): PID-3 as the CDA's recordTarget ids (the INS of a qualified identity, then the IPP)
+  // PID (PAM FR 2.11.1, as profils-messages.md "Les données concernant le patient" asks): PID-3 as the
+  // CDA's recordTarget ids (the INS of a qualified identity, then the IPP). The INS without CX-7 / CX-8:
+  // PAM FR §6.6.1 "L'émetteur devra donc transmettre uniquement le dernier INS enregistré […] Les
+  // composants CX.7 et CX.8 sont alors vides."
   const pid = msg.addSegment('PID');
   pid.setRaw(1, '1');
   const ippRoot = str(patient.ipp.oid) || str(settings.ippAuthorityOid);
@@ -350,7 +353,7 @@ function assemble(carrier: Carrier, action: DocumentAction, cda: string | Buffer
   if (qualified) {
     const ins = patient.ins as NonNullable<PatientIdentity['ins']>;
     if (!insOidInfo(ins.oid)) throw new CdaBuildError('INVALID', 'patient.ins.oid', `"${ins.oid}" is not an INS OID`);
-    ids.push([ins.value, '', '', [INS_NAMESPACES[ins.oid] ?? '', ins.oid, 'ISO'], 'INS', '', ins.validFrom ? hl7Date(ins.validFrom) : '']);
+    ids.push([ins.value, '', '', [INS_NAMESPACES[ins.oid] ?? '', ins.oid, 'ISO'], 'INS']);
   }
   ids.push([str(patient.ipp.id), '', '', [str(patient.ipp.authority), ippRoot, ippRoot ? 'ISO' : ''], 'PI']);
   pid.setRaw(3, er7(d, ids));
