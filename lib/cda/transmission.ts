@@ -174,6 +174,16 @@ function checkRequest(cda: string | Buffer, meta: CdaMeta, patient: PatientIdent
   recipients.forEach((r, i) => {
     const field = `document.sharing.recipients[${i}]`;
     if (!MAIL.test(str(r?.mssante))) throw new CdaBuildError(str(r?.mssante) ? 'INVALID' : 'MISSING', `${field}.mssante`, `${field}.mssante: an MSSanté mailbox is needed`);
+    // profils-messages.md, PRT RCT: PRT-5 "requis si le destinataire est un professionnel de santé ou un
+    // patient", PRT-5.1 its identifier, PRT-5.9.2 1.2.250.1.71.4.2.1 for a professional, "du patient
+    // 1.2.250.1.213.1.4.8 (INS-NIR) ou 1.2.250.1.213.1.4.9 (INS-NIA)": the patient is named by the INS,
+    // which only a qualified identity carries; a professional by the national identifier
+    if (r.patient === true && !qualified) {
+      throw new CdaBuildError('NOT_QUALIFIED', `${field}.patient`, `${field}: the patient as MSSanté recipient is identified by the INS (PRT-5), which this identity, not qualified, does not carry`);
+    }
+    if (r.patient !== true && !str(r.idNat) && (str(r.family) || str(r.given))) {
+      throw new CdaBuildError('MISSING', `${field}.idNat`, `${field}: a professional recipient is identified by the national PS identifier (PRT-5.1): idNat is missing`);
+    }
   });
   if (sharing.mssantePs === true && !recipients.some((r) => !r.patient)) {
     throw new CdaBuildError('MISSING', 'document.sharing.recipients', 'sharing.mssantePs asks for MSSanté recipients: none is given (recipients without patient: true)');
