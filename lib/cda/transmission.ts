@@ -322,6 +322,10 @@ function assemble(carrier: Carrier, action: DocumentAction, cda: string | Buffer
   const tz = str(settings?.timeZone) || 'Europe/Paris';
   if (!isTimeZone(tz)) throw new CdaBuildError('INVALID', 'settings.timeZone', `settings.timeZone: "${settings.timeZone}" is not an IANA time zone`);
   const h = settings.hl7 ?? {};
+  // profils-messages.md, "Le segment MSH": MSH-3, MSH-4, MSH-5 and MSH-6 are R
+  for (const key of ['sendingApplication', 'sendingFacility', 'receivingApplication', 'receivingFacility'] as const) {
+    if (!str(h[key])) throw new CdaBuildError('MISSING', `settings.hl7.${key}`, `settings.hl7.${key} is missing: the volet requires MSH-3 to MSH-6 (sending and receiving application and facility)`);
+  }
   const now = opts.now ?? new Date();
   const a = DOCUMENT_ACTIONS[action];
   const profile = MESSAGE_PROFILES.transmission;
@@ -334,10 +338,10 @@ function assemble(carrier: Carrier, action: DocumentAction, cda: string | Buffer
     controlId: opts.controlId ?? newControlId(),
     version: MESSAGE_VERSIONS[carrier],
     processingId: h.processingId ?? 'P',
-    sendingApplication: h.sendingApplication ?? '',
-    sendingFacility: h.sendingFacility ?? '',
-    receivingApplication: h.receivingApplication ?? '',
-    receivingFacility: h.receivingFacility ?? '',
+    sendingApplication: str(h.sendingApplication),
+    sendingFacility: str(h.sendingFacility),
+    receivingApplication: str(h.receivingApplication),
+    receivingFacility: str(h.receivingFacility),
     dateTime: formatTs(now, tz),
     charset: 'UNICODE UTF-8',
   });
