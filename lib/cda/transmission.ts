@@ -174,6 +174,16 @@ function checkRequest(cda: string | Buffer, meta: CdaMeta, patient: PatientIdent
   recipients.forEach((r, i) => {
     const field = `document.sharing.recipients[${i}]`;
     if (!MAIL.test(str(r?.mssante))) throw new CdaBuildError(str(r?.mssante) ? 'INVALID' : 'MISSING', `${field}.mssante`, `${field}.mssante: an MSSanté mailbox is needed`);
+    // profils-messages.md, PRT RCT: PRT-5 "requis si le destinataire est un professionnel de santé ou un
+    // patient", PRT-5.1 its identifier, PRT-5.9.2 1.2.250.1.71.4.2.1 for a professional, "du patient
+    // 1.2.250.1.213.1.4.8 (INS-NIR) ou 1.2.250.1.213.1.4.9 (INS-NIA)": the patient is named by the INS,
+    // which only a qualified identity carries; a professional by the national identifier
+    if (r.patient === true && !qualified) {
+      throw new CdaBuildError('NOT_QUALIFIED', `${field}.patient`, `${field}: the patient as MSSanté recipient is identified by the INS (PRT-5), which this identity, not qualified, does not carry`);
+    }
+    if (r.patient !== true && !str(r.idNat) && (str(r.family) || str(r.given))) {
+      throw new CdaBuildError('MISSING', `${field}.idNat`, `${field}: a professional recipient is identified by the national PS identifier (PRT-5.1): idNat is missing`);
+    }
   });
   if (sharing.mssantePs === true && !recipients.some((r) => !r.patient)) {
     throw new CdaBuildError('MISSING', 'document.sharing.recipients', 'sharing.mssantePs asks for MSSanté recipients: none is given (recipients without patient: true)');
@@ -187,16 +197,35 @@ function checkRequest(cda: string | Buffer, meta: CdaMeta, patient: PatientIdent
   return { qualified, header };
 }
 
-/** XCN of a professional for PRT-5: id^family^given^^^^^^authority^^^^IDNPS (profils-messages.md PRT-5.1, .2, .3, .9, .13). */
-function professional(d: Delimiters, idNat: string, family: string, given: string, field: string): string {
-  const id = psIdentifier(idNat, field);
-  return er7(d, [[id, family, given, '', '', '', '', '', PS_AUTHORITY, '', '', '', 'IDNPS']]);
+/**
+ * XCN-10, the name type, of a PRT-5 with a name. The volet has PRT filled "conformément aux « Contraintes
+ * sur les types de données HL7 v2.5 … IHE France » release 1.8" (profils-messages.md, "Les données
+ * concernant la demande de traitement"), whose XCN-10 "doit être renseigné dès lors que l'un au moins des
+ * deux composants XCN-2, XCN-3 est renseigné" (N.8 XCN-10, table 0200 as N.10 XPN-7): D for a professional
+ * (as that annex's XCN examples and the volet's write it), L for the patient's birth name.
+ */
+function nameType(family: string, given: string, type: 'D' | 'L'): string {
+  return family || given ? type : '';
 }
 
-/** XON for PRT-8: name^^^^^authority^type^^^id (PRT-8.1, .6, .7, .10). */
+/** XCN of a professional for PRT-5: id^family^given^^^^^^authority^D^^^IDNPS (profils-messages.md PRT-5.1, .2, .3, .9, .13; XCN-10 nameType). */
+function professional(d: Delimiters, idNat: string, family: string, given: string, field: string): string {
+  const id = psIdentifier(idNat, field);
+  return er7(d, [[id, family, given, '', '', '', '', '', PS_AUTHORITY, nameType(family, given, 'D'), '', '', 'IDNPS']]);
+}
+
+/**
+ * XON for PRT-8: name^^^^^authority^type^^^id (PRT-8.1, .6, .7, .10). PRT-8.6 of a recipient inside an
+ * establishment may be its FINESS alone (profils-messages.md PRT-8.6: "N° FINESS ou N° FINEG pour
+ * identifier une organisation intra-établissement"; IHE France data types N.9 XON:
+ * `Urologie^^^^^120456789^UF^^^3435`, "seule la 1° sous composante du type HD est renseignée"): HD-3 ISO
+ * only beside an OID in HD-2.
+ */
 function organization(d: Delimiters, o: ParticipantOrganizationInput, field: string): string {
   if (!str(o.name) || !str(o.id)) throw new CdaBuildError('MISSING', field, `${field} needs a name and an id`);
-  const authority = o.authority ? [str(o.authority.namespace), str(o.authority.oid), 'ISO'] : STRUCTURE_AUTHORITY;
+  const oid = str(o.authority?.oid);
+  if (o.authority && !oid && !str(o.authority.namespace)) throw new CdaBuildError('MISSING', `${field}.authority`, `${field}.authority needs an OID or a namespace (e.g. the FINESS of the establishment)`);
+  const authority = o.authority ? [str(o.authority.namespace), oid, oid ? 'ISO' : ''] : STRUCTURE_AUTHORITY;
   return er7(d, [[str(o.name), '', '', '', '', authority, str(o.idType) || 'FINEG', '', '', str(o.id)]]);
 }
 
@@ -233,7 +262,11 @@ function addParticipants(msg: Hl7Message, patient: PatientIdentity, document: Do
     if (r.patient) {
       // PRT-5 of the patient: the INS (profils-messages.md PRT-5.9.2 1.2.250.1.213.1.4.8 / .9, PRT-5.13 INS)
       const ins = qualified ? patient.ins : null;
-      if (ins) person = er7(d, [[ins.value, str(patient.birthName), str(patient.firstName), '', '', '', '', '', [INS_NAMESPACES[ins.oid] ?? '', ins.oid, 'ISO'], '', '', '', 'INS']]);
+      if (ins) {
+        const family = str(patient.birthName);
+        const given = str(patient.firstName);
+        person = er7(d, [[ins.value, family, given, '', '', '', '', '', [INS_NAMESPACES[ins.oid] ?? '', ins.oid, 'ISO'], nameType(family, given, 'L'), '', '', 'INS']]);
+      }
     } else if (str(r.idNat)) {
       person = professional(d, str(r.idNat), str(r.family), str(r.given), `${field}.idNat`);
     }
@@ -289,6 +322,10 @@ function assemble(carrier: Carrier, action: DocumentAction, cda: string | Buffer
   const tz = str(settings?.timeZone) || 'Europe/Paris';
   if (!isTimeZone(tz)) throw new CdaBuildError('INVALID', 'settings.timeZone', `settings.timeZone: "${settings.timeZone}" is not an IANA time zone`);
   const h = settings.hl7 ?? {};
+  // profils-messages.md, "Le segment MSH": MSH-3, MSH-4, MSH-5 and MSH-6 are R
+  for (const key of ['sendingApplication', 'sendingFacility', 'receivingApplication', 'receivingFacility'] as const) {
+    if (!str(h[key])) throw new CdaBuildError('MISSING', `settings.hl7.${key}`, `settings.hl7.${key} is missing: the volet requires MSH-3 to MSH-6 (sending and receiving application and facility)`);
+  }
   const now = opts.now ?? new Date();
   const a = DOCUMENT_ACTIONS[action];
   const profile = MESSAGE_PROFILES.transmission;
@@ -301,10 +338,10 @@ function assemble(carrier: Carrier, action: DocumentAction, cda: string | Buffer
     controlId: opts.controlId ?? newControlId(),
     version: MESSAGE_VERSIONS[carrier],
     processingId: h.processingId ?? 'P',
-    sendingApplication: h.sendingApplication ?? '',
-    sendingFacility: h.sendingFacility ?? '',
-    receivingApplication: h.receivingApplication ?? '',
-    receivingFacility: h.receivingFacility ?? '',
+    sendingApplication: str(h.sendingApplication),
+    sendingFacility: str(h.sendingFacility),
+    receivingApplication: str(h.receivingApplication),
+    receivingFacility: str(h.receivingFacility),
     dateTime: formatTs(now, tz),
     charset: 'UNICODE UTF-8',
   });
@@ -319,7 +356,10 @@ function assemble(carrier: Carrier, action: DocumentAction, cda: string | Buffer
     evn.setRaw(6, formatTs(now, tz));
   }
 
-  // PID (PAM FR 2.11.1): PID-3 as the CDA's recordTarget ids (the INS of a qualified identity, then the IPP)
+  // PID (PAM FR 2.11.1, as profils-messages.md "Les données concernant le patient" asks): PID-3 as the
+  // CDA's recordTarget ids (the INS of a qualified identity, then the IPP). The INS without CX-7 / CX-8:
+  // PAM FR §6.6.1 "L'émetteur devra donc transmettre uniquement le dernier INS enregistré […] Les
+  // composants CX.7 et CX.8 sont alors vides."
   const pid = msg.addSegment('PID');
   pid.setRaw(1, '1');
   const ippRoot = str(patient.ipp.oid) || str(settings.ippAuthorityOid);
@@ -327,7 +367,7 @@ function assemble(carrier: Carrier, action: DocumentAction, cda: string | Buffer
   if (qualified) {
     const ins = patient.ins as NonNullable<PatientIdentity['ins']>;
     if (!insOidInfo(ins.oid)) throw new CdaBuildError('INVALID', 'patient.ins.oid', `"${ins.oid}" is not an INS OID`);
-    ids.push([ins.value, '', '', [INS_NAMESPACES[ins.oid] ?? '', ins.oid, 'ISO'], 'INS', '', ins.validFrom ? hl7Date(ins.validFrom) : '']);
+    ids.push([ins.value, '', '', [INS_NAMESPACES[ins.oid] ?? '', ins.oid, 'ISO'], 'INS']);
   }
   ids.push([str(patient.ipp.id), '', '', [str(patient.ipp.authority), ippRoot, ippRoot ? 'ISO' : ''], 'PI']);
   pid.setRaw(3, er7(d, ids));
@@ -423,7 +463,8 @@ function toBuffer({ head, b64, tail }: Parts): Buffer {
  *   replaced one (T10), TXA-17 AU;
  * - OBX 1 the document, base64 of the CDA's bytes, OBX-11 F (new) / C (replacement) / D (deletion);
  * - PRT: SB the sender (the author and the establishment's FINESS géographique unless sharing.sender),
- *   RCT each MSSanté recipient (PRT-15 `^^X.400^<mailbox>`), REPLY the reply address;
+ *   RCT each MSSanté recipient (PRT-15 `^^X.400^<mailbox>`), REPLY the reply address; PRT-5.10 D for a
+ *   professional, L for the patient (the XCN-10 of the IHE France data types);
  * - the ten metadata flags, then CORPSMAIL_PS / CORPSMAIL_PATIENT when a mail body is given.
  * Throws CdaBuildError for a request the volets do not allow (the DMP without a qualified INS,
  * MSSanté without recipients…) or an inconsistent input.

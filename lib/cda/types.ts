@@ -132,8 +132,11 @@ export interface ParticipantOrganizationInput {
   id: string;
   /** PRT-8.7 (default FINEG). */
   idType?: string;
-  /** PRT-8.6: assigning authority (default ASIP-SANTE-ST, 1.2.250.1.71.4.2.2). */
-  authority?: { namespace?: string; oid: string };
+  /**
+   * PRT-8.6: assigning authority (default ASIP-SANTE-ST, 1.2.250.1.71.4.2.2). For a service or UF, the
+   * establishment's FINESS as namespace and no OID (`Radiologie^^^^^120456789^UF^^^3435`).
+   */
+  authority?: { namespace?: string; oid?: string };
 }
 
 /**
@@ -256,7 +259,11 @@ export interface EstablishmentSettings {
   organization?: OrganizationInput;
   /** IANA time zone the times are written in (default "Europe/Paris"). */
   timeZone?: string;
-  /** MDM header: MSH-3 … MSH-6 in ER7 form, HL7 version (default 2.6), processing id (default P). */
+  /**
+   * Header of the MDM / ORU: MSH-3 … MSH-6 in ER7 form (all four required: the volet marks them R),
+   * processing id (default P). `version` is not used by the transmission: the volet fixes MSH-12 (2.6 for
+   * MDM, 2.5 for ORU).
+   */
   hl7?: {
     sendingApplication?: string;
     sendingFacility?: string;
