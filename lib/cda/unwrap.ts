@@ -265,7 +265,8 @@ function readParticipants(msg: Hl7Message): TransportParticipant[] {
     }
     const orgName = prt.value(8, 1, 1).trim();
     const orgId = prt.value(8, 1, 10).trim();
-    if (orgName || orgId) p.organization = { name: orgName, id: orgId, idType: prt.value(8, 1, 7).trim(), authority: prt.value(8, 1, 6, 2).trim() };
+    // PRT-8.6: an OID in HD-2, or (a service, a UF) the establishment's FINESS alone in HD-1
+    if (orgName || orgId) p.organization = { name: orgName, id: orgId, idType: prt.value(8, 1, 7).trim(), authority: prt.value(8, 1, 6, 2).trim() || prt.value(8, 1, 6, 1).trim() };
     const device = prt.value(10, 1, 1).trim();
     if (device) p.device = device;
     const mail = prt.value(15, 1, 4).trim();

@@ -252,7 +252,7 @@ describe('lib/cda buildTransmission (volet Transmission de documents CDA en HL7 
               organization: { name: 'CHU X (fictif)', id: '690000001', idType: 'FINEG', authority: '1.2.250.1.71.4.2.2' },
             },
             { role: 'RCT', person: { id: '810009876543', family: 'GÉNÉRALISTE', given: 'Anne', authority: '1.2.250.1.71.4.2.1', idType: 'IDNPS' }, mail: 'anne.generaliste@medecin.mssante.fr' },
-            { role: 'RCT', organization: { name: 'Cardiologie', id: '4012', idType: 'UF', authority: '' }, mail: 'secretariat.cardio@chu-y.mssante.fr' },
+            { role: 'RCT', organization: { name: 'Cardiologie', id: '4012', idType: 'UF', authority: '690000001' }, mail: 'secretariat.cardio@chu-y.mssante.fr' },
             { role: 'REPLY', mail: 'paul.medecin@chu-x.mssante.fr' },
           ],
         );
