@@ -2,7 +2,7 @@
 // mllp-in → cda-ingest (ins-store, SQLite in the user dir) → output 4 → mllp-response; outputs 1–3 to
 // debug nodes. The local identities come through the same Node-RED: the identity feed
 // (mllp-in → adt-to-ins → mllp-response) on another port, into the same store. Each ACK is checked
-// (AA for a valid document, AE / AR for a broken one), then the store's document table.
+// (AA for a document preselected, AE 207 + ERR-5 for one kept for reconciliation, AE for a broken one), then the store's document table.
 import { strict as assert } from 'node:assert';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
@@ -127,26 +127,33 @@ describe('e2e: reports received (ORU / MDM over MLLP) into cda-ingest, in a real
     return parseAck(ack);
   }
 
-  it('ORU^R01 and MDM^T02 / T10 / T04 of valid reports: AA each, routed to preselected or to reconcile', async () => {
-    const cases: [string, () => Promise<string>, 'dbg-pre' | 'dbg-rec', string][] = [
-      ['ORU-BIO', async () => oruOf((sent.bio = await receivedDocument('CR-BIO', pdf)).xml, 'ORU-BIO'), 'dbg-pre', 'INS'],
-      ['MDM-IMG-1', async () => mdmOf((sent.img1 = await receivedDocument('CR-IMAGERIE', pdf)), 'T02', 'MDM-IMG-1'), 'dbg-pre', 'INS'],
+  // the ACK as the LPS volet's error-codes.md says: AA for a document preselected, AE 207 with ERR-5 902
+  // (unknown patient) / 904 (INS or traits differ) for one kept for reconciliation
+  it('ORU^R01 and MDM^T02 / T10 / T04 of valid reports: routed to preselected (AA) or to reconcile (AE 207 + 902 / 904)', async () => {
+    const cases: [string, () => Promise<string>, 'dbg-pre' | 'dbg-rec', string, string | null][] = [
+      ['ORU-BIO', async () => oruOf((sent.bio = await receivedDocument('CR-BIO', pdf)).xml, 'ORU-BIO'), 'dbg-pre', 'INS', null],
+      ['MDM-IMG-1', async () => mdmOf((sent.img1 = await receivedDocument('CR-IMAGERIE', pdf)), 'T02', 'MDM-IMG-1'), 'dbg-pre', 'INS', null],
       [
         'MDM-IMG-2',
         async () => mdmOf((sent.img2 = await receivedDocument('CR-IMAGERIE', pdf, PATIENTS.marie(), { replaces: { id: sent.img1.meta.id, setId: sent.img1.meta.setId, version: 1 } })), 'T10', 'MDM-IMG-2'),
         'dbg-pre',
         'INS',
+        null,
       ],
-      ['MDM-IMG-2-CA', async () => mdmOf(sent.img2, 'T04', 'MDM-IMG-2-CA'), 'dbg-pre', 'INS'],
-      ['ORU-JEAN', async () => oruOf((sent.jean = await receivedDocument('CR-BIO', pdf, PATIENTS.jean())).xml, 'ORU-JEAN'), 'dbg-rec', 'unknown-patient'],
-      ['MDM-PAUL', async () => mdmOf((sent.paul = await receivedDocument('CRO', pdf, PATIENTS.paul())), 'T02', 'MDM-PAUL'), 'dbg-rec', 'unknown-patient'],
-      ['MDM-TRAITS', async () => mdmOf((sent.traits = await receivedDocument('LDL', pdf, PATIENTS.marieOtherBirthDate())), 'T02', 'MDM-TRAITS'), 'dbg-rec', 'traits-mismatch'],
-      ['MDM-BIG', async () => mdmOf((sent.big = await receivedDocument('CR-IMAGERIE', bigPdf)), 'T02', 'MDM-BIG'), 'dbg-pre', 'INS'],
+      ['MDM-IMG-2-CA', async () => mdmOf(sent.img2, 'T04', 'MDM-IMG-2-CA'), 'dbg-pre', 'INS', null],
+      ['ORU-JEAN', async () => oruOf((sent.jean = await receivedDocument('CR-BIO', pdf, PATIENTS.jean())).xml, 'ORU-JEAN'), 'dbg-rec', 'unknown-patient', '902'],
+      ['MDM-PAUL', async () => mdmOf((sent.paul = await receivedDocument('CRO', pdf, PATIENTS.paul())), 'T02', 'MDM-PAUL'), 'dbg-rec', 'unknown-patient', '902'],
+      ['MDM-TRAITS', async () => mdmOf((sent.traits = await receivedDocument('LDL', pdf, PATIENTS.marieOtherBirthDate())), 'T02', 'MDM-TRAITS'), 'dbg-rec', 'traits-mismatch', '904'],
+      ['MDM-BIG', async () => mdmOf((sent.big = await receivedDocument('CR-IMAGERIE', bigPdf)), 'T02', 'MDM-BIG'), 'dbg-pre', 'INS', null],
     ];
     const seen = new Set<unknown>();
-    for (const [controlId, build, debugId, method] of cases) {
+    for (const [controlId, build, debugId, method, application] of cases) {
       const ack = await send(await build());
-      assert.deepEqual([ack.code, ack.controlId], ['AA', controlId], JSON.stringify(ack));
+      assert.deepEqual(
+        [ack.code, ack.controlId, ack.errors[0]?.code, ack.errors[0]?.application?.code],
+        application ? ['AE', controlId, '207', application] : ['AA', controlId, undefined, undefined],
+        JSON.stringify(ack),
+      );
       await pane!.waitFor((m) => m.id === debugId && new RegExp(`"method":\\s*"${method}"`).test(m.msg) && !seen.has(m));
       seen.add(pane!.messages.find((m) => m.id === debugId && new RegExp(`"method":\\s*"${method}"`).test(m.msg) && !seen.has(m))!);
     }
@@ -155,14 +162,15 @@ describe('e2e: reports received (ORU / MDM over MLLP) into cda-ingest, in a real
     assert.equal(pane!.messages.filter((m) => m.id === 'dbg-rej').length, 0);
   });
 
-  it('broken reports: AE for a truncated base64 or a body that is not a PDF, AR for a message that carries no document', async () => {
+  it('broken reports: AE for a truncated base64, a body that is not a PDF, a message that carries no document', async () => {
     const doc = await receivedDocument('CR-BIO', pdf);
     const b64 = Buffer.from(doc.xml).toString('base64');
     const cases: [string, string, string, string, string][] = [
       ['ORU-TRUNC', oruOf(doc.xml, 'ORU-TRUNC', { rawData: b64.slice(0, -3) }), 'AE', '102', 'BAD_BASE64'],
       ['MDM-NOTPDF', oruOf(cdaXml({ body: { pdf: Buffer.from('<html>pas un PDF</html>') } }), 'MDM-NOTPDF', { type: 'MDM', event: 'T02' }), 'AE', '102', 'NOT_PDF'],
       ['ORU-XXE', oruOf('<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><ClinicalDocument xmlns="urn:hl7-org:v3"><title>&e;</title></ClinicalDocument>', 'ORU-XXE'), 'AE', '102', 'DTD'],
-      ['ADT-HERE', adtBytes({ controlId: 'ADT-HERE' }).toString('latin1'), 'AR', '200', 'UNSUPPORTED_MESSAGE'],
+      // AE, not AR: the LPS volet keeps AR for what may succeed when sent again
+      ['ADT-HERE', adtBytes({ controlId: 'ADT-HERE' }).toString('latin1'), 'AE', '200', 'UNSUPPORTED_MESSAGE'],
     ];
     for (const [controlId, message, code, hl7, errorCode] of cases) {
       const ack = await send(Buffer.from(message, controlId === 'ADT-HERE' ? 'latin1' : 'utf8'));
@@ -196,7 +204,7 @@ describe('e2e: reports received (ORU / MDM over MLLP) into cda-ingest, in a real
       assert.equal(JSON.parse(row(k).patient).insQualified, false);
     }
     assert.equal(row('img1').status, 'replaced', 'the T10 replaced it');
-    assert.equal(row('img2').status, 'cancelled', 'the T04 withdrew it');
+    assert.equal(row('img2').status, 'cancelled', 'the T04 deleted it (marked, kept)');
     assert.equal(row('img2').replaces, formatId(sent.img1.meta.id));
     assert.equal(row('bio').status, 'current');
     assert.equal(row('bio').pdf_sha256, sha256(pdf));

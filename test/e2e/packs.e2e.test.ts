@@ -181,7 +181,7 @@ describe('e2e: flow packs and examples in a real Node-RED', function () {
     assert.ok(lists.documentTypes.some((t) => t.code === 'LDL') && lists.facilityTypes.some((t) => t.code === 'SA01'));
   });
 
-  it('example "cda-ingest": the CR-BIO goes to reconcile (no identity in the store), its ORU gets an AA, the hostile DOCTYPE is rejected (DTD)', async () => {
+  it('example "cda-ingest": the CR-BIO goes to reconcile (no identity in the store), its ORU gets AE 207 / 902 (LPS volet), the hostile DOCTYPE is rejected (DTD)', async () => {
     assert.equal((await red!.request('POST', '/inject/ex-cdain-cda')).status, 200);
     const rec = await pane!.waitFor((m) => m.id === 'ex-cdain-rec');
     assert.match(rec.msg, /"outcome":\s*"reconcile"/);
@@ -191,7 +191,7 @@ describe('e2e: flow packs and examples in a real Node-RED', function () {
     assert.doesNotMatch(rec.msg, /MARTIN|Paul|1985|185027505678953/, 'no patient data in the debug pane');
     assert.equal((await red!.request('POST', '/inject/ex-cdain-oru')).status, 200);
     const ack = await pane!.waitFor((m) => m.id === 'ex-cdain-ack');
-    assert.match(ack.msg, /"code":\s*"AA"/);
+    assert.match(ack.msg, /"code":\s*"AE"/, 'kept for reconciliation: AE 207 with ERR-5 902, patient unknown');
     assert.match(ack.msg, /"controlId":\s*"EXORU0001"/);
     await pane!.waitFor((m) => m.id === 'ex-cdain-rec' && /"archive":\s*"duplicate"/.test(m.msg));
     assert.equal((await red!.request('POST', '/inject/ex-cdain-hostile')).status, 200);
@@ -238,6 +238,7 @@ describe('e2e: flow packs and examples in a real Node-RED', function () {
   for (const [inject, debugId, file] of [
     ['ex-mllp-resp-inject', 'ex-mllp-resp-ack', 'mllp-response - the flow answers.json'],
     ['ex-mllp-out-inject', 'ex-mllp-out-ack', 'mllp-out - send and wait for the ACK.json'],
+    ['ex-pfiack-inject', 'ex-pfiack-ack', 'pfi-ack - business acknowledgements.json'],
   ]) {
     it(`example "${file}": its inject node gets an AA back`, async () => {
       const res = await red!.request('POST', `/inject/${inject}`);
