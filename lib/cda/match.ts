@@ -59,7 +59,7 @@ export interface PatientMatch {
     ipp?: Ipp;
     /** The local identity preselected (or named by the IPP, for ipp-only). */
     patient?: PatientIdentity;
-    /** Why, in words (trait names, never their values). */
+    /** Why, in words: trait names, never their values, and no identifier (those are in ipp and candidates). */
     reason: string;
     candidates: MatchCandidate[];
     /** The traits that differ, with both values (traits-mismatch, and ipp-only when they differ). */
@@ -215,7 +215,7 @@ export async function matchPatient(reading: CdaReading, store: IdentityStore | n
       const mismatches = compareTraits(traits, s.patient);
       const agree = mismatches.length ? `; ${listTraits(mismatches)} differ${mismatches.length === 1 ? 's' : ''}` : '; the traits agree';
       const localIns = ins?.keyValid && method === 'unknown-patient' ? (s.patient.ins ? ' (it carries another INS)' : ' (it has no INS)') : '';
-      return reconcile(withIpp, `${why}; the document's IPP names local identity ${s.key}${localIns}${agree}`, ippCandidates(), {
+      return reconcile(withIpp, `${why}; the document's IPP names a local identity${localIns}${agree}`, ippCandidates(), {
         ipp: s.patient.ipp,
         patient: s.patient,
         ...(mismatches.length ? { mismatches } : {}),
@@ -239,14 +239,14 @@ export async function matchPatient(reading: CdaReading, store: IdentityStore | n
     const mismatches = compareTraits(traits, s.patient);
     const candidates = [candidate(s, 'ins', mismatches), ...ippCandidates().filter((c) => c.key !== s.key)];
     if (mismatches.length) {
-      return reconcile('traits-mismatch', `the INS is that of qualified identity ${s.key} but ${listTraits(mismatches)} differ${mismatches.length === 1 ? 's' : ''}`, candidates, {
+      return reconcile('traits-mismatch', `the INS is that of a qualified identity but ${listTraits(mismatches)} differ${mismatches.length === 1 ? 's' : ''}`, candidates, {
         ipp: s.patient.ipp,
         mismatches,
       });
     }
     const other = ippFound.find((x) => x.key !== s.key);
     if (other) {
-      return reconcile('ipp-conflict', `the INS is that of qualified identity ${s.key} but the document's IPP names another local identity (${other.key})`, candidates, { ipp: s.patient.ipp });
+      return reconcile('ipp-conflict', `the INS is that of a qualified identity but the document's IPP names another local identity`, candidates, { ipp: s.patient.ipp });
     }
     return {
       outcome: 'preselected',
@@ -254,21 +254,21 @@ export async function matchPatient(reading: CdaReading, store: IdentityStore | n
         method: 'INS',
         ipp: s.patient.ipp,
         patient: s.patient,
-        reason: `the INS is that of qualified identity ${s.key} and the birth traits agree`,
+        reason: `the INS is that of a qualified identity and the birth traits agree`,
         candidates,
       },
     };
   }
   if (qualified.length > 1) {
     const candidates = qualified.map((s) => candidate(s, 'ins', compareTraits(traits, s.patient)));
-    return reconcile('ins-ambiguous', `${qualified.length} qualified local identities carry this INS (${qualified.map((s) => s.key).join(', ')}): a duplicate for identity vigilance`, candidates);
+    return reconcile('ins-ambiguous', `${qualified.length} qualified local identities carry this INS (msg.match.candidates): a duplicate for identity vigilance`, candidates);
   }
   const any = (await store.byIns(ins.value, { qualifiedOnly: false })).filter((s) => !s.mergedInto);
   const sameOid = any.filter((s) => s.patient.ins?.oid === ins.oid);
   if (sameOid.length) {
     const candidates = [...sameOid.map((s) => candidate(s, 'ins', compareTraits(traits, s.patient))), ...ippCandidates().filter((c) => !sameOid.some((s) => s.key === c.key))];
     const statuses = [...new Set(sameOid.map((s) => s.patient.status))].join(', ');
-    return reconcile('ins-not-qualified', `the INS is known locally on ${sameOid.length === 1 ? `identity ${sameOid[0].key}` : `${sameOid.length} identities`}, not qualified (${statuses})`, candidates, {
+    return reconcile('ins-not-qualified', `the INS is known locally on ${sameOid.length === 1 ? 'an identity' : `${sameOid.length} identities`}, not qualified (${statuses})`, candidates, {
       ipp: sameOid.length === 1 ? sameOid[0].patient.ipp : undefined,
     });
   }

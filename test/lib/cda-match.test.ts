@@ -74,7 +74,7 @@ describe('lib/cda matchPatient (which local record a received document is about)
     assert.equal(m.match.patient?.birthName, 'MARTIN');
     assert.equal(m.match.patient?.ins?.value, MARIE_NIR);
     assert.deepEqual(m.match.candidates, [{ key: MARIE_KEY, status: 'VALI', qualified: true, via: 'ins', mismatches: [] }]);
-    assert.match(m.match.reason, /qualified identity .*123456 and the birth traits agree/);
+    assert.match(m.match.reason, /a qualified identity and the birth traits agree/);
     assert.doesNotMatch(m.match.reason, /MARTIN|Marie|1985/, 'no patient data in the reason');
     // never merged nor attached: the store is unchanged
     assert.deepEqual(await store.stats(), before);
@@ -190,7 +190,7 @@ describe('lib/cda matchPatient (which local record a received document is about)
     expectMatch(viaIpp, 'reconcile', 'ipp-only');
     assert.deepEqual(viaIpp.match.ipp, { id: '123456', authority: 'CHU-X', oid: OID.IPP });
     assert.deepEqual(viaIpp.match.candidates, [{ key: MARIE_KEY, status: 'VALI', qualified: true, via: 'ipp', mismatches: [] }]);
-    assert.match(viaIpp.match.reason, /no INS.*IPP names local identity/);
+    assert.match(viaIpp.match.reason, /no INS.*IPP names a local identity/);
     const otherAuthority = await matchPatient(doc({ ins: null, ipp: '123456', ippRoot: LAB_IPP_OID }), store);
     expectMatch(otherAuthority, 'reconcile', 'none');
     assert.deepEqual(otherAuthority.match.candidates, []);
@@ -240,6 +240,25 @@ describe('lib/cda matchPatient (which local record a received document is about)
     const m = await matchPatient(doc(), store);
     expectMatch(m, 'reconcile', 'ins-ambiguous');
     assert.deepEqual(m.match.candidates.map((c) => c.key).sort(), [`${OID.IPP}|123456`, `${OID.IPP}|555555`]);
+  });
+
+  it('says why without an identifier: no IPP nor IPP key in msg.match.reason (they are in ipp and candidates)', async () => {
+    await feed({ pid: { status: ['VALI'] } });
+    await feed({ pid: { status: ['VALI'], ipp: '777888', ins: PAUL_NIR, birthName: 'MARTIN', firstName: 'Paul', firstNames: 'Paul', sex: 'M', birthDate: '19850207', birthPlace: '75056' } });
+    const cases = [
+      doc(),
+      doc({ birthName: 'MARTINEZ' }),
+      doc({ ins: null, ipp: '123456', ippRoot: OID.IPP }),
+      doc({ ins: PAUL_NIR, ipp: '123456', ippRoot: OID.IPP, birthName: 'MARTIN', firstName: 'Paul', firstNames: 'Paul', sex: 'M', birthTime: '19850207', birthPlace: '75056' }),
+      doc({ ins: withKey('2850569999999'), ipp: '123456', ippRoot: OID.IPP }),
+    ];
+    const methods = new Set<string>();
+    for (const d of cases) {
+      const m = await matchPatient(d, store);
+      methods.add(m.match.method);
+      assert.doesNotMatch(m.match.reason, /123456|777888|\|/, `${m.match.method}: ${m.match.reason}`);
+    }
+    assert.deepEqual([...methods].sort(), ['INS', 'ipp-conflict', 'ipp-only', 'traits-mismatch'].sort());
   });
 
   it('reconciles when the INS and the IPP name different local identities (ipp-conflict)', async () => {
