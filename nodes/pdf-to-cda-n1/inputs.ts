@@ -137,10 +137,11 @@ const HL7_SETTING_LABELS: Readonly<Record<string, string>> = Object.freeze({
 });
 
 /**
- * DESTDMP for an identity that is not qualified: the DMP's patientId is the INS (mapping.md), deleting
- * from the DMP too needs it qualified (def-proc-collab.md, "Demande de suppression de document(s)",
- * pré-conditions), MSSanté does not (change-log.md 2.1: "pour la transmission via MSSanté : l'INS
- * qualifié n'est pas obligatoire").
+ * DESTDMP for an identity that is not qualified: the DMP's patientId is the INS (mapping.md, "Mapping
+ * XDS"); publishing, replacing and deleting on the DMP each need it qualified (def-proc-collab.md, the
+ * pré-conditions of the three processes), MSSanté does not (same places: "une dérogation … permet
+ * d'échanger un courriel par MSSanté en l'absence d'un INS qualifié"; change-log.md 2.1: "pour la
+ * transmission via MSSanté : l'INS qualifié n'est pas obligatoire").
  */
 const DMP_NOT_QUALIFIED =
   'document.sharing.dmp: the DMP needs the qualified INS of the patient (DESTDMP: the DMP identifies the patient by the INS) and this identity is not qualified; ' +
