@@ -1,5 +1,6 @@
-// The inputs of pdf-to-cda-n1 read and checked (payload bytes, settings, MDM event), and the texts of
-// its errors: they name the input at fault, never the value it holds (no patient data in logs).
+// The inputs of pdf-to-cda-n1 read and checked (payload bytes, settings, the request and its carrier),
+// and the texts of its errors: they name the input at fault, never the value it holds (no patient data
+// in logs).
 import { createHash } from 'node:crypto';
 import {
   CdaBuildError,
@@ -7,7 +8,11 @@ import {
   DOCUMENT_TYPES,
   HEALTHCARE_FACILITY_TYPES,
   PRACTICE_SETTINGS,
+  DOCUMENT_ACTIONS,
+  MESSAGE_PROFILES,
+  type Carrier,
   type CdaMeta,
+  type DocumentAction,
   type EstablishmentSettings,
   type MdmKind,
 } from '../../lib/cda';
@@ -33,8 +38,9 @@ export interface PdfToCdaDef extends NodeDef {
   hl7SendingFacility?: string;
   hl7ReceivingApplication?: string;
   hl7ReceivingFacility?: string;
-  hl7Version?: string;
   hl7ProcessingId?: string;
+  /** MDM (default) or ORU: the message that carries the document to the PFI. */
+  carrier?: string;
   defaultType?: string;
   requirePdfA?: boolean;
   archive?: boolean;
@@ -53,14 +59,18 @@ export interface CdaSummary {
   insIncluded: boolean;
   pdfa: CdaMeta['pdfa'];
   archived: boolean;
-  /** MDM^T04 only: the archived document was marked cancelled. */
+  /** A deletion only: the archived document was marked cancelled. */
   cancelled?: boolean;
   warnings: string[];
 }
 
 export type PdfToCdaErrorCode =
   | CdaBuildError['code']
-  /** msg.payload is not a PDF as a Buffer or a base64 string; msg.patient, msg.ipp, msg.document, msg.settings or msg.mdm of the wrong type */
+  /**
+   * msg.payload is not a PDF as a Buffer or a base64 string; msg.patient, msg.ipp, msg.document,
+   * msg.settings, msg.carrier, msg.action or msg.mdm of the wrong type or value, or asking for another
+   * request than msg.document
+   */
   | 'BAD_INPUT'
   /** the PDF is larger than maxPdfSize */
   | 'TOO_LARGE'
@@ -70,7 +80,7 @@ export type PdfToCdaErrorCode =
   | 'UNKNOWN_IPP'
   /** msg.ipp or archiving needs the ins store, and there is none (or it cannot be used) */
   | 'NO_STORE'
-  /** the ins store refused the document (or already holds another one under its id) */
+  /** the ins store refused the document (or already holds another one under its id), or the step 'sent' of its journey */
   | 'ARCHIVE';
 
 /** A Catch-able error: `code` (msg.error.code), the input at fault in `field`, a message naming it (never its value). */
@@ -86,7 +96,6 @@ export class PdfToCdaError extends Error {
 
 export const MiB = 1024 * 1024;
 export const DEFAULT_MAX_PDF_MIB = 50;
-const MDM_KINDS: readonly MdmKind[] = ['T02', 'T10', 'T04'];
 const BASE64 = /^[A-Za-z0-9+/\-_\s]*={0,2}\s*$/;
 const DATA_URI = /^data:application\/pdf;base64,/i;
 
@@ -119,9 +128,32 @@ const PATIENT_INVALID: Record<string, string> = {
   'patient.qualified': 'the qualification of the identity does not match the document',
 };
 
+/** Where the edit dialog holds each MSH field the volet requires (profils-messages.md, "Le segment MSH": MSH-3 to MSH-6 R). */
+const HL7_SETTING_LABELS: Readonly<Record<string, string>> = Object.freeze({
+  'settings.hl7.sendingApplication': 'MSH-3 sending application',
+  'settings.hl7.sendingFacility': 'MSH-4 sending facility',
+  'settings.hl7.receivingApplication': 'MSH-5 receiving application',
+  'settings.hl7.receivingFacility': 'MSH-6 receiving facility',
+});
+
+/**
+ * DESTDMP for an identity that is not qualified: the DMP's patientId is the INS (mapping.md, "Mapping
+ * XDS"); publishing, replacing and deleting on the DMP each need it qualified (def-proc-collab.md, the
+ * pré-conditions of the three processes), MSSanté does not (same places: "une dérogation … permet
+ * d'échanger un courriel par MSSanté en l'absence d'un INS qualifié"; change-log.md 2.1: "pour la
+ * transmission via MSSanté : l'INS qualifié n'est pas obligatoire").
+ */
+const DMP_NOT_QUALIFIED =
+  'document.sharing.dmp: the DMP needs the qualified INS of the patient (DESTDMP: the DMP identifies the patient by the INS) and this identity is not qualified; ' +
+  'sending the document by MSSanté stays possible (document.sharing.mssantePs and its recipients; the document then goes without the INS)';
+
 /** The text of a CdaBuildError as it may leave the node. */
 export function describeBuildError(e: CdaBuildError): string {
   const f = e.field;
+  if (e.code === 'NOT_QUALIFIED' && f === 'document.sharing.dmp') return DMP_NOT_QUALIFIED;
+  if (e.code === 'MISSING' && Object.hasOwn(HL7_SETTING_LABELS, f)) {
+    return `${e.message}: set ${HL7_SETTING_LABELS[f]} in the node's dialog (or ${f.replace(/^settings/, 'msg.settings')})`;
+  }
   if (f === 'patient' || f.startsWith('patient.')) {
     if (e.code === 'MISSING_TRAIT') {
       const fields = [...e.message.matchAll(/\((patient\.[\w.]+)\)/g)].map((m) => m[1]);
@@ -194,7 +226,6 @@ export function configSettings(c: PdfToCdaDef): Partial<EstablishmentSettings> {
   if (str(c.hl7SendingFacility)) hl7.sendingFacility = str(c.hl7SendingFacility);
   if (str(c.hl7ReceivingApplication)) hl7.receivingApplication = str(c.hl7ReceivingApplication);
   if (str(c.hl7ReceivingFacility)) hl7.receivingFacility = str(c.hl7ReceivingFacility);
-  if (['2.5', '2.5.1', '2.6'].includes(str(c.hl7Version))) hl7.version = str(c.hl7Version) as '2.6';
   if (['P', 'T', 'D'].includes(str(c.hl7ProcessingId))) hl7.processingId = str(c.hl7ProcessingId) as 'P';
   s.hl7 = hl7;
   return s;
@@ -217,17 +248,83 @@ export function mergeSettings(base: Partial<EstablishmentSettings>, over: unknow
   return out as unknown as EstablishmentSettings;
 }
 
-/** The MDM event: msg.mdm (a string) when given, else T04 for document.cancel, T10 for document.replaces, else T02. */
-export function mdmKind(mdm: unknown, given: Record<string, unknown>): MdmKind {
+const ACTION_OF_MDM: Readonly<Record<string, DocumentAction>> = Object.freeze(
+  Object.fromEntries(Object.entries(DOCUMENT_ACTIONS).map(([action, a]) => [a.mdm, action as DocumentAction])),
+);
+
+/** msg.action ('new', 'replace', 'delete') or msg.mdm (T02, T10, T04, MDM^… accepted) when given: only strings are read. */
+function askedAction(action: unknown, mdm: unknown): { action: DocumentAction; field: string } | null {
+  let asked: { action: DocumentAction; field: string } | null = null;
+  if (action !== undefined && action !== null && action !== '') {
+    const a = typeof action === 'string' ? action.trim().toLowerCase() : '';
+    if (!Object.hasOwn(DOCUMENT_ACTIONS, a)) throw new PdfToCdaError('BAD_INPUT', 'msg.action', `msg.action must be "new", "replace" or "delete", not ${typeof action === 'string' ? `"${action}"` : describeValue(action)}`);
+    asked = { action: a as DocumentAction, field: 'msg.action' };
+  }
   if (typeof mdm === 'string' && mdm.trim()) {
     const kind = mdm.trim().toUpperCase().replace(/^MDM\^/, '');
-    if (!(MDM_KINDS as readonly string[]).includes(kind)) throw new PdfToCdaError('BAD_INPUT', 'msg.mdm', `msg.mdm "${mdm}" is not T02, T10 or T04`);
-    return kind as MdmKind;
+    if (!Object.hasOwn(ACTION_OF_MDM, kind)) throw new PdfToCdaError('BAD_INPUT', 'msg.mdm', `msg.mdm "${mdm}" is not T02, T10 or T04`);
+    if (asked && asked.action !== ACTION_OF_MDM[kind]) throw new PdfToCdaError('BAD_INPUT', 'msg.mdm', `msg.mdm ${kind} and msg.action "${asked.action}" ask for different things`);
+    asked ??= { action: ACTION_OF_MDM[kind], field: 'msg.mdm' };
   }
-  if (given.cancel === true) return 'T04';
-  if (given.replaces !== undefined && given.replaces !== null && given.replaces !== '') return 'T10';
-  return 'T02';
+  return asked;
 }
+
+/**
+ * The request (evenements-declenchants.md): msg.action or msg.mdm when given, else a deletion for
+ * document.cancel, a replacement for document.replaces, else a new document. A change of visibility
+ * (sharing.confidentialityChange, MODIF_CONF_CODE) is a replacement: the volet manages the update of
+ * the masking and visibility metadata "comme un remplacement de document" (contexte-metier.md;
+ * change-log.md 1.2: the "Remplacement d'un document" process takes the masking / unmasking and the
+ * visibility), so it is refused beside a deletion or a new document.
+ */
+export function documentAction(action: unknown, mdm: unknown, given: Record<string, unknown>): DocumentAction {
+  const asked = askedAction(action, mdm);
+  const cancel = given.cancel === true;
+  const replaces = given.replaces !== undefined && given.replaces !== null && given.replaces !== '';
+  const chosen = asked?.action ?? (cancel ? 'delete' : replaces ? 'replace' : 'new');
+  if (asked && cancel && chosen !== 'delete') {
+    throw new PdfToCdaError('BAD_INPUT', asked.field, `document.cancel asks for a deletion, ${asked.field} for ${chosen === 'new' ? 'a new document' : 'a replacement'}`);
+  }
+  if (asked && replaces && chosen === 'new') {
+    throw new PdfToCdaError('BAD_INPUT', asked.field, `document.replaces asks for a replacement, ${asked.field} for a new document`);
+  }
+  const sharing = given.sharing;
+  if (isObject(sharing) && sharing.confidentialityChange === true && chosen !== 'replace') {
+    throw new PdfToCdaError(
+      'INVALID',
+      'document.sharing.confidentialityChange',
+      `document.sharing.confidentialityChange: a change of visibility is a replacement (MDM^T10 / OBX-11 C with MODIF_CONF_CODE Y), not ${chosen === 'delete' ? 'a deletion' : 'a new document'}: send the new version with document.replaces naming the document it replaces`,
+    );
+  }
+  return chosen;
+}
+
+/** The carrier: msg.carrier (MDM or ORU) when given, else the node's. */
+export function carrierOf(asked: unknown, configured: Carrier): Carrier {
+  if (asked === undefined || asked === null || asked === '') return configured;
+  const c = typeof asked === 'string' ? asked.trim().toUpperCase() : '';
+  if (c !== 'MDM' && c !== 'ORU') throw new PdfToCdaError('BAD_INPUT', 'msg.carrier', `msg.carrier must be "MDM" or "ORU", not ${typeof asked === 'string' ? `"${asked}"` : describeValue(asked)}`);
+  return c;
+}
+
+/** What output 2 says in msg.transmission: the message, the request, MSH-10 and MSH-21. */
+export interface TransmissionSummary {
+  carrier: Carrier;
+  /** MSH-9.1^MSH-9.2: MDM^T02, MDM^T10, MDM^T04 or ORU^R01. */
+  event: string;
+  action: DocumentAction;
+  controlId: string;
+  /** MSH-21: 2.1^CISIS_CDA_HL7_V2. */
+  profile: string;
+}
+
+export function transmissionSummary(carrier: Carrier, action: DocumentAction, controlId: string): TransmissionSummary {
+  const profile = MESSAGE_PROFILES.transmission;
+  return { carrier, event: carrier === 'MDM' ? `MDM^${DOCUMENT_ACTIONS[action].mdm}` : 'ORU^R01', action, controlId, profile: `${profile.version}^${profile.namespace}` };
+}
+
+/** The MDM event of a request (msg.mdm.event on output 2). */
+export const mdmEvent = (action: DocumentAction): MdmKind => DOCUMENT_ACTIONS[action].mdm as MdmKind;
 
 /** "YYYYMMDDHHMMSS+ZZZZ" (or YYYYMMDD) as ISO 8601. */
 export function tsToIso(ts: string): string {
@@ -235,6 +332,13 @@ export function tsToIso(ts: string): string {
   if (!m) return ts;
   if (!m[4]) return `${m[1]}-${m[2]}-${m[3]}`;
   return `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6] ?? '00'}${m[7]}:${m[8]}`;
+}
+
+/** ISO 8601 as tsToIso writes it ("YYYY-MM-DDTHH:MM:SS+ZZ:ZZ", or YYYY-MM-DD) back to "YYYYMMDDHHMMSS+ZZZZ". */
+export function isoToTs(iso: string): string {
+  const m = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2}):(\d{2})([+-]\d{2}):(\d{2}))?$/.exec(iso);
+  if (!m) return iso;
+  return m[4] ? `${m[1]}${m[2]}${m[3]}${m[4]}${m[5]}${m[6]}${m[7]}${m[8]}` : `${m[1]}${m[2]}${m[3]}`;
 }
 
 export const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');

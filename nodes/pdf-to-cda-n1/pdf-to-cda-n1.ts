@@ -1,8 +1,10 @@
 // pdf-to-cda-n1: a CDA R2 level-1 document conforming to the CI-SIS (lib/cda) from a PDF and the
 // patient's identity (msg.patient, or msg.ipp looked up in an ins-store), archived in the ins-store
 // (lib/store) before anything leaves the node. Output 1: the CDA (UTF-8 XML string); output 2: the same
-// document wrapped in an HL7 v2 MDM message for the PFI (T02 new, T10 new version, T04 status change),
-// ready for mllp-out. Any failure is a Catch-able error naming the input at fault, never its value, and
+// document in the HL7 v2 message of the volet "Transmission de documents CDA en HL7 v2" 2.1 for the PFI
+// (lib/cda/transmission.ts: MDM^T02 / T10 / T04 or ORU^R01 F / C / D), ready for mllp-out; the store
+// records that it was handed over (journey step 'sent'). A deletion of an archived document carries the
+// archived bytes. Any failure is a Catch-able error naming the input at fault, never its value, and
 // nothing is sent on either output.
 import type { DoneFn, Node, NodeAPI, NodeDef, NodeMessage, SendFn } from '../shared/red';
 import { isInsStoreNode, type InsStoreNode } from '../shared/stores';
@@ -11,25 +13,38 @@ import {
   DEFAULT_MAX_PDF_MIB,
   MiB,
   PdfToCdaError,
+  carrierOf,
   configSettings,
   describeBuildError,
   describeValue,
+  documentAction,
   editorCodes,
   isObject,
-  mdmKind,
+  mdmEvent,
   mergeSettings,
   pdfBytes,
   redactValues,
   sha256,
   str,
-  tsToIso,
+  transmissionSummary,
   type CdaSummary,
   type PdfToCdaDef,
+  type TransmissionSummary,
 } from './inputs';
-import { CdaBuildError, buildCdaN1Buffer, buildMdm, formatId, parseId, psIdentifier, type CdaMeta, type DocumentInput, type EstablishmentSettings, type MdmKind } from '../../lib/cda';
+import { archiveRecord, archivedIdentity, archivedMeta } from './archived';
+import { CdaBuildError, buildCdaN1Buffer, buildTransmission, formatId, parseId, type Carrier, type CdaMeta, type DocumentAction, type DocumentInput, type EstablishmentSettings } from '../../lib/cda';
 import { newControlId } from '../../lib/hl7';
 import type { PatientIdentity } from '../../lib/ins';
-import { ippKey, type DocumentInput as ArchivedDocumentInput, type DocumentPatient, type IdentityStore } from '../../lib/store';
+import type { DocumentRecord, IdentityStore } from '../../lib/store';
+
+/** A document ready to be carried: its bytes and meta, the identity and document input the message is written from, the PDF to archive. */
+interface Carried {
+  bytes: Buffer;
+  meta: CdaMeta;
+  patient: PatientIdentity;
+  doc: DocumentInput;
+  pdf: Buffer | null;
+}
 
 export = function (RED: NodeAPI) {
   function PdfToCdaN1Node(this: Node, def: NodeDef) {
@@ -39,6 +54,7 @@ export = function (RED: NodeAPI) {
     const storeId = typeof config.store === 'string' && config.store !== '_ADD_' ? config.store.trim() : '';
     const baseSettings = configSettings(config);
     const defaultType = str(config.defaultType) || 'LDL';
+    const defaultCarrier: Carrier = str(config.carrier).toUpperCase() === 'ORU' ? 'ORU' : 'MDM';
     const requirePdfA = config.requirePdfA === true;
     const archiveOn = config.archive !== false && storeId !== '';
     const maxMib = Number(config.maxPdfSize);
@@ -92,58 +108,56 @@ export = function (RED: NodeAPI) {
       return found.patient;
     };
 
-    /** For a T10 / T04 with an ins store: the setId and version of the document named, from the archive. */
-    const fillFromArchive = async (doc: DocumentInput, kind: MdmKind, settings: EstablishmentSettings): Promise<void> => {
-      if (kind === 'T10' && doc.replaces && (doc.replaces.setId === undefined || doc.replaces.version === undefined) && storeNode?.store) {
-        const id = formatId(parseId(doc.replaces.id, str(settings.documentIdRoot), 'document.replaces.id', 'settings.documentIdRoot'));
-        const prev = await storeNode.store.getDocument(id);
-        if (prev) doc.replaces = { ...doc.replaces, setId: doc.replaces.setId ?? prev.setId, version: doc.replaces.version ?? prev.version };
-      }
-      if (kind === 'T04') {
-        if (doc.id === undefined || doc.id === '') throw new PdfToCdaError('MISSING', 'document.id', RED._('pdf-to-cda-n1.errors.t04-id'));
-        if ((doc.setId === undefined || doc.version === undefined) && storeNode?.store) {
-          const id = formatId(parseId(doc.id, str(settings.documentIdRoot), 'document.id', 'settings.documentIdRoot'));
-          const prev = await storeNode.store.getDocument(id);
-          if (prev) {
-            doc.setId ??= prev.setId;
-            doc.version ??= prev.version;
-          }
-        }
-        if (doc.setId === undefined || doc.setId === '') throw new PdfToCdaError('MISSING', 'document.setId', RED._('pdf-to-cda-n1.errors.t04-set-id'));
-      }
+    const patientGiven = (msg: NodeMessage) => (msg.patient !== undefined && msg.patient !== null) || (msg.ipp !== undefined && msg.ipp !== null && msg.ipp !== '');
+
+    /** A replacement naming only the id of the replaced document: its setId and version from the archive. */
+    const fillReplaced = async (doc: DocumentInput, settings: EstablishmentSettings, reader: IdentityStore | null): Promise<void> => {
+      if (!doc.replaces || (doc.replaces.setId !== undefined && doc.replaces.version !== undefined) || !reader) return;
+      const id = formatId(parseId(doc.replaces.id, str(settings.documentIdRoot), 'document.replaces.id', 'settings.documentIdRoot'));
+      const prev = await reader.getDocument(id);
+      if (prev) doc.replaces = { ...doc.replaces, setId: doc.replaces.setId ?? prev.setId, version: doc.replaces.version ?? prev.version };
     };
 
-    const archive = async (store: IdentityStore, bytes: Buffer, pdf: Buffer, meta: CdaMeta, patient: PatientIdentity, doc: DocumentInput, settings: EstablishmentSettings) => {
-      const ippOid = str(patient.ipp?.oid) || str(settings.ippAuthorityOid);
-      const docPatient: DocumentPatient = {
-        ipp: { id: str(patient.ipp?.id), oid: ippOid, ...(str(patient.ipp?.authority) ? { authority: str(patient.ipp.authority) } : {}) },
-        ins: meta.insIncluded && patient.ins ? { value: str(patient.ins.value), oid: str(patient.ins.oid) } : null,
-        insQualified: meta.insIncluded,
-        ...(str(patient.status) ? { status: str(patient.status) } : {}),
-        birthName: str(patient.birthName),
-        firstNames: str(patient.firstNames),
-        firstName: str(patient.firstName),
-        usedName: str(patient.usedName),
-        birthDate: str(patient.birthDate),
-        sex: str(patient.sex),
-      };
-      const a = doc.author;
-      const record: ArchivedDocumentInput = {
-        id: formatId(meta.id),
-        setId: formatId(meta.setId),
-        version: meta.version,
-        typeCode: meta.typeCode,
-        typeLabel: meta.type.displayName,
-        title: meta.title,
-        effectiveTime: tsToIso(meta.effectiveTime),
-        origin: 'produced',
-        replaces: meta.replaces ? formatId(meta.replaces.id) : null,
-        ippKey: ippKey(patient.ipp),
-        patient: docPatient,
-        author: { id: psIdentifier(a.idNat, 'document.author.idNat'), given: str(a.given), family: str(a.family), specialty: str(a.specialty) },
-        cda: bytes,
-        pdf,
-      };
+    /**
+     * The document a deletion names (document.id) as the archive holds it, or null. Only a document
+     * produced here: a deletion follows a document "envoyé préalablement pour soumission au DMP et/ou pour
+     * envoi par MSSanté" (def-proc-collab.md, "Demande de suppression de document(s)", pré-conditions).
+     */
+    const archivedTarget = async (doc: DocumentInput, settings: EstablishmentSettings, reader: IdentityStore | null): Promise<{ record: DocumentRecord; cda: Buffer } | null> => {
+      if (doc.id === undefined || doc.id === '') throw new PdfToCdaError('MISSING', 'document.id', RED._('pdf-to-cda-n1.errors.delete-id'));
+      if (!reader) return null;
+      const id = formatId(parseId(doc.id, str(settings.documentIdRoot), 'document.id', 'settings.documentIdRoot'));
+      const record = await reader.getDocument(id);
+      if (!record) return null;
+      if (record.origin !== 'produced') throw new PdfToCdaError('INVALID', 'document.id', RED._('pdf-to-cda-n1.errors.delete-received'));
+      const content = await reader.documentContent(id);
+      return content ? { record, cda: content.cda } : null;
+    };
+
+    /** A deletion of an archived document: its bytes as archived, the identity given or the one it was built for. */
+    const fromArchive = async (msg: NodeMessage, given: DocumentInput, target: { record: DocumentRecord; cda: Buffer }): Promise<Carried> => {
+      const patient = patientGiven(msg) ? await resolvePatient(msg) : archivedIdentity(target.record.patient);
+      const a = target.record.author;
+      // PRT SB: sharing.sender, else the author given (who asks for the deletion), else the document's author
+      const author = given.author ?? (a?.id ? { idNat: a.id, family: a.family ?? '', given: a.given ?? '', specialty: a.specialty ?? '' } : undefined);
+      const doc = { type: target.record.typeCode, author, encounter: given.encounter, sharing: given.sharing } as DocumentInput;
+      return { bytes: target.cda, meta: archivedMeta(target.record), patient, doc, pdf: null };
+    };
+
+    /** A document built from the PDF. */
+    const build = async (pdf: Buffer, patient: PatientIdentity, doc: DocumentInput, settings: EstablishmentSettings, action: DocumentAction, reader: IdentityStore | null): Promise<Carried> => {
+      if (action === 'delete' && (doc.setId === undefined || doc.setId === '')) throw new PdfToCdaError('MISSING', 'document.setId', RED._('pdf-to-cda-n1.errors.delete-set-id'));
+      await fillReplaced(doc, settings, reader);
+      const { bytes, meta } = await buildCdaN1Buffer({ pdf, patient, document: doc, settings });
+      if (requirePdfA && meta.pdfa?.part !== 1) {
+        const declared = meta.pdfa ? `PDF/A-${meta.pdfa.part}${meta.pdfa.conformance ?? ''}` : RED._('pdf-to-cda-n1.errors.no-pdfa');
+        throw new PdfToCdaError('NOT_PDFA', 'msg.payload', RED._('pdf-to-cda-n1.errors.not-pdfa', { declared }));
+      }
+      return { bytes, meta, patient, doc, pdf };
+    };
+
+    const archive = async (store: IdentityStore, c: Carried, settings: EstablishmentSettings) => {
+      const record = archiveRecord(c.bytes, c.pdf as Buffer, c.meta, c.patient, c.doc, settings);
       let added: boolean;
       try {
         added = await store.archiveDocument(record);
@@ -153,57 +167,69 @@ export = function (RED: NodeAPI) {
       if (!added) {
         // the same id again: fine for the very same bytes (a message sent twice), not for another document
         const held = await store.getDocument(record.id);
-        if (!held || held.cdaSha256 !== sha256(bytes)) throw new PdfToCdaError('ARCHIVE', 'document.id', RED._('pdf-to-cda-n1.errors.archive-conflict'));
+        if (!held || held.cdaSha256 !== sha256(c.bytes)) throw new PdfToCdaError('ARCHIVE', 'document.id', RED._('pdf-to-cda-n1.errors.archive-conflict'));
+      }
+    };
+
+    /** The journey's first step: handed to output 2 for the PFI (the ACK and the ZAM are recorded by the nodes that receive them). */
+    const recordSent = async (store: IdentityStore, documentId: string, t: TransmissionSummary) => {
+      try {
+        await store.recordJourney({ documentId, step: 'sent', controlId: t.controlId, ok: true, detail: { carrier: t.carrier, event: t.event, action: t.action } });
+      } catch (err) {
+        throw new PdfToCdaError('ARCHIVE', 'store', RED._('pdf-to-cda-n1.errors.journey', { error: (err as Error).message }));
       }
     };
 
     const handle = async (msg: NodeMessage): Promise<[NodeMessage, NodeMessage]> => {
-      // 1. the inputs
-      const pdf = pdfBytes(msg.payload, maxBytes);
+      // 1. the request
       const given = msg.document ?? {};
       if (!isObject(given)) throw new PdfToCdaError('BAD_INPUT', 'msg.document', RED._('pdf-to-cda-n1.errors.bad-document', { type: describeValue(given) }));
+      const action = documentAction(msg.action, msg.mdm, given);
+      // a deletion of an archived document needs no PDF
+      const pdf = action === 'delete' ? null : pdfBytes(msg.payload, maxBytes);
       const settings = mergeSettings(baseSettings, msg.settings);
-      const kind = mdmKind(msg.mdm, given);
-      const store = archiveOn && kind !== 'T04' ? getStore('archive') : null;
-      const patient = await resolvePatient(msg);
+      const carrier = carrierOf(msg.carrier, defaultCarrier);
+      const store = archiveOn ? getStore('archive') : null;
+      const reader = store ?? storeNode?.store ?? null;
       const doc = { ...given } as unknown as DocumentInput & { cancel?: unknown };
       delete doc.cancel;
       if (!str(doc.type)) doc.type = defaultType;
       if (typeof doc.replaces === 'string') doc.replaces = { id: doc.replaces };
-      await fillFromArchive(doc, kind, settings);
 
-      // 2. the document and its MDM wrapping (a string: buildMdm takes the CDA bytes as they are)
-      const { bytes, meta } = await buildCdaN1Buffer({ pdf, patient, document: doc, settings });
-      if (requirePdfA && meta.pdfa?.part !== 1) {
-        const declared = meta.pdfa ? `PDF/A-${meta.pdfa.part}${meta.pdfa.conformance ?? ''}` : RED._('pdf-to-cda-n1.errors.no-pdfa');
-        throw new PdfToCdaError('NOT_PDFA', 'msg.payload', RED._('pdf-to-cda-n1.errors.not-pdfa', { declared }));
-      }
+      // 2. the document (built, or the archived one a deletion names) and its message
+      const target = action === 'delete' ? await archivedTarget(doc, settings, reader) : null;
+      const c = target ? await fromArchive(msg, doc, target) : await build(pdf ?? pdfBytes(msg.payload, maxBytes), await resolvePatient(msg), doc, settings, action, reader);
       const controlId = newControlId();
-      const mdm = buildMdm(bytes, meta, patient, doc, settings, kind, { controlId });
+      const payload = buildTransmission(carrier, action, c.bytes, c.meta, c.patient, c.doc, settings, { controlId });
+      const transmission = transmissionSummary(carrier, action, controlId);
 
-      // 3. archived before anything leaves the node (a withdrawal marks the archived document cancelled)
-      if (store) await archive(store, bytes, pdf, meta, patient, doc, settings);
-      const withdrawal = kind === 'T04' && !doc.sharing?.confidentialityChange;
-      const cancelled = withdrawal && archiveOn && storeNode?.store ? await storeNode.store.cancelDocument(formatId(meta.id)) : false;
+      // 3. archived and recorded before anything leaves the node; a deletion marks the archived document cancelled
+      const id = formatId(c.meta.id);
+      if (store && action !== 'delete') await archive(store, c, settings);
+      if (store) await recordSent(store, id, transmission);
+      const cancelled = action === 'delete' && store ? await store.cancelDocument(id) : false;
 
       const cda: CdaSummary = {
-        id: formatId(meta.id),
-        setId: formatId(meta.setId),
-        version: meta.version,
-        typeCode: meta.typeCode,
-        title: meta.title,
-        effectiveTime: meta.effectiveTime,
-        insIncluded: meta.insIncluded,
-        pdfa: meta.pdfa,
-        archived: store !== null,
-        ...(kind === 'T04' ? { cancelled } : {}),
-        warnings: meta.warnings,
+        id,
+        setId: formatId(c.meta.setId),
+        version: c.meta.version,
+        typeCode: c.meta.typeCode,
+        title: c.meta.title,
+        effectiveTime: c.meta.effectiveTime,
+        insIncluded: c.meta.insIncluded,
+        pdfa: c.meta.pdfa,
+        archived: store !== null && action !== 'delete',
+        ...(action === 'delete' ? { cancelled } : {}),
+        warnings: c.meta.warnings,
       };
-      lastType = ALIAS_OF.get(meta.typeCode) ?? meta.typeCode;
-      node.debug(`pdf-to-cda-n1: ${cda.id} ${lastType} v${cda.version} MDM^${kind} ${controlId}${cda.archived ? ' archived' : ''}`);
+      lastType = ALIAS_OF.get(c.meta.typeCode) ?? c.meta.typeCode;
+      node.debug(`pdf-to-cda-n1: ${cda.id} ${lastType} v${cda.version} ${transmission.event} ${action} ${controlId}${cda.archived ? ' archived' : ''}${target ? ' (archived bytes)' : ''}`);
 
-      const out2: NodeMessage = { ...msg, payload: mdm, cda: { ...cda, warnings: [...cda.warnings] }, mdm: { event: kind, controlId } };
-      msg.payload = bytes.toString('utf8');
+      const out2: NodeMessage = { ...msg, payload, cda: { ...cda, warnings: [...cda.warnings] }, transmission };
+      // msg.mdm as before msg.transmission, for the MDM carrier only
+      if (carrier === 'MDM') out2.mdm = { event: mdmEvent(action), controlId };
+      else delete out2.mdm;
+      msg.payload = c.bytes.toString('utf8');
       msg.cda = cda;
       return [msg, out2];
     };

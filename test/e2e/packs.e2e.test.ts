@@ -166,13 +166,17 @@ describe('e2e: flow packs and examples in a real Node-RED', function () {
     await pane!.waitFor((m) => m.id === 'ex-adt-error');
   });
 
-  it('example "pdf-to-cda-n1": the PDF of the inject node becomes a CDA carrying the INS and an MDM^T02', async () => {
+  it('example "pdf-to-cda-n1": the PDF of the inject node becomes a CDA carrying the INS and an MDM^T02 of the volet Transmission 2.1 (msg.transmission)', async () => {
     assert.equal((await red!.request('POST', '/inject/ex-cda-inject')).status, 200);
     const cda = await pane!.waitFor((m) => m.id === 'ex-cda-doc' && /"insIncluded":\s*true/.test(m.msg), 20_000);
     assert.match(cda.msg, /"typeCode":\s*"11490-0"/);
     assert.match(cda.msg, /"archived":\s*true/);
-    const mdm = await pane!.waitFor((m) => m.id === 'ex-cda-mdm');
-    assert.match(mdm.msg, /"event":\s*"T02"/);
+    const sent = await pane!.waitFor((m) => m.id === 'ex-cda-mdm');
+    assert.equal(sent.property, 'transmission');
+    assert.match(sent.msg, /"carrier":\s*"MDM"/);
+    assert.match(sent.msg, /"event":\s*"MDM\^T02"/);
+    assert.match(sent.msg, /"action":\s*"new"/);
+    assert.match(sent.msg, /"profile":\s*"2\.1\^CISIS_CDA_HL7_V2"/);
     assert.equal(pane!.messages.filter((m) => m.id === 'ex-cda-error').length, 0, 'no error');
     // the code lists of its edit dialog
     const codes = await red!.request('GET', '/pdf-to-cda-n1/codes', undefined, { accept: 'application/json' });
