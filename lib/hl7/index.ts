@@ -1,7 +1,18 @@
 // HL7 v2 codec: ER7 parse and build, escape sequences, character sets, accessors, ACKs.
-export { Hl7ParseError, type Hl7ErrorCode } from './errors';
+export { Hl7EncodingError, Hl7ParseError, type Hl7ErrorCode } from './errors';
 export { DEFAULT_DELIMITERS, escapeValue, unescapeValue, type Delimiters } from './escape';
-export { decodeHl7, encodeHl7, decodeMessageBytes, encodeText, encodingOf, type Hl7Encoding, type DecodedMessage } from './charset';
+export {
+  decodeHl7,
+  encodeHl7,
+  decodeMessageBytes,
+  checkMessageBytes,
+  byteLocation,
+  encodeText,
+  encodingOf,
+  type Hl7Encoding,
+  type DecodedMessage,
+  type CheckedBytes,
+} from './charset';
 export { parsePath, type Hl7Path } from './path';
 export {
   Hl7Message,

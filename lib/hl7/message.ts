@@ -448,16 +448,24 @@ export function parseHl7(input: string | Buffer, opts: ParseOptions = {}): Hl7Me
 
 /**
  * Reads only the MSH segment (e.g. from the first bytes of an oversize message, to answer it):
- * the header summary, without requiring the rest of the message.
+ * the header summary, without requiring the rest of the message. From bytes, only the first line is
+ * decoded, leniently — in its declared character set when its bytes are valid in it, else as Latin-1
+ * (every byte is a character) — so that a message refused for its bytes can still be answered.
  */
 export function readHeader(input: string | Buffer, opts: ParseOptions = {}): Hl7Header {
   if (!Buffer.isBuffer(input)) return parseText(input, null, opts, true).header();
   const cut = input.subarray(0, 65536);
+  let end = cut.length;
+  const cr = cut.indexOf(0x0d);
+  if (cr >= 0) end = cr;
+  const lf = cut.indexOf(0x0a);
+  if (lf >= 0 && lf < end) end = lf;
+  const line = cut.subarray(0, end);
   let decoded: { text: string; encoding: Hl7Encoding };
   try {
-    decoded = decodeMessageBytes(cut);
+    decoded = decodeMessageBytes(line);
   } catch {
-    decoded = { text: cut.toString('latin1'), encoding: 'latin1' }; // unsupported MSH-18: the header is ASCII in practice
+    decoded = { text: line.toString('latin1'), encoding: 'latin1' }; // unsupported MSH-18, or bytes invalid in it
   }
   return parseText(decoded.text, decoded.encoding, opts, true).header();
 }
