@@ -27,4 +27,4 @@ export {
   type ParseOptions,
   type CreateOptions,
 } from './message';
-export { buildAck, buildSafeAck, parseAck, HL7_ERROR_CODES, type AckCode, type AckError, type AckOptions, type ParsedAck } from './ack';
+export { buildAck, buildSafeAck, parseAck, listedErrors, HL7_ERROR_CODES, MAX_ACK_ERRORS, type AckCode, type AckError, type AckOptions, type ParsedAck } from './ack';
