@@ -356,7 +356,10 @@ export class MllpServer extends EventEmitter<MllpServerEvents> {
     };
     const conn: MllpConnection = new MllpConnection(sock, {
       maxPendingWriteBytes: limits.maxPendingWriteBytes,
-      onPause: () => this.hit('backpressure', conn, conn),
+      onPause: () => {
+        stopFrameTimer(); // the stall is ours, not the sender's: no frame time-out while paused
+        this.hit('backpressure', conn, conn);
+      },
       onResume: () => {
         while (held.length && !conn.paused) {
           try {
@@ -365,6 +368,7 @@ export class MllpServer extends EventEmitter<MllpServerEvents> {
             this.emit('clientError', err as Error, { remoteAddress: conn.remoteAddress, remotePort: conn.remotePort });
           }
         }
+        watchFrame();
       },
     });
     this.conns.set(conn.id, conn);
@@ -395,7 +399,7 @@ export class MllpServer extends EventEmitter<MllpServerEvents> {
     };
     const watchFrame = () => {
       if (limits.frameTimeoutMs <= 0) return;
-      if (!decoder.busy) return stopFrameTimer();
+      if (!decoder.busy || conn.paused) return stopFrameTimer();
       if (frameTimer && decoder.ended === endedAtStart) return; // the same frame is still under way
       stopFrameTimer();
       endedAtStart = decoder.ended;

@@ -195,10 +195,10 @@ describe('MLLP server limits (issue 11: one client cannot exhaust the layer)', f
     assert.equal(server.bufferedBytes, 0);
   });
 
-  it('stops reading a connection whose peer does not read its replies, and resumes when it does (backpressure)', async () => {
+  it('stops reading a connection whose peer does not read its replies, and resumes when it does (backpressure); no frame time-out while paused', async () => {
     const maxPendingWriteBytes = 64 * KiB;
     const reply = 'MSH|^~\\&|ACK|' + 'r'.repeat(32 * KiB);
-    const { server, port, hits } = await start({ maxPendingWriteBytes, idleTimeoutMs: 0 });
+    const { server, port, hits } = await start({ maxPendingWriteBytes, idleTimeoutMs: 0, frameTimeoutMs: 200 });
     let received = 0;
     let maxQueued = 0;
     server.on('message', (_m, conn) => {
@@ -217,6 +217,9 @@ describe('MLLP server limits (issue 11: one client cannot exhaust the layer)', f
     assert.ok(received < total, `${received} of ${total} messages read while the replies are not`);
     // replies queued in the process never exceed the threshold by more than one reply
     assert.ok(maxQueued <= maxPendingWriteBytes + reply.length + 3, `${maxQueued} reply bytes queued`);
+    // the stall is the server's: a frame cut by the pause is not timed out, however long the pause lasts
+    await delay(500);
+    assert.equal(server.limitHits['frame-timeout'], 0);
     // the peer reads again: everything goes through, in order
     let replies = 0;
     sock.removeAllListeners('data');
@@ -226,6 +229,7 @@ describe('MLLP server limits (issue 11: one client cannot exhaust the layer)', f
     sock.resume();
     await until(() => replies === total, 'every reply', 20_000);
     assert.equal(received, total);
+    assert.equal(server.limitHits['frame-timeout'], 0);
     assert.ok(maxQueued <= maxPendingWriteBytes + reply.length + 3, `${maxQueued} reply bytes queued`);
     const paused = hits.filter((h) => h.limit === 'backpressure');
     assert.equal(server.limitHits.backpressure, paused.length);
