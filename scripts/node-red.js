@@ -10,9 +10,13 @@
 // - without --flows, every ready-made flow pack in flows/ whose tab is not yet in the user dir's
 //   flows.json is added to it (flows you changed in the editor are kept); with --flows FILE, that file
 //   becomes flows.json (end-to-end tests use this);
+// - the editor and admin API need a login (scripts/admin-auth.js): on first start an admin user is
+//   generated, its password printed once; settings without any adminAuth are refused when the editor
+//   would listen beyond 127.0.0.1 (HOST=0.0.0.0);
 // - Ctrl-C (SIGINT) or SIGTERM stops Node-RED cleanly (flows stopped, sockets closed).
 const fs = require('fs');
 const path = require('path');
+const { ADMIN_FILE, accessDecision, createAdminUser } = require('./admin-auth');
 
 const root = path.resolve(__dirname, '..');
 const pkg = require(path.join(root, 'package.json'));
@@ -95,9 +99,52 @@ function prepareUserDir(opts) {
   }
 }
 
+/** The settings as Node-RED will read them (loaded afresh, and not kept in the module cache). */
+function loadSettings(file) {
+  const resolved = require.resolve(file);
+  delete require.cache[resolved];
+  try {
+    return require(resolved);
+  } finally {
+    delete require.cache[resolved];
+  }
+}
+
+/**
+ * Never an editor without login beyond this machine: generates the admin user on first start (when the
+ * settings configure no adminAuth), then refuses settings without adminAuth whose editor would listen
+ * beyond the loopback interface, and warns about them on it.
+ */
+function secureEditor(opts) {
+  const settingsFile = path.join(opts.userDir, 'settings.js');
+  const adminFile = path.join(opts.userDir, ADMIN_FILE);
+  let settings = loadSettings(settingsFile);
+  if (!settings.adminAuth && settings.httpAdminRoot !== false && !fs.existsSync(adminFile)) {
+    const admin = createAdminUser(opts.userDir);
+    settings = loadSettings(settingsFile);
+    if (settings.adminAuth) {
+      console.log('[segur-dpi] The editor needs a login. Generated for this user dir, shown only this once:');
+      console.log(`[segur-dpi]   user: ${admin.username}   password: ${admin.password}`);
+      console.log(`[segur-dpi] Stored as a bcrypt hash in ${admin.file} (mode 0600); delete that file for a new password at the next start.`);
+    } else {
+      fs.rmSync(adminFile, { force: true }); // these settings do not read it: no password to hand out
+    }
+  }
+  const where = settings.uiHost === undefined || settings.uiHost === '' ? 'every interface' : settings.uiHost;
+  const fix = `use the settings.js of scripts/ (it reads the generated ${ADMIN_FILE}) or configure adminAuth in ${settingsFile}`;
+  switch (accessDecision(settings)) {
+    case 'refuse':
+      throw new Error(`the editor and admin API would listen on ${where} without a login (no adminAuth in ${settingsFile}): anyone who reaches the port could deploy flows and run commands. Set HOST=127.0.0.1, or ${fix}.`);
+    case 'warn':
+      console.warn(`[segur-dpi] warning: the editor on ${where} has no login (no adminAuth): any process of this machine can deploy flows; ${fix}.`);
+      break;
+  }
+}
+
 function main() {
   const opts = parseArgs(process.argv.slice(2));
   prepareUserDir(opts);
+  secureEditor(opts);
   // red.js reads its own command line: hand it the user dir, settings and port, then let it run
   // (it installs the SIGINT/SIGTERM handlers that stop the flows cleanly).
   process.argv = [

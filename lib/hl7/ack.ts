@@ -49,7 +49,10 @@ export interface AckOptions {
   code: AckCode;
   /** MSA-3 text message (also the ERR-8 text of a single error without a text of its own). */
   text?: string;
+  /** One ERR segment each, the first `maxErrors` of them; the rest are counted in one more ERR. */
   errors?: AckError[];
+  /** How many errors are listed at most (default MAX_ACK_ERRORS, 20). */
+  maxErrors?: number;
   /** MSH-10 of the ACK (default: a new control id). */
   controlId?: string;
   /** MSH-3/MSH-4 of the ACK (default: the original's receiving application / facility). */
@@ -59,6 +62,34 @@ export interface AckOptions {
   countryCode?: string;
   /** The table of ERR-3 (default HL7 0357). */
   errorTable?: ErrorTable;
+}
+
+/**
+ * At most this many ERR segments list errors in an acknowledgement; the others are counted in one more
+ * ERR. An AE for a message with thousands of bad repetitions must not be larger than the message.
+ */
+export const MAX_ACK_ERRORS = 20;
+
+/**
+ * The errors an ACK lists: all of them when they are at most `max` + 1, else the first `max` and one
+ * that counts the rest ("980 errors and 3 warnings more, not listed": code 207 when errors are left out,
+ * else 199, with the gravest severity left out).
+ */
+export function listedErrors(errors: readonly AckError[], max = MAX_ACK_ERRORS): AckError[] {
+  const keep = Math.max(0, Math.floor(max));
+  if (errors.length <= keep + 1) return [...errors];
+  const left = { E: 0, W: 0, I: 0 };
+  for (let i = keep; i < errors.length; i++) left[errors[i].severity ?? 'E']++;
+  const plural = (n: number, one: string, many: string) => `${n} ${n > 1 ? many : one}`;
+  const what = [
+    left.E ? plural(left.E, 'error', 'errors') : '',
+    left.W ? plural(left.W, 'warning', 'warnings') : '',
+    left.I ? plural(left.I, 'information message', 'information messages') : '',
+  ]
+    .filter(Boolean)
+    .join(' and ');
+  const severity = left.E ? 'E' : left.W ? 'W' : 'I';
+  return [...errors.slice(0, keep), { code: left.E ? '207' : '199', text: `${what} more, not listed`, severity }];
 }
 
 function versionAtLeast(version: string, min: [number, number, number]): boolean {
@@ -80,7 +111,8 @@ function delimitersOf(h: Hl7Header): Delimiters {
  * Builds the acknowledgement of a message (original mode): MSH mirrors the original's sender and
  * receiver, version, processing id and character set, MSH-9 is ACK^<event>^ACK; MSA carries the code
  * and the original control id; one ERR per error, in the v2.5 form (ERR-2 location, ERR-3 code from
- * table 0357, ERR-4 severity, ERR-8 text) or, for versions before 2.5, the ERR-1 form.
+ * table 0357, ERR-4 severity, ERR-8 text) or, for versions before 2.5, the ERR-1 form — at most
+ * `maxErrors` (20) of them, then one ERR counting the rest (listedErrors).
  */
 export function buildAck(original: Hl7Message | Hl7Header, opts: AckOptions): string {
   const h = original instanceof Hl7Message ? original.header() : original;
@@ -106,7 +138,7 @@ export function buildAck(original: Hl7Message | Hl7Header, opts: AckOptions): st
   msa.set(1, opts.code);
   msa.set(2, h.controlId);
   if (opts.text) msa.set(3, opts.text);
-  const errors = opts.errors ?? [];
+  const errors = listedErrors(opts.errors ?? [], opts.maxErrors);
   const v25 = versionAtLeast(version, [2, 5, 0]);
   for (const e of errors) {
     const err = ack.addSegment('ERR');
@@ -213,6 +245,8 @@ export function buildSafeAck(original: Hl7Message | Hl7Header | undefined, opts:
   } catch {
     // an unreadable header: answered as unknown
   }
+  // capped once, before any text is rewritten: thousands of errors cost no more than twenty
+  opts = { ...opts, errors: opts.errors && listedErrors(opts.errors, opts.maxErrors) };
   const ascii: AckOptions = {
     ...opts,
     text: asciiText(opts.text),

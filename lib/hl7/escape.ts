@@ -1,3 +1,4 @@
+import { isAscii, isUtf8 } from 'node:buffer';
 import { decodeBytes, type Hl7Encoding } from './charset';
 
 /** The delimiters a message declares in MSH-1 and MSH-2. */
@@ -21,12 +22,16 @@ export const DEFAULT_DELIMITERS: Delimiters = Object.freeze({
 
 function hexToText(hex: string, enc: Hl7Encoding): string | null {
   if (hex.length === 0 || hex.length % 2 !== 0 || !/^[0-9A-Fa-f]+$/.test(hex)) return null;
-  return decodeBytes(Buffer.from(hex, 'hex'), enc);
+  const bytes = Buffer.from(hex, 'hex');
+  // bytes the character set cannot carry are not decoded (never U+FFFD): the sequence is kept as is
+  if ((enc === 'utf8' && !isUtf8(bytes)) || (enc === 'ascii' && !isAscii(bytes))) return null;
+  return decodeBytes(bytes, enc);
 }
 
 /**
  * Decodes the escape sequences of one primitive value (a component or sub-component):
- * \F\ \S\ \T\ \R\ \E\ give back the delimiters, \Xhh…\ the bytes in the message's character set,
+ * \F\ \S\ \T\ \R\ \E\ give back the delimiters, \Xhh…\ the bytes in the message's character set
+ * (kept as is when they are not valid in it: invalid UTF-8, 8-bit bytes in ASCII),
  * \.br\ and \.sp\ a line feed; \H\ \N\ and the other formatting commands (\.in…\ \.ti…\ \.sk…\ \.ce\
  * \.fi\ \.nf\) carry no text and are dropped. Any other sequence (\C..\ \M..\ \Z..\ …) and an
  * unterminated escape are kept as they are.

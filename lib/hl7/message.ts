@@ -263,8 +263,12 @@ function trimEmpty(parts: string[]): string[] {
 }
 
 export class Hl7Message {
+  /** The segments in order; append with addSegment() (the lookups by id index them as they come). */
   readonly segments: Segment[] = [];
   private cachedHeader: Hl7Header | null = null;
+  /** Segments by id, built on the first lookup and extended with the segments appended since. */
+  private byName: Map<string, Segment[]> | null = null;
+  private indexed = 0;
 
   /** Use parseHl7() or createMessage(). */
   constructor(
@@ -273,16 +277,33 @@ export class Hl7Message {
     readonly encoding: Hl7Encoding,
   ) {}
 
+  /**
+   * The segments by id: each segment is indexed once, so that reading occurrence after occurrence
+   * (OBX[1] … OBX[20000]) is linear in the number of segments, not one scan of them per occurrence.
+   */
+  private index(): Map<string, Segment[]> {
+    if (!this.byName || this.indexed > this.segments.length) {
+      this.byName = new Map();
+      this.indexed = 0;
+    }
+    const segs = this.segments;
+    for (; this.indexed < segs.length; this.indexed++) {
+      const s = segs[this.indexed];
+      const list = this.byName.get(s.name);
+      if (list) list.push(s);
+      else this.byName.set(s.name, [s]);
+    }
+    return this.byName;
+  }
+
   /** The n-th (1-based) segment with this id. */
   segment(name: string, occurrence = 1): Segment | undefined {
-    let seen = 0;
-    for (const s of this.segments) if (s.name === name && ++seen === occurrence) return s;
-    return undefined;
+    return this.index().get(name)?.[occurrence - 1];
   }
 
   /** Every segment with this id, in order. */
   all(name: string): Segment[] {
-    return this.segments.filter((s) => s.name === name);
+    return this.index().get(name)?.slice() ?? [];
   }
 
   /** Appends a segment and returns it. */
@@ -326,7 +347,7 @@ export class Hl7Message {
   private segmentForWrite(p: Hl7Path): Segment {
     const found = this.segment(p.segment, p.occurrence);
     if (found) return found;
-    if (this.all(p.segment).length !== p.occurrence - 1) {
+    if ((this.index().get(p.segment)?.length ?? 0) !== p.occurrence - 1) {
       throw new Hl7ParseError('BAD_PATH', `${p.segment}[${p.occurrence}] cannot be created before the earlier occurrences`);
     }
     return this.addSegment(p.segment);
@@ -448,16 +469,24 @@ export function parseHl7(input: string | Buffer, opts: ParseOptions = {}): Hl7Me
 
 /**
  * Reads only the MSH segment (e.g. from the first bytes of an oversize message, to answer it):
- * the header summary, without requiring the rest of the message.
+ * the header summary, without requiring the rest of the message. From bytes, only the first line is
+ * decoded, leniently — in its declared character set when its bytes are valid in it, else as Latin-1
+ * (every byte is a character) — so that a message refused for its bytes can still be answered.
  */
 export function readHeader(input: string | Buffer, opts: ParseOptions = {}): Hl7Header {
   if (!Buffer.isBuffer(input)) return parseText(input, null, opts, true).header();
   const cut = input.subarray(0, 65536);
+  let end = cut.length;
+  const cr = cut.indexOf(0x0d);
+  if (cr >= 0) end = cr;
+  const lf = cut.indexOf(0x0a);
+  if (lf >= 0 && lf < end) end = lf;
+  const line = cut.subarray(0, end);
   let decoded: { text: string; encoding: Hl7Encoding };
   try {
-    decoded = decodeMessageBytes(cut);
+    decoded = decodeMessageBytes(line);
   } catch {
-    decoded = { text: cut.toString('latin1'), encoding: 'latin1' }; // unsupported MSH-18: the header is ASCII in practice
+    decoded = { text: line.toString('latin1'), encoding: 'latin1' }; // unsupported MSH-18, or bytes invalid in it
   }
   return parseText(decoded.text, decoded.encoding, opts, true).header();
 }

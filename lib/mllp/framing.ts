@@ -12,6 +12,10 @@
 //
 // Cost is linear in the bytes received: chunks of a frame are kept in a list and joined once when the
 // frame ends, and the end marker is searched for in new data only.
+//
+// A ByteBudget shared by the decoders of one listener bounds the bytes they hold together: a frame
+// whose next chunk does not fit is dropped like an oversize one (its head kept, `oversize` with reason
+// 'budget' at its end), so that many unfinished frames cannot take the memory of the process.
 import { EventEmitter } from 'node:events';
 
 export const VT = 0x0b;
@@ -32,11 +36,38 @@ export function encodeFrame(message: Buffer | string): Buffer {
   return Buffer.concat([START, body, END], body.length + 3);
 }
 
+/** Bytes of unfinished frames that the decoders sharing it may hold together (one listener's memory). */
+export class ByteBudget {
+  private usedBytes = 0;
+
+  constructor(readonly limit: number) {
+    if (!(limit > 0)) throw new RangeError('ByteBudget: the limit must be a positive number');
+  }
+
+  /** Bytes held now. */
+  get used(): number {
+    return this.usedBytes;
+  }
+
+  /** Takes n bytes if they fit; false (nothing taken) when they do not. */
+  take(n: number): boolean {
+    if (this.usedBytes + n > this.limit) return false;
+    this.usedBytes += n;
+    return true;
+  }
+
+  give(n: number): void {
+    this.usedBytes = Math.max(0, this.usedBytes - n);
+  }
+}
+
 export interface MllpDecoderOptions {
   /** Largest message (frame content, without the 3 framing bytes) that is delivered; default 10 MiB. */
   maxMessageSize?: number;
   /** How many leading bytes of an oversize frame are kept for the `oversize` event; default 64 KiB. */
   headBytes?: number;
+  /** Shared with the other decoders of a listener: the bytes of unfinished frames they may hold together. */
+  budget?: ByteBudget;
 }
 
 export interface OversizeInfo {
@@ -44,6 +75,8 @@ export interface OversizeInfo {
   head: Buffer;
   /** Total size of the frame content in bytes. */
   size: number;
+  /** Why it was not delivered: larger than maxMessageSize, or beyond the listener's byte budget. */
+  reason: 'size' | 'budget';
 }
 
 export type JunkReason =
@@ -62,6 +95,8 @@ export interface JunkInfo {
 
 export interface MllpDecoderEvents {
   frame: [message: Buffer];
+  /** The current frame stops being buffered (too large, or beyond the budget); `oversize` follows at its end. */
+  dropping: [reason: OversizeInfo['reason']];
   oversize: [info: OversizeInfo];
   junk: [info: JunkInfo];
 }
@@ -69,6 +104,7 @@ export interface MllpDecoderEvents {
 export class MllpDecoder extends EventEmitter<MllpDecoderEvents> {
   readonly maxMessageSize: number;
   readonly headBytes: number;
+  private readonly budget: ByteBudget | null;
 
   private inFrame = false;
   /** chunks of the current frame (when not oversize) */
@@ -76,6 +112,11 @@ export class MllpDecoder extends EventEmitter<MllpDecoderEvents> {
   /** bytes of the current frame received so far (all of them, even when oversize) */
   private size = 0;
   private oversize = false;
+  private oversizeReason: OversizeInfo['reason'] = 'size';
+  /** bytes taken from the budget for the current frame */
+  private held = 0;
+  /** frames ended so far (delivered, oversize or dropped) */
+  private endedFrames = 0;
   /** the last byte of the previous chunk was an FS that may start the end marker */
   private pendingFs = false;
   /** junk bytes seen outside frames, not yet reported */
@@ -85,8 +126,22 @@ export class MllpDecoder extends EventEmitter<MllpDecoderEvents> {
     super();
     this.maxMessageSize = opts.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
     this.headBytes = Math.min(opts.headBytes ?? DEFAULT_HEAD_BYTES, Math.max(this.maxMessageSize, 1));
+    this.budget = opts.budget ?? null;
     if (!(this.maxMessageSize > 0)) throw new RangeError('maxMessageSize must be a positive number');
     if (!(this.headBytes > 0)) throw new RangeError('headBytes must be a positive number');
+  }
+
+  /**
+   * Whether bytes were received that did not (yet) make a complete frame: a frame under way, or junk
+   * outside frames not yet reported. A connection that stays busy too long is trickling (slowloris).
+   */
+  get busy(): boolean {
+    return this.inFrame || this.junkBytes > 0;
+  }
+
+  /** Frames ended so far: delivered, oversize, or dropped unfinished. */
+  get ended(): number {
+    return this.endedFrames;
   }
 
   /** Bytes currently held for an unfinished frame. */
@@ -178,6 +233,7 @@ export class MllpDecoder extends EventEmitter<MllpDecoderEvents> {
 
   /** Forgets any partial frame and pending junk without reporting them. */
   reset(): void {
+    this.release();
     this.inFrame = false;
     this.chunks = [];
     this.size = 0;
@@ -191,22 +247,34 @@ export class MllpDecoder extends EventEmitter<MllpDecoderEvents> {
     this.chunks = [];
     this.size = 0;
     this.oversize = false;
+    this.oversizeReason = 'size';
     this.pendingFs = false;
+  }
+
+  /** Gives the bytes held for the current frame back to the budget. */
+  private release(): void {
+    if (this.held && this.budget) this.budget.give(this.held);
+    this.held = 0;
   }
 
   private append(part: Buffer): void {
     if (!part.length) return;
     this.size += part.length;
     if (!this.oversize) {
-      if (this.size <= this.maxMessageSize) {
+      const fits = this.size <= this.maxMessageSize;
+      if (fits && (!this.budget || this.budget.take(part.length))) {
+        if (this.budget) this.held += part.length;
         this.chunks.push(part);
         return;
       }
-      // crossed the limit: keep only the head, drop everything else from now on
+      // crossed the limit (or the listener's budget): keep only the head, drop everything else from now on
       this.oversize = true;
+      this.oversizeReason = fits ? 'budget' : 'size';
       this.chunks.push(part);
       // (concat copies, so the head does not pin the socket's larger buffers in memory)
       this.chunks = [Buffer.concat(this.chunks, Math.min(this.size, this.headBytes))];
+      this.release();
+      this.emit('dropping', this.oversizeReason);
     }
   }
 
@@ -214,12 +282,15 @@ export class MllpDecoder extends EventEmitter<MllpDecoderEvents> {
     const chunks = this.chunks;
     const size = this.size;
     const oversize = this.oversize;
+    const reason = this.oversizeReason;
+    this.release();
     this.inFrame = false;
     this.chunks = [];
     this.size = 0;
     this.oversize = false;
+    this.endedFrames++;
     if (oversize) {
-      this.emit('oversize', { head: chunks[0], size });
+      this.emit('oversize', { head: chunks[0], size, reason });
     } else {
       this.emit('frame', chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
     }
@@ -227,6 +298,8 @@ export class MllpDecoder extends EventEmitter<MllpDecoderEvents> {
 
   private abandonFrame(reason: JunkReason): void {
     const bytes = this.size + 1 + (this.pendingFs ? 1 : 0); // + the VT (+ a held FS)
+    this.release();
+    this.endedFrames++;
     this.inFrame = false;
     this.chunks = [];
     this.size = 0;

@@ -1,12 +1,14 @@
 // mllp-in: an MLLP (HL7 v2 over TCP/TLS) listener. Each received message leaves as one msg; the flow
 // answers through mllp-response (msg.mllp.connectionId says where), or the node acknowledges on receipt
-// (auto-ACK). Frames that are not HL7 or too large get an AR acknowledgement and a Catch-able error.
+// (auto-ACK). Frames that are not HL7 or too large get an AR acknowledgement, bytes not valid in the
+// character set MSH-18 declares an AE, each with a Catch-able error; limits (limits.ts) protect the layer.
 import type { Node, NodeAPI, NodeDef, NodeMessage } from '../shared/red';
 import { tlsOptionsFrom } from '../shared/util';
-import { MllpConnection, MllpServer, OversizeInfo, connections } from '../../lib/mllp';
-import { AckError, Hl7Header, buildAck, buildSafeAck, decodeHl7, encodeHl7, parseHl7, readHeader } from '../../lib/hl7';
+import { MllpConnection, MllpLimitHit, MllpServer, OversizeInfo, connections } from '../../lib/mllp';
+import { AckCode, AckError, Hl7EncodingError, Hl7Header, buildAck, buildSafeAck, checkMessageBytes, decodeHl7, encodeHl7, parseHl7, readHeader } from '../../lib/hl7';
+import { LimitFields, LimitReport, isEveryInterface, limitsFrom } from './limits';
 
-interface MllpInDef extends NodeDef {
+interface MllpInDef extends NodeDef, LimitFields {
   port?: string | number;
   host?: string;
   tls?: string;
@@ -30,7 +32,7 @@ interface MllpInMeta {
 
 class FrameRejected extends Error {
   constructor(
-    readonly code: 'NOT_HL7' | 'OVERSIZE',
+    readonly code: 'NOT_HL7' | 'OVERSIZE' | 'BUSY' | 'BAD_ENCODING',
     message: string,
   ) {
     super(message);
@@ -44,9 +46,9 @@ const ERR_CODES: Record<string, string> = {
   UNSUPPORTED_CHARSET: '207',
 };
 
-/** An AR acknowledgement (MSA-3 = ERR-8 = the error's text) for a message whose header may be unknown. */
-function rejectAck(header: Hl7Header | undefined, error: AckError): Buffer {
-  return encodeHl7(buildSafeAck(header, { code: 'AR', text: error.text ?? '', errors: [error] }));
+/** An AR (or AE) acknowledgement (MSA-3 = ERR-8 = the error's text) for a message whose header may be unknown. */
+function rejectAck(header: Hl7Header | undefined, error: AckError, code: AckCode = 'AR'): Buffer {
+  return encodeHl7(buildSafeAck(header, { code, text: error.text ?? '', errors: [error] }));
 }
 
 export = function (RED: NodeAPI) {
@@ -55,23 +57,35 @@ export = function (RED: NodeAPI) {
     const node = this;
     const config = def as MllpInDef;
     const port = Number(config.port ?? 2575);
-    const host = (config.host ?? '').trim() || '0.0.0.0';
+    const host = (config.host ?? '').trim() || '127.0.0.1';
     const unit = UNITS[config.maxSizeUnit ?? 'MiB'] ?? UNITS.MiB;
     const maxMessageSize = Math.floor(Number(config.maxSize ?? 10) * unit) || 10 * UNITS.MiB;
     const autoAck = config.autoAck === true;
     const asBuffer = config.payloadType === 'buffer';
 
+    const limits = limitsFrom(config);
+
     let server: MllpServer | null = null;
     let listening = false;
+    let exposed = false; // bound to every interface without TLS
+    const report = new LimitReport();
 
     const updateStatus = () => {
       if (!server || !listening) return;
       const count = server.connections.size;
-      node.status({
-        fill: 'green',
-        shape: 'dot',
-        text: RED._(count === 1 ? 'mllp-in.status.listening-one' : 'mllp-in.status.listening', { port, count }),
-      });
+      let text = RED._(count === 1 ? 'mllp-in.status.listening-one' : 'mllp-in.status.listening', { port, count });
+      if (exposed) text += ` · ${RED._('mllp-in.status.exposed')}`;
+      if (report.last) text += ` · ${RED._('mllp-in.status.limits', { count: report.total, last: RED._(`mllp-in.limit.${report.last}`) })}`;
+      node.status({ fill: exposed || report.last ? 'yellow' : 'green', shape: exposed ? 'ring' : 'dot', text });
+    };
+    // limit hits can come in floods (thousands of refused connections): the status follows at most every 500 ms
+    let statusTimer: NodeJS.Timeout | null = null;
+    const updateStatusSoon = () => {
+      if (statusTimer) return;
+      statusTimer = setTimeout(() => {
+        statusTimer = null;
+        updateStatus();
+      }, 500);
     };
 
     const fail = (text: string, err?: Error) => {
@@ -99,14 +113,37 @@ export = function (RED: NodeAPI) {
 
     const meta = (conn: MllpConnection): MllpInMeta => ({ ...conn.info(), receivedAt: new Date().toISOString() });
 
-    /** Answers AR, then raises a Catch-able error whose msg describes the connection (no patient data). */
-    const reject = (conn: MllpConnection, header: Hl7Header | undefined, err: FrameRejected, error: AckError, size: number) => {
+    /** Answers AR (or AE), then raises a Catch-able error whose msg describes the connection (no patient data). */
+    const reject = (conn: MllpConnection, header: Hl7Header | undefined, err: FrameRejected, error: AckError, size: number, code: AckCode = 'AR') => {
       const msg: NodeMessage = { mllp: { ...meta(conn), size } };
       if (header) msg.hl7 = { ...header };
-      conn.send(rejectAck(header, error)).catch((e: Error) => {
-        node.debug(`mllp-in: AR not sent on connection ${conn.id}: ${e.message}`);
+      conn.send(rejectAck(header, error, code)).catch((e: Error) => {
+        node.debug(`mllp-in: ${code} not sent on connection ${conn.id}: ${e.message}`);
       });
       node.error(err, msg);
+    };
+
+    /**
+     * Bytes not valid in the character set MSH-18 declares: AE (ERR at MSH^1^18 naming the first bad byte
+     * and its offset), a Catch-able error, and the message is not emitted. False when its header cannot
+     * be read either (then it is not HL7: AR).
+     */
+    const refuseBytes = (buf: Buffer, conn: MllpConnection, err: Hl7EncodingError): boolean => {
+      let header: Hl7Header;
+      try {
+        header = readHeader(buf);
+      } catch {
+        return false;
+      }
+      const text = RED._('mllp-in.errors.bad-encoding', {
+        remote: `${conn.remoteAddress}:${conn.remotePort}`,
+        size: buf.length,
+        charset: err.charset,
+        offset: err.offset,
+        location: err.location || '?',
+      });
+      reject(conn, header, new FrameRejected('BAD_ENCODING', text), { code: '102', location: 'MSH^1^18', text: `message refused: ${err.message}`, severity: 'E' }, buf.length, 'AE');
+      return true;
     };
 
     const onMessage = (buf: Buffer, conn: MllpConnection) => {
@@ -114,7 +151,9 @@ export = function (RED: NodeAPI) {
       let header: Hl7Header;
       try {
         if (asBuffer) {
-          // the bytes as received (a large document is then decoded once, by the node that reads it)
+          // the bytes as received (a large document is then decoded once, by the node that reads it),
+          // checked against the character set MSH-18 declares without being decoded
+          checkMessageBytes(buf);
           header = readHeader(buf);
           payload = buf;
         } else {
@@ -123,6 +162,7 @@ export = function (RED: NodeAPI) {
           payload = text;
         }
       } catch (err) {
+        if (err instanceof Hl7EncodingError && refuseBytes(buf, conn, err)) return;
         let header: Hl7Header | undefined;
         try {
           header = readHeader(buf);
@@ -161,11 +201,37 @@ export = function (RED: NodeAPI) {
       } catch {
         /* the first bytes are not an MSH segment */
       }
-      const text = RED._('mllp-in.errors.oversize', { size: info.size, max: maxMessageSize, remote: `${conn.remoteAddress}:${conn.remotePort}` });
+      const remote = `${conn.remoteAddress}:${conn.remotePort}`;
+      if (info.reason === 'budget') {
+        // the listener's memory for unfinished messages was in use: the sender may send it again later
+        const max = server?.limits.maxBufferedBytes ?? limits.maxBufferedBytes;
+        const text = RED._('mllp-in.errors.busy', { size: info.size, max, remote });
+        reject(conn, header, new FrameRejected('BUSY', text), { code: '207', text: `receiver busy: the ${max} bytes for unfinished messages are in use; send the message again later`, severity: 'E' }, info.size);
+        return;
+      }
+      const text = RED._('mllp-in.errors.oversize', { size: info.size, max: maxMessageSize, remote });
       reject(conn, header, new FrameRejected('OVERSIZE', text), { code: '207', text: `message too large: ${info.size} bytes, limit ${maxMessageSize}`, severity: 'E' }, info.size);
     };
 
-    server = new MllpServer({ port, host, tls: tlsOptions, maxMessageSize });
+    /** A limit was hit: counted in the status; warned about once per connection, without any content. */
+    const onLimit = (hit: MllpLimitHit) => {
+      const count = report.record(hit);
+      if (count !== null) {
+        const l = server?.limits ?? limits;
+        const values: Record<string, unknown> = {
+          remote: `${hit.remoteAddress}:${hit.remotePort}`,
+          address: hit.remoteAddress,
+          max: hit.limit === 'max-connections' ? l.maxConnections : hit.limit === 'max-connections-per-address' ? l.maxConnectionsPerAddress : l.maxBufferedBytes,
+          seconds: (hit.limit === 'idle-timeout' ? l.idleTimeoutMs : l.frameTimeoutMs) / 1000,
+        };
+        let text = RED._(`mllp-in.warn.${hit.limit}`, values);
+        if (count > 1) text += RED._('mllp-in.warn.refused-since', { count: count - 1 });
+        node.warn(text);
+      }
+      updateStatusSoon();
+    };
+
+    server = new MllpServer({ port, host, tls: tlsOptions, maxMessageSize, ...limits });
     server.on('connection', (conn) => {
       connections.set(conn.id, conn);
       node.debug(`mllp-in: connection ${conn.id} from ${conn.remoteAddress}:${conn.remotePort}`);
@@ -181,6 +247,7 @@ export = function (RED: NodeAPI) {
     server.on('junk', (info, conn) => {
       node.warn(RED._(`mllp-in.warn.${info.reason}`, { bytes: info.bytes, remote: `${conn.remoteAddress}:${conn.remotePort}` }));
     });
+    server.on('limit', onLimit);
     server.on('clientError', (err, remote) => {
       node.warn(RED._('mllp-in.warn.client-error', { error: err.message, remote: `${remote.remoteAddress}:${remote.remotePort}` }));
     });
@@ -192,6 +259,10 @@ export = function (RED: NodeAPI) {
       (addr) => {
         listening = true;
         node.log(RED._('mllp-in.log.listening', { address: `${addr.address}:${addr.port}`, tls: tlsOptions ? ' (TLS)' : '' }));
+        if (!tlsOptions && isEveryInterface(host)) {
+          exposed = true;
+          node.warn(RED._('mllp-in.warn.exposed', { address: `${host}:${addr.port}` }));
+        }
         updateStatus();
       },
       () => {
@@ -201,6 +272,8 @@ export = function (RED: NodeAPI) {
     node.status({ fill: 'grey', shape: 'ring', text: RED._('mllp-in.status.starting') });
 
     node.on('close', (_removed: boolean, done: () => void) => {
+      if (statusTimer) clearTimeout(statusTimer);
+      statusTimer = null;
       const s = server;
       server = null;
       listening = false;

@@ -1,7 +1,8 @@
 // The identity stores opened by ins-store configuration nodes, shared per database file: two
 // configuration nodes naming the same file, or a configuration node redeployed while another still
 // holds the file, use one open database (one SQLite connection, one writer). Reference-counted: the
-// database is closed when its last user releases it.
+// database is closed when its last user releases it. The database holds patient data: its folder is
+// created 0700 and the file 0600 before SQLite opens it (SQLite gives -wal and -shm the database's mode).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -40,8 +41,38 @@ export function resolveStoreFile(file: string | undefined, userDir: string | und
   }
 }
 
+/** Mode of every file holding patient data, and of the folders created for them: the owner's only. */
+export const PRIVATE_FILE_MODE = 0o600;
+export const PRIVATE_DIR_MODE = 0o700;
+
 /**
- * The open store of an (absolute) file, opened — with its folder — on first use. Each call must be
+ * Makes a database file private before SQLite opens it: its folder is created 0700 if missing, the file
+ * is created empty 0600 if missing (SQLite creates the -wal and -shm files with the database file's
+ * mode), and an existing database, -wal or -shm that others may read (one written by an earlier
+ * release: 0644) is set to 0600. An existing folder keeps its mode.
+ */
+export function preparePrivateFile(file: string): void {
+  if (file === ':memory:') return;
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: PRIVATE_DIR_MODE });
+  try {
+    fs.closeSync(fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, PRIVATE_FILE_MODE));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) {
+    let mode: number;
+    try {
+      mode = fs.statSync(f).mode & 0o777;
+    } catch {
+      continue; // no -wal / -shm yet
+    }
+    if (mode & 0o077) fs.chmodSync(f, mode & 0o700);
+  }
+}
+
+/**
+ * The open store of an (absolute) file, opened — with its folder, both private (preparePrivateFile) —
+ * on first use. Each call must be
  * matched by one release(file). Throws when the database cannot be opened (folder not writable,
  * not a database…); nothing is then held.
  */
@@ -52,6 +83,7 @@ export function acquire(file: string, engine: StoreEngine = 'sqlite'): IdentityS
     return entry.store;
   }
   if (engine !== 'sqlite') throw new Error(`storage engine "${String(engine)}" is not supported`);
+  preparePrivateFile(file);
   const store = new SqliteIdentityStore({ file });
   open.set(file, { store, refs: 1 });
   return store;

@@ -1,5 +1,7 @@
-// Reads what the editor's debug pane would show: the admin websocket (/comms), topic "debug".
+// Reads what the editor's debug pane would show: the admin websocket (/comms), topic "debug" — after
+// authenticating with the harness's login token, as the editor does.
 import WebSocket from 'ws';
+import { adminToken } from './harness';
 
 export interface DebugMessage {
   /** id of the debug node */
@@ -15,10 +17,14 @@ export class DebugPane {
   readonly messages: DebugMessage[] = [];
   private constructor(private readonly ws: WebSocket) {}
 
-  static open(port: number): Promise<DebugPane> {
+  static open(port: number, token = adminToken(port)): Promise<DebugPane> {
     return new Promise((resolve, reject) => {
       const ws = new WebSocket(`ws://127.0.0.1:${port}/comms`);
       const pane = new DebugPane(ws);
+      const subscribe = () => {
+        ws.send(JSON.stringify({ subscribe: 'debug' }));
+        resolve(pane);
+      };
       ws.on('message', (data) => {
         let batch: unknown;
         try {
@@ -27,13 +33,15 @@ export class DebugPane {
           return;
         }
         for (const m of Array.isArray(batch) ? batch : [batch]) {
-          const { topic, data: d } = m as { topic?: string; data?: DebugMessage };
+          const { topic, data: d, auth } = m as { topic?: string; data?: DebugMessage; auth?: string };
+          if (auth === 'ok') subscribe();
+          else if (auth === 'fail') reject(new Error('debug websocket: authentication failed'));
           if (topic === 'debug' && d) pane.messages.push(d);
         }
       });
       ws.once('open', () => {
-        ws.send(JSON.stringify({ subscribe: 'debug' }));
-        resolve(pane);
+        if (token) ws.send(JSON.stringify({ auth: token }));
+        else subscribe();
       });
       ws.once('error', reject);
     });

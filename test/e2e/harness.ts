@@ -8,12 +8,32 @@
 //   await red.stop();                                // SIGINT (SIGKILL after a grace period), temp dir removed
 //
 // The child's stdout / stderr are captured (red.output) and quoted in start-up failure messages.
+//
+// The editor and admin API need a login, as `npm start` sets them up (scripts/admin-auth.js): by default
+// the harness writes the admin user file itself (a random password for each run, stored hashed like the
+// generated one), logs in through /auth/token and sends the token with every request (and on the debug
+// websocket, comms.ts); with `login: 'generated'` it lets scripts/node-red.js generate the user on first
+// start and reads the password it prints once, as a person would.
 import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { freePort } from '../support/mllp';
+
+// scripts/admin-auth.js (plain JS, run by `npm start`): the admin user file, written the same way here
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const adminAuth = require(path.join(findRoot(__dirname), 'scripts', 'admin-auth.js')) as {
+  ADMIN_FILE: string;
+  writeAdminUser(userDir: string, username: string, password: string, rounds?: number): string;
+};
+
+/** The admin API token of the Node-RED listening on this port (for the debug websocket, comms.ts). */
+const tokens = new Map<number, string>();
+export function adminToken(port: number): string | undefined {
+  return tokens.get(port);
+}
 
 /** The project root (this file runs from dist/test/e2e/). */
 export const PROJECT_ROOT = findRoot(__dirname);
@@ -53,6 +73,11 @@ export interface NodeRedOptions {
   stopTimeoutMs?: number;
   /** Copy the child's output to this process's stdout / stderr as it comes (debugging). */
   echo?: boolean;
+  /**
+   * 'preset' (default): the harness writes the admin user file before the first start; 'generated':
+   * scripts/node-red.js generates it and prints the password, which the harness reads from the output.
+   */
+  login?: 'preset' | 'generated';
 }
 
 export interface HttpResponse {
@@ -72,6 +97,9 @@ export class NodeRed {
   private exited: Promise<number | null> = Promise.resolve(null);
   private out: string[] = [];
   private outLength = 0;
+  /** The editor's login, and the token of the current run. */
+  credentials: { username: string; password: string } | null = null;
+  private token: string | null = null;
 
   private constructor(opts: NodeRedOptions, port: number) {
     this.opts = opts;
@@ -80,6 +108,15 @@ export class NodeRed {
     this.userDir = path.join(this.baseDir, 'user');
     this.flowsFile = path.join(this.baseDir, 'flows.input.json');
     fs.writeFileSync(this.flowsFile, JSON.stringify(opts.flows, null, 2));
+    if ((opts.login ?? 'preset') === 'preset') {
+      this.credentials = { username: 'e2e', password: randomBytes(12).toString('base64url') };
+      adminAuth.writeAdminUser(this.userDir, this.credentials.username, this.credentials.password, 4);
+    }
+  }
+
+  /** The admin user file in the user dir. */
+  get adminFile(): string {
+    return path.join(this.userDir, adminAuth.ADMIN_FILE);
   }
 
   /** Starts Node-RED and waits until its admin API answers and its flows are started. */
@@ -121,8 +158,16 @@ export class NodeRed {
     fs.rmSync(this.baseDir, { recursive: true, force: true });
   }
 
-  /** An HTTP request to the editor / admin API. */
+  /**
+   * An HTTP request to the editor / admin API, with the login's token (pass `authorization: ''` to send
+   * none, or another value to send that instead).
+   */
   request(method: string, urlPath: string, body?: unknown, headers: Record<string, string> = {}): Promise<HttpResponse> {
+    if (!('authorization' in headers) && this.token) headers = { ...headers, authorization: `Bearer ${this.token}` };
+    else if (headers.authorization === '') {
+      headers = { ...headers };
+      delete headers.authorization;
+    }
     return new Promise((resolve, reject) => {
       const data = body === undefined ? undefined : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
       const req = http.request(
@@ -148,6 +193,12 @@ export class NodeRed {
       req.on('error', reject);
       req.end(data);
     });
+  }
+
+  /** Logs in (POST /auth/token, Node-RED's password grant); resolves with the HTTP status and the token, if any. */
+  async login(username: string, password: string): Promise<{ status: number; token: string | null }> {
+    const res = await this.request('POST', '/auth/token', { client_id: 'node-red-admin', grant_type: 'password', scope: '*', username, password }, { authorization: '' });
+    return { status: res.status, token: res.status === 200 ? res.json<{ access_token: string }>().access_token : null };
   }
 
   /** Replaces the running flows (full deploy through the admin API) and waits until they are started. */
@@ -213,14 +264,26 @@ export class NodeRed {
       if (!this.running) throw new Error(`Node-RED exited during start-up (code ${child.exitCode})\n${this.tail()}`);
       if (Date.now() > until) throw new Error(`Node-RED admin API did not answer within ${timeoutMs} ms\n${this.tail()}`);
       try {
-        const res = await this.request('GET', '/flows');
+        const res = await this.request('GET', '/auth/login', undefined, { authorization: '' });
         if (res.status === 200) break;
       } catch {
         /* not listening yet */
       }
       await sleep(100);
     }
-    // 2. the flows are started (or cannot be)
+    // 2. log in: with the preset user, or the one scripts/node-red.js generated and printed once
+    if (!this.credentials) {
+      const printed = /user: (\S+)\s+password: (\S+)/.exec(since());
+      if (!printed) throw new Error(`no generated admin password in the output of the first start\n${this.tail()}`);
+      this.credentials = { username: printed[1], password: printed[2] };
+    }
+    const { status, token } = await this.login(this.credentials.username, this.credentials.password);
+    if (!token) throw new Error(`cannot log in to the editor: HTTP ${status}\n${this.tail()}`);
+    this.token = token;
+    tokens.set(this.port, token);
+    const flows = await this.request('GET', '/flows');
+    if (flows.status !== 200) throw new Error(`GET /flows with the login's token: HTTP ${flows.status}\n${this.tail()}`);
+    // 3. the flows are started (or cannot be)
     for (;;) {
       const text = since();
       if (/Started flows/.test(text)) return;
@@ -237,6 +300,8 @@ export class NodeRed {
     const child = this.child;
     if (!child) return;
     this.child = null;
+    this.token = null;
+    tokens.delete(this.port);
     if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGINT');
       const timeout = sleep(this.opts.stopTimeoutMs ?? 5000).then(() => 'timeout' as const);

@@ -119,6 +119,86 @@ describe('lib/hl7 codec', () => {
     });
   });
 
+  describe('linear work on big messages (issue 11: PID-3 of 20,000 repetitions blocked Node-RED for 15 s)', () => {
+    const reps = Array.from({ length: 20_000 }, (_, i) => `${i}^^^CHU-X&1.2.250.1.999.1.1&ISO^PI`).join('~');
+    const text = `MSH|^~\\&|A|B|C|D|20261123||ADT^A28^ADT_A05|1|P|2.5|||||FRA|8859/1\rPID|1||${reps}\r`;
+
+    /** Counts the String scans (split, indexOf, search, slice…) of strings at least `min` long while fn runs. */
+    function bigScans(min: number, fn: () => void): number {
+      const names = ['split', 'indexOf', 'lastIndexOf', 'search', 'match', 'slice', 'replace', 'includes', 'startsWith'] as const;
+      const saved = names.map((n) => String.prototype[n]);
+      let scans = 0;
+      names.forEach((n, i) => {
+        (String.prototype as unknown as Record<string, unknown>)[n] = function (this: string, ...a: unknown[]) {
+          if (this.length >= min) scans++;
+          return (saved[i] as (...x: unknown[]) => unknown).apply(this, a);
+        };
+      });
+      try {
+        fn();
+      } finally {
+        names.forEach((n, i) => ((String.prototype as unknown as Record<string, unknown>)[n] = saved[i]));
+      }
+      return scans;
+    }
+
+    it('parseHl7 (bytes or text) and header() scan the message a few times, whatever the number of repetitions', () => {
+      let msg = parseHl7(text);
+      const fromText = bigScans(reps.length, () => {
+        msg = parseHl7(text);
+        msg.header();
+      });
+      assert.ok(fromText <= 6, `${fromText} scans of the whole message`);
+      const bytes = Buffer.from(text, 'latin1');
+      const fromBytes = bigScans(reps.length, () => parseHl7(bytes).header());
+      assert.ok(fromBytes <= 6, `${fromBytes} scans of the whole message`);
+    });
+
+    it('getAll and field() split the field once', () => {
+      const msg = parseHl7(text);
+      let ids: string[] = [];
+      const getAllScans = bigScans(reps.length, () => {
+        ids = msg.getAll('PID-3.1');
+        msg.getAll('PID-3.4.2');
+      });
+      assert.equal(ids.length, 20_000);
+      assert.equal(ids[19_999], '19999');
+      assert.ok(getAllScans <= 4, `getAll: ${getAllScans} scans of the segment and field (the segment cut once, the field split once)`);
+      const again = parseHl7(text);
+      let field: string[][][] = [];
+      const fieldScans = bigScans(reps.length, () => (field = again.segment('PID')!.field(3)));
+      assert.equal(field.length, 20_000);
+      assert.equal(field[7][3][1], '1.2.250.1.999.1.1');
+      assert.ok(fieldScans <= 4, `field(): ${fieldScans} scans of the segment and field`);
+    });
+
+    it('get("NTE[k]-3") for 10,000 segments reads each segment id a bounded number of times, not once per earlier occurrence', () => {
+      const lines = Array.from({ length: 10_000 }, (_, i) => `NTE|${i + 1}||line ${i + 1}`);
+      const msg = parseHl7(`MSH|^~\\&|A|B|C|D|20261123||ORU^R01^ORU_R01|1|P|2.5\r${lines.join('\r')}\r`);
+      let reads = 0;
+      for (const seg of msg.segments) {
+        const name = seg.name;
+        Object.defineProperty(seg, 'name', { get: () => (reads++, name) });
+      }
+      let found = 0;
+      for (let k = 1; k <= 10_000; k++) if (msg.get(`NTE[${k}]-3`) === `line ${k}`) found++;
+      assert.equal(found, 10_000);
+      assert.equal(msg.all('NTE').length, 10_000);
+      // indexed once (one read each), then one read per value (is it MSH?): 10,000 × 10,000 / 2 reads before
+      assert.ok(reads <= 3 * msg.segments.length, `${reads} segment ids read for ${msg.segments.length} segments`);
+    });
+
+    it('an index of segments follows the segments appended after a lookup', () => {
+      const m = parseHl7('MSH|^~\\&|A|B|C|D|20261123||ORU^R01^ORU_R01|1|P|2.5\rNTE|1||a\r');
+      assert.equal(m.get('NTE-3'), 'a');
+      m.set('NTE[2]-3', 'b');
+      m.addSegment('ZZZ').set(1, 'z');
+      assert.equal(m.get('NTE[2]-3'), 'b');
+      assert.equal(m.get('ZZZ-1'), 'z');
+      assert.equal(m.all('NTE').length, 2);
+    });
+  });
+
   describe('segment terminators', () => {
     for (const [name, t] of [['CR', '\r'], ['LF', '\n'], ['CRLF', '\r\n']] as const) {
       it(`accepts ${name}`, () => {
