@@ -7,6 +7,7 @@
 import { isAscii } from 'node:buffer';
 import {
   buildSafeAck,
+  Hl7EncodingError,
   Hl7ParseError,
   parseHl7,
   readHeader,
@@ -467,6 +468,9 @@ export function unwrapHl7Document(input: string | Buffer): UnwrappedDocument {
     }
     const code = err instanceof Hl7ParseError ? (HL7_PARSE_CODES[err.code] ?? '100') : '100';
     // an error of the message, not of the moment: AE (the LPS volet keeps AR for what may succeed if sent again)
+    if (err instanceof Hl7EncodingError) {
+      throw new DocumentMessageError('BAD_ENCODING', err.message, header, { code: 'AE', hl7Code: '102', location: 'MSH^1^18' }, { cause: err });
+    }
     throw new DocumentMessageError('NOT_HL7', `not a readable HL7 v2 message: ${err instanceof Error ? err.message : String(err)}`, header, { code: 'AE', hl7Code: code }, { cause: err });
   }
   const header = message.header();

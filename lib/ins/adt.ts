@@ -3,7 +3,7 @@
 // ACK must say. Pure domain code: lib/hl7 parses, lib/store records, the nodes answer.
 
 import { hash } from 'node:crypto';
-import { Hl7ParseError } from '../hl7/errors';
+import { Hl7EncodingError, Hl7ParseError } from '../hl7/errors';
 import { Hl7Message, parseHl7, readHeader, type Segment } from '../hl7/message';
 import { eventRule, type AdtAction } from './events';
 import { Findings, type AdtIssue } from './findings';
@@ -308,7 +308,8 @@ const PARSE_ERROR_CODES: Record<string, [string, string]> = {
  * Parses then reads an ADT message (see readAdt). Input that cannot be parsed gives an AR reading
  * with one issue naming what is wrong: empty or not HL7 (100 at MSH^1), a line that is not a segment
  * (100, no location: the line has no segment id; the text gives its position), unusable delimiters (102 at MSH^1^2), MSH-9/10/12 empty or cut off (101 at
- * the first missing field), an unsupported MSH-18 character set (103 at MSH^1^18). The event,
+ * the first missing field), an unsupported MSH-18 character set (103 at MSH^1^18); bytes not valid in
+ * the declared character set are AE 102 at MSH^1^18 (the text names the first bad byte and where). The event,
  * control id and sender are read from what MSH there is.
  */
 export function readAdtPayload(payload: string | Buffer, opts: AdtOptions = {}): AdtReading {
@@ -334,7 +335,11 @@ export function readAdtPayload(payload: string | Buffer, opts: AdtOptions = {}):
     } catch {
       // no readable MSH either
     }
-    if (err instanceof Hl7ParseError) {
+    if (err instanceof Hl7EncodingError) {
+      // issue 11: bytes not valid in the declared character set are an error of the message, AE, never U+FFFD
+      reading.ack = 'AE';
+      reading.issues.push({ code: '102', location: 'MSH^1^18', text: err.message, severity: 'E' });
+    } else if (err instanceof Hl7ParseError) {
       const [code, location] = PARSE_ERROR_CODES[err.code] ?? ['100', 'MSH^1'];
       reading.issues.push({ code, location, text: err.message, severity: 'E' });
     } else {

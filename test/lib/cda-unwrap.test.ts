@@ -469,6 +469,10 @@ describe('lib/cda unwrapHl7Document (CDA in HL7 v2: ORU^R01, MDM^T02 / T04 / T10
       const undeclared = carrierMessage(xml, { metadata: SHARING_LINES, charset: '' });
       assert.equal(((sameAsText(undeclared, 'utf8').sharing as SharingMetadata).lines[0].label), 'Masqué aux professionnels de Santé');
       assert.equal(((sameAsText(undeclared, 'latin1').sharing as SharingMetadata).lines[0].label), 'Masqué aux professionnels de Santé');
+      // bytes not valid in the declared character set: AE 102 at MSH^1^18 (issue 11), never U+FFFD
+      const wrong = outcome(Buffer.from(carrierMessage(xml, { metadata: SHARING_LINES, charset: 'UNICODE UTF-8' }), 'latin1'));
+      assert.equal(wrong.code, 'BAD_ENCODING');
+      assert.deepEqual(wrong.ack, { code: 'AE', hl7Code: '102', location: 'MSH^1^18' });
       const ebcdic = outcome(Buffer.from(carrierMessage(xml, { charset: 'EBCDIC' })));
       assert.equal(ebcdic.code, 'NOT_HL7');
       assert.equal((ebcdic.ack as AckAdvice).hl7Code, '103'); // MSH-18 not in the table of character sets

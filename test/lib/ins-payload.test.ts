@@ -89,6 +89,18 @@ describe('lib/ins readAdtPayload', () => {
       });
     }
 
+    it('bytes not valid in the declared character set: AE 102 at MSH^1^18 naming the byte, never U+FFFD (issue 11)', () => {
+      const latin1 = Buffer.from(adtMessage({ charset: 'UNICODE UTF-8', pid: { birthName: 'BÉRANGER' } }), 'latin1');
+      const r = readAdtPayload(latin1);
+      assert.equal(r.ack, 'AE');
+      assert.deepEqual(issues(r), ['E102@MSH^1^18']);
+      assert.match(r.issues[0].text, /UNICODE UTF-8/);
+      assert.match(r.issues[0].text, /PID\^1\^5/, 'where the first bad byte lies');
+      assert.equal(r.patient, null, 'nothing stored as B\uFFFDRANGER');
+      assert.equal(r.controlId, 'MSG0001');
+      assert.equal(readAdtPayload(Buffer.from(adtMessage({ charset: 'UNICODE UTF-8', pid: { birthName: 'BÉRANGER' } }), 'utf8')).ack, 'AA');
+    });
+
     it('an unsupported character set keeps the header (a string is already decoded: MSH-18 does not matter)', () => {
       const r = readAdtPayload(Buffer.from(adtMessage({ charset: 'ISO IR87' }), 'latin1'));
       assert.equal(r.ack, 'AR');
