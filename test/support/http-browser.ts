@@ -41,6 +41,8 @@ export class TestBrowser {
   readonly cookies: StoredCookie[] = [];
   /** Every URL requested, in order. */
   readonly visited: string[] = [];
+  /** Every cookie value ever set (for leak checks). */
+  readonly seenCookieValues = new Set<string>();
 
   constructor(private readonly ca?: string) {}
 
@@ -120,6 +122,7 @@ export class TestBrowser {
     this.forget(parsed.name, from.hostname, path);
     const expired = parsed.maxAge !== undefined ? parsed.maxAge <= 0 : parsed.expires !== undefined && parsed.expires.getTime() <= Date.now();
     if (expired || parsed.value === undefined) return;
+    this.seenCookieValues.add(parsed.value);
     this.cookies.push({
       name: parsed.name,
       value: parsed.value,

@@ -90,6 +90,59 @@ export function doctorAccount(id = 'f:550dc1c8:810001234567', rpps = '1000123456
   };
 }
 
+/**
+ * oidc-provider's storage: a Map per provider (what its development adapter does, without the warning
+ * it prints): entries expire, a grant's tokens are revoked together (a replayed code revokes them).
+ */
+function memoryAdapter() {
+  const store = new Map<string, { value: unknown; until: number }>();
+  const get = (key: string) => {
+    const e = store.get(key);
+    if (!e) return undefined;
+    if (e.until <= Date.now()) {
+      store.delete(key);
+      return undefined;
+    }
+    return e.value;
+  };
+  const set = (key: string, value: unknown, expiresIn?: number) => store.set(key, { value, until: expiresIn ? Date.now() + expiresIn * 1000 : Infinity });
+  return class MemoryAdapter {
+    constructor(private readonly model: string) {}
+    private key(id: string) {
+      return `${this.model}:${id}`;
+    }
+    async upsert(id: string, payload: Record<string, unknown>, expiresIn?: number) {
+      if (this.model === 'Session') set(`sessionUid:${String(payload.uid)}`, id, expiresIn);
+      if (typeof payload.grantId === 'string') {
+        const grantKey = `grant:${payload.grantId}`;
+        set(grantKey, [...((get(grantKey) as string[] | undefined) ?? []), this.key(id)]);
+      }
+      set(this.key(id), payload, expiresIn);
+    }
+    async find(id: string) {
+      return get(this.key(id));
+    }
+    async findByUid(uid: string) {
+      const id = get(`sessionUid:${uid}`) as string | undefined;
+      return id ? this.find(id) : undefined;
+    }
+    async findByUserCode() {
+      return undefined;
+    }
+    async consume(id: string) {
+      const v = get(this.key(id)) as Record<string, unknown> | undefined;
+      if (v) v.consumed = Math.floor(Date.now() / 1000);
+    }
+    async destroy(id: string) {
+      store.delete(this.key(id));
+    }
+    async revokeByGrantId(grantId: string) {
+      for (const key of (get(`grant:${grantId}`) as string[] | undefined) ?? []) store.delete(key);
+      store.delete(`grant:${grantId}`);
+    }
+  };
+}
+
 /** The PSC claims that scope_all releases. */
 const SCOPE_ALL_CLAIMS = ['SubjectNameID', 'SubjectRefPro', 'SubjectRole', 'SubjectOrganization', 'given_name', 'family_name', 'preferred_username'];
 
@@ -117,6 +170,8 @@ export class PscTestProvider {
   readonly hits = new Map<string, number>();
   /** The content type of each userinfo answer, in order. */
   readonly userinfoTypes: string[] = [];
+  /** The token endpoint's successful answers, in order, with the client that asked. */
+  readonly issued: { clientId: string; accessToken: string; idToken: string }[] = [];
 
   /** The oidc-provider instance. */
   provider: any;
@@ -140,6 +195,7 @@ export class PscTestProvider {
     const accountMap = psc.accounts;
 
     const provider = new Provider(issuer, {
+      adapter: memoryAdapter(),
       clients,
       jwks: { keys: [privateJwk] },
       cookies: { keys: ['psc-test-cookie-key-0123456789abcdef'] },
@@ -152,7 +208,8 @@ export class PscTestProvider {
       enabledJWA: { idTokenSigningAlgValues: ['RS256'], userinfoSigningAlgValues: ['RS256'] },
       features: {
         devInteractions: { enabled: false },
-        introspection: { enabled: true },
+        // a confidential client may introspect any token of the realm (as with PSC's Keycloak); psc-auth checks the client
+        introspection: { enabled: true, allowedPolicy: async () => true },
         revocation: { enabled: true },
         jwtUserinfo: { enabled: true },
         rpInitiatedLogout: {
@@ -303,9 +360,13 @@ export class PscTestProvider {
       headers['x-ssl-client-verify'] = socket.authorized ? 'SUCCESS' : 'FAILED';
     }
     headers['x-forwarded-proto'] = 'https';
+    let clientId = '';
     if (url.pathname === '/token') {
-      const code = new URLSearchParams(body.toString('utf8')).get('code');
+      const form = new URLSearchParams(body.toString('utf8'));
+      const code = form.get('code');
       if (code) this.secrets.add(code);
+      const basic = /^Basic (.+)$/i.exec(String(req.headers.authorization ?? ''))?.[1];
+      clientId = basic ? decodeURIComponent(Buffer.from(basic, 'base64').toString('utf8').split(':')[0]) : (form.get('client_id') ?? '');
     }
     const answer = await new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }>((resolve, reject) => {
       const inner = http.request({ host: '127.0.0.1', port: innerPort, method: req.method, path: req.url, headers }, (r) => {
@@ -316,7 +377,7 @@ export class PscTestProvider {
     });
     if (url.pathname === '/me') this.userinfoTypes.push(String(answer.headers['content-type']).split(';')[0]);
     let out = answer.body;
-    if (url.pathname === '/token' && answer.status === 200) out = Buffer.from(await this.onTokens(out.toString('utf8')));
+    if (url.pathname === '/token' && answer.status === 200) out = Buffer.from(await this.onTokens(out.toString('utf8'), clientId));
     const location = answer.headers.location;
     if (typeof location === 'string') {
       const code = new URL(location, this.issuer).searchParams.get('code');
@@ -328,9 +389,10 @@ export class PscTestProvider {
     res.end(out);
   }
 
-  private async onTokens(text: string): Promise<string> {
+  private async onTokens(text: string, clientId: string): Promise<string> {
     const json = JSON.parse(text) as Record<string, string>;
     for (const k of ['access_token', 'id_token', 'refresh_token']) if (json[k]) this.secrets.add(json[k]);
+    this.issued.push({ clientId, accessToken: json.access_token, idToken: json.id_token });
     const tamper = this.tamper;
     if (tamper && json.id_token) {
       this.tamper = null;
