@@ -112,11 +112,15 @@ function pageUrl(value: string, what: string, problems: string[]): URL | null {
 }
 
 /**
- * The settings of a psc-config node, with the problems that prevent using it (each a sentence naming
- * the setting). `settings` is null when there is any problem.
+ * The settings of a psc-config node, with the problems that prevent using it and the warnings that do
+ * not (each a sentence naming the setting). `settings` is null when there is any problem.
  */
-export function readSettings(input: PscSettingsInput, lookup: (name: string) => string | undefined): { settings: PscSettings | null; problems: string[] } {
+export function readSettings(
+  input: PscSettingsInput,
+  lookup: (name: string) => string | undefined,
+): { settings: PscSettings | null; problems: string[]; warnings: string[] } {
   const problems: string[] = [];
+  const warnings: string[] = [];
   const s = (v: unknown) => expandEnv(v, lookup);
 
   const issuer = s(input.issuer) || PSC_ISSUERS.sandbox;
@@ -131,7 +135,7 @@ export function readSettings(input: PscSettingsInput, lookup: (name: string) => 
   const clientAuth = oneOf(s(input.clientAuth), CLIENT_AUTH_METHODS, 'client_secret_basic');
   if (!clientAuth) problems.push('unknown client authentication method');
   else if (clientAuth === 'tls_client_auth' && !input.hasClientCertificate) problems.push('tls_client_auth needs a TLS configuration with a client certificate and its key');
-  else if (clientAuth !== 'tls_client_auth' && !input.hasSecret) problems.push('no client secret');
+  else if (clientAuth !== 'tls_client_auth' && !input.hasSecret) warnings.push('no client secret: PSC will refuse to exchange codes until one is set');
 
   const redirectText = s(input.redirectUri);
   const redirect = redirectText ? pageUrl(redirectText, 'the redirect URI', problems) : null;
@@ -161,10 +165,8 @@ export function readSettings(input: PscSettingsInput, lookup: (name: string) => 
   }
   if (loginPath === logoutPath) problems.push('the login and logout paths must differ');
 
-  const secureCookies = input.secureCookies !== false && input.secureCookies !== 'false';
-  if (!secureCookies && !(redirect && redirect.protocol === 'http:' && isLoopback(redirect))) {
-    problems.push('Secure cookies may be turned off only with an http://localhost redirect URI (tests)');
-  }
+  // Secure always over https; the setting only matters for an http://localhost redirect URI (tests)
+  const secureCookies = (input.secureCookies !== false && input.secureCookies !== 'false') || redirect?.protocol === 'https:';
 
   const bearer = oneOf(s(input.bearer), BEARER_CHECKS, 'introspection');
   if (!bearer) problems.push('unknown bearer check (introspection, userinfo or off)');
@@ -176,10 +178,11 @@ export function readSettings(input: PscSettingsInput, lookup: (name: string) => 
   if (!SIGNING_ALGS.includes(signingAlg)) problems.push(`signature algorithm ${JSON.stringify(signingAlg)} refused (asymmetric algorithms only: ${SIGNING_ALGS.join(', ')})`);
 
   if (problems.length > 0 || !clientAuth || !redirect || !postLogout || minutes === null || !bearer || cacheSeconds === null || !userinfo || !isEidasLevel(acr)) {
-    return { settings: null, problems };
+    return { settings: null, problems, warnings };
   }
   return {
     problems,
+    warnings,
     settings: {
       issuer,
       clientId,

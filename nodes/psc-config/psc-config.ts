@@ -30,11 +30,12 @@ export = function (RED: NodeAPI) {
     }
     if (tls && tls.rejectUnauthorized === false) node.problems.push(RED._('psc-config.errors.verify-server'));
     const credentials = node.credentials ?? {};
-    const { settings, problems } = readSettings(
+    const { settings, problems, warnings } = readSettings(
       { ...def, hasSecret: !!credentials.clientSecret, hasClientCertificate: !!(tls?.cert && tls?.key) },
       (name) => process.env[name],
     );
     node.problems.push(...problems);
+    for (const w of warnings) node.warn(w);
     if (settings && node.problems.length === 0) {
       node.settings = settings;
       const cookieName = `psc-${node.id.replace(/[^A-Za-z0-9_-]/g, '')}`;

@@ -154,11 +154,9 @@ describe('lib/psc: settings', () => {
     const cases: [Partial<PscSettingsInput>, RegExp][] = [
       [{ issuer: 'http://auth.example.fr' }, /issuer must be an https URL/],
       [{ clientId: '' }, /no client id/],
-      [{ hasSecret: false }, /no client secret/],
       [{ clientAuth: 'tls_client_auth' }, /client certificate/],
       [{ redirectUri: 'http://sih.example.fr/psc/callback' }, /redirect URI must be https/],
       [{ redirectUri: '/psc/callback' }, /redirect URI is not an absolute URL/],
-      [{ secureCookies: false }, /Secure cookies may be turned off only/],
       [{ acr: 'eidas0' }, /unknown authentication level/],
       [{ scope: 'scope_all' }, /must include openid/],
       [{ signingAlg: 'HS256' }, /asymmetric algorithms only/],
@@ -175,10 +173,17 @@ describe('lib/psc: settings', () => {
     }
   });
 
-  it('http and non-Secure cookies are accepted only on the loopback interface (tests)', () => {
+  it('http and non-Secure cookies only on the loopback interface (tests): over https cookies are always Secure', () => {
     const { settings, problems } = readSettings({ ...ok, redirectUri: 'http://127.0.0.1:1881/psc/callback', secureCookies: false }, env({}));
     assert.deepEqual(problems, []);
     assert.equal(settings!.secureCookies, false);
+    assert.equal(readSettings({ ...ok, secureCookies: false }, env({})).settings!.secureCookies, true);
+  });
+
+  it('no client secret is a warning, not a problem (the secret may come later, e.g. ${PSC_CLIENT_SECRET} in the credential)', () => {
+    const { settings, warnings } = readSettings({ ...ok, hasSecret: false }, env({}));
+    assert.ok(settings);
+    assert.match(warnings.join(), /no client secret/);
   });
 });
 
