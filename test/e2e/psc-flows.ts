@@ -15,6 +15,8 @@ export interface RelyingPartyFlow {
   bearer?: 'introspection' | 'userinfo' | 'off';
   bearerCacheSeconds?: number;
   professions?: string;
+  /** A catch node on psc-auth (default true); without one, refusals reported as errors are logged. */
+  catchErrors?: boolean;
   cookieSecret: string;
   /** tls-config files: the CA (always), a client certificate and key (tls_client_auth). */
   caFile: string;
@@ -94,9 +96,13 @@ export function pscFlows(redPort: number, issuer: string, parties: RelyingPartyF
       { id: out, type: 'http response', z: TAB, name: '', statusCode: '', headers: {}, x: 800, y: 100, wires: [] },
       { id: ids.passed, type: 'debug', z: TAB, name: 'passed', active: true, tosidebar: true, console: false, complete: 'true', targetType: 'full', x: 600, y: 140, wires: [] },
       { id: ids.refused, type: 'debug', z: TAB, name: 'refused', active: true, tosidebar: true, console: false, complete: 'true', targetType: 'full', x: 600, y: 180, wires: [] },
-      { id: `psc-e2e-${p}-catch`, type: 'catch', z: TAB, name: '', scope: [auth], uncaught: false, x: 400, y: 220, wires: [[ids.caught]] },
-      { id: ids.caught, type: 'debug', z: TAB, name: 'caught', active: true, tosidebar: true, console: false, complete: 'true', targetType: 'full', x: 600, y: 220, wires: [] },
     );
+    if (rp.catchErrors !== false) {
+      nodes.push(
+        { id: `psc-e2e-${p}-catch`, type: 'catch', z: TAB, name: '', scope: [auth], uncaught: false, x: 400, y: 220, wires: [[ids.caught]] },
+        { id: ids.caught, type: 'debug', z: TAB, name: 'caught', active: true, tosidebar: true, console: false, complete: 'true', targetType: 'full', x: 600, y: 220, wires: [] },
+      );
+    }
     const routes: [string, string][] = [
       ['get', '/portal'],
       ['get', '/api/data'],

@@ -58,7 +58,7 @@ describe('e2e: ProSanté Connect — psc-auth in a real Node-RED against a PSC-l
     psc = await PscTestProvider.start(pki, clients, [DOCTOR, NURSE, WEAK]);
     const parties: RelyingPartyFlow[] = [
       { prefix: 'a', clientId: 'segur-a', clientSecret: CLIENT_SECRET, userinfo: 'jwt', cookieSecret: COOKIE_SECRET, caFile: pki.caFile },
-      { prefix: 'b', clientId: 'segur-b', clientSecret: CLIENT_SECRET, clientAuth: 'client_secret_post', cookieSecret: COOKIE_SECRET, caFile: pki.caFile },
+      { prefix: 'b', clientId: 'segur-b', clientSecret: CLIENT_SECRET, clientAuth: 'client_secret_post', catchErrors: false, cookieSecret: COOKIE_SECRET, caFile: pki.caFile },
       { prefix: 'm', clientId: 'segur-m', clientAuth: 'tls_client_auth', cookieSecret: COOKIE_SECRET, caFile: pki.caFile, certFile: pki.clientCertFile, keyFile: pki.clientKeyFile },
       { prefix: 'n', clientId: 'segur-n', clientSecret: CLIENT_SECRET, professions: '60', cookieSecret: COOKIE_SECRET, caFile: pki.caFile },
     ];
@@ -196,6 +196,21 @@ describe('e2e: ProSanté Connect — psc-auth in a real Node-RED against a PSC-l
     assert.equal(psc.userinfoTypes.at(-1), 'application/json');
     const page = await b.get(url('b', '/portal'));
     assert.equal(JSON.parse(page.body).nationalId, '810001234567');
+  });
+
+  it('log lines: without a catch node a refusal is logged with its reason, never with the values it refused', async () => {
+    const b = browser();
+    const forgedCode = secret('forged-code');
+    secrets.add(forgedCode);
+    const toPsc = await b.get(url('b', '/portal'));
+    const state = new URL(toPsc.location!).searchParams.get('state')!;
+    const mark = red.output.length;
+    assert.equal((await b.get(url('b', `/psc/callback?code=${forgedCode}&state=${state}x`))).status, 403);
+    await red.waitForOutput(/\[error\] \[psc-auth:psc b\] (?:Error: )?request refused \(state-mismatch\): no login of this browser has this state/, 10_000, mark);
+    const b2 = browser();
+    const { callback } = await login(b2, 'b', DOCTOR, { tamper: (c) => ({ claims: { ...c, aud: 'segur-a' } }) });
+    assert.equal(callback.status, 401);
+    await red.waitForOutput(/\[error\] \[psc-auth:psc b\] (?:Error: )?request refused \(id-token-invalid\): unexpected JWT "aud" \(audience\) claim value/, 10_000, mark);
   });
 
   it('RFC 8705 tls_client_auth: the client certificate of the tls-config node authenticates the client', async () => {
