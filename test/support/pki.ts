@@ -20,7 +20,12 @@ export interface TestPki {
 }
 
 function openssl(args: string[], cwd: string): void {
-  execFileSync('openssl', args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+  try {
+    execFileSync('openssl', args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new Error('the ProSanté Connect tests need the openssl command (apt-get install -y openssl; .ci/run does it)');
+    throw err;
+  }
 }
 
 function leaf(dir: string, name: string, subject: string, extensions: string): void {
