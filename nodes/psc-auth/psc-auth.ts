@@ -87,17 +87,19 @@ export = function (RED: NodeAPI) {
         refuse(msg, new PscRefusal('not-configured', config ? config.problems.join('; ') : RED._('psc-auth.status.no-config')), { 'Cache-Control': 'no-store' }, [], send, done);
         return;
       }
+      // the path as the browser sent it (originalUrl keeps Node-RED's httpNodeRoot, req.path does not)
+      const url = req.originalUrl ?? req.url ?? '/';
+      const q = url.indexOf('?');
+      const path = q < 0 ? url : url.slice(0, q);
       let outcome: GateOutcome;
       try {
         const header = (name: string) => {
           const v = req.headers?.[name];
           return Array.isArray(v) ? v.join(', ') : v;
         };
-        const url = req.originalUrl ?? req.url ?? '/';
-        const q = url.indexOf('?');
         outcome = await rp.gate.handle({
           method: (req.method ?? 'GET').toUpperCase(),
-          path: req.path ?? (q < 0 ? url : url.slice(0, q)),
+          path,
           query: q < 0 ? '' : url.slice(q + 1),
           cookie: header('cookie'),
           authorization: header('authorization'),
@@ -105,7 +107,7 @@ export = function (RED: NodeAPI) {
         });
       } finally {
         const names = rp.gate.cookieNames;
-        redactRequest(msg, req, { sessionCookie: names.session, loginCookiePrefix: names.loginPrefix, callbackPath: rp.gate.callbackPath });
+        redactRequest(msg, req, { sessionCookie: names.session, loginCookiePrefix: names.loginPrefix, onCallback: path === rp.gate.callbackPath });
       }
 
       switch (outcome.kind) {

@@ -19,7 +19,8 @@ export interface HttpRequestLike {
 export interface RedactionNames {
   sessionCookie: string;
   loginCookiePrefix: string;
-  callbackPath: string;
+  /** Whether the request is on the callback path. */
+  onCallback: boolean;
 }
 
 const REDACTED = '[redacted]';
@@ -69,7 +70,7 @@ export function redactRequest(msg: Record<string, unknown>, req: HttpRequestLike
   if (req.cookies && typeof req.cookies === 'object') {
     for (const name of Object.keys(req.cookies)) if (isOurs(name, names)) delete req.cookies[name];
   }
-  if (req.path === names.callbackPath) {
+  if (names.onCallback) {
     redactQuery(msg.payload);
     const query = req.query && typeof req.query === 'object' ? { ...req.query } : {};
     redactQuery(query);
