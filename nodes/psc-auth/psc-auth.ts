@@ -75,7 +75,21 @@ export = function (RED: NodeAPI) {
       res.status(outcome.status).set(headers).send(outcome.body ?? '');
     };
 
+    /** msg.revoke without a request: ends the sessions of a national id, or all of them (true or "*"). */
+    const revoke = (msg: NodeMessage, done: (err?: Error) => void) => {
+      const rp = config?.rp;
+      if (!rp) return done(new Error(RED._('psc-auth.status.invalid-config')));
+      const who = msg.revoke;
+      const all = who === true || who === '*';
+      if (!all && (typeof who !== 'string' || !who.trim())) return done(new Error(RED._('psc-auth.errors.bad-revoke')));
+      const count = all ? rp.sessions.revokeAll() : rp.sessions.revokeNationalId((who as string).trim());
+      node.log(RED._('psc-auth.log.revoked', { count, who: all ? '*' : (who as string).trim() }));
+      showSessions();
+      done();
+    };
+
     const handle = async (msg: NodeMessage, send: (m: (NodeMessage | null)[]) => void, done: (err?: Error) => void) => {
+      if (msg.req === undefined && msg.revoke !== undefined) return revoke(msg, done);
       const req = msg.req as HttpRequestLike | undefined;
       const res = (msg.res as { _res?: HttpResponseLike } | undefined)?._res;
       if (!req || typeof req !== 'object' || !res || typeof res.status !== 'function') {

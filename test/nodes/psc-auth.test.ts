@@ -4,7 +4,9 @@
 import { strict as assert } from 'node:assert';
 import pscConfig = require('../../nodes/psc-config/psc-config');
 import pscAuth = require('../../nodes/psc-auth/psc-auth');
+import { readProfessional } from '../../lib/psc';
 import { freePort } from '../support/mllp';
+import { doctorAccount } from '../support/psc-provider';
 import { until, withMessages } from '../support/red-nodes';
 
 const helper = require('node-red-node-test-helper');
@@ -113,6 +115,24 @@ describe('psc-config and psc-auth nodes (test helper)', function () {
     assert.equal(seen.refused[0].statusCode, 503);
     assert.match(seen.err[0].error.message, /request refused \(psc-unavailable\): discovery/);
     assert.equal(res.statusCode, 0, 'the http response node answers, from output 2');
+  });
+
+  it('msg.revoke (without a request) ends the sessions of a national id, or all; a bad value is a Catch-able error', async () => {
+    const seen = await start({});
+    const sessions = helper.getNode('cfg').rp.sessions;
+    const doctor = readProfessional({ sub: 's1', ...doctorAccount().claims }, 'eidas1')!;
+    sessions.open(doctor, 't1');
+    sessions.open(doctor, 't2');
+    sessions.open({ ...doctor, nationalId: '899999999999' }, 't3');
+    helper.getNode('n').receive({ revoke: '810001234567' });
+    await until(() => sessions.size === 1, 'two sessions revoked');
+    await until(() => logLines().some((l) => l.includes('2 session(s) revoked (810001234567)')), 'the log line');
+    helper.getNode('n').receive({ revoke: '*' });
+    await until(() => sessions.size === 0, 'every session revoked');
+    helper.getNode('n').receive({ revoke: 42 });
+    await until(() => seen.err.length === 1, 'the error');
+    assert.match(seen.err[0].error.message, /msg.revoke must be a national id/);
+    assert.equal(seen.ok.length + seen.refused.length, 0);
   });
 
   it('the callback path: a forged callback is refused 403 and msg.req / msg.payload no longer hold its code', async () => {
