@@ -35,6 +35,7 @@ export = function (RED: NodeAPI) {
       (name) => process.env[name],
     );
     node.problems.push(...problems);
+    if (credentials.cookieSecret && Buffer.byteLength(credentials.cookieSecret) < 32) warnings.push(RED._('psc-config.errors.short-cookie-key'));
     for (const w of warnings) node.warn(w);
     if (settings && node.problems.length === 0) {
       node.settings = settings;
