@@ -70,8 +70,19 @@ function clean(s: string): string {
   return s.replace(/[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '');
 }
 
-function isOid(s: string): boolean {
+/** An OID as the CDA identifiers take it: digits and dots, 64 characters at most. */
+export function isOid(s: string): boolean {
   return OID_RE.test(s) && s.length <= 64;
+}
+
+/** A telecom URI with a prefix the CI-SIS allows (tel:, fax:, mailto:, http:, ftp:, mllp:). */
+export function isTelecom(s: string): boolean {
+  return TELECOM_RE.test(s);
+}
+
+/** A FINESS number: 9 characters, the département (2 digits, or 2A / 2B for Corsica) then 7 digits. */
+export function isFiness(s: string): boolean {
+  return /^(\d{2}|2[AB])\d{7}$/.test(s);
 }
 
 /** Reads an identifier input (see CdaId) under `defaultRoot`. */
@@ -141,7 +152,7 @@ export function psIdentifier(idNat: string, field: string): string {
 export function structureIdentifier(id: string, idType: 'FINESS' | 'SIRET', field: string): string {
   const v = str(id).replace(/\s+/g, '');
   if (idType === 'FINESS') {
-    if (!/^(\d{2}|2[AB])\d{7}$/.test(v)) throw invalid(field, `"${id}" is not a FINESS number (9 characters: 2 for the département, 7 digits)`);
+    if (!isFiness(v)) throw invalid(field, `"${id}" is not a FINESS number (9 characters: 2 for the département, 7 digits)`);
     return `1${v}`;
   }
   if (idType === 'SIRET') {
@@ -156,7 +167,7 @@ function checkTelecoms(list: Telecoms | undefined, field: string): string[] {
   if (!Array.isArray(list)) throw invalid(field, 'expected a list of URIs (tel:…, mailto:…)');
   return list.map((t, i) => {
     const v = str(t);
-    if (!TELECOM_RE.test(v)) throw invalid(`${field}[${i}]`, `"${t}" is not a telecom URI with a prefix the CI-SIS allows (tel:, fax:, mailto:, http:, ftp:, mllp:)`);
+    if (!isTelecom(v)) throw invalid(`${field}[${i}]`, `"${t}" is not a telecom URI with a prefix the CI-SIS allows (tel:, fax:, mailto:, http:, ftp:, mllp:)`);
     return v;
   });
 }

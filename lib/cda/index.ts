@@ -1,6 +1,6 @@
 // CDA R2 level-1 documents conforming to the CI-SIS (structuration minimale, IHE XDS-SD) from a PDF and
 // the patient's identity, and their HL7 v2 MDM wrapping for the PFI (DMP / MSSanté).
-export { buildCdaN1, buildCdaN1Buffer, cdaToBuffer, formatId, parseId, psIdentifier, structureIdentifier, newIdExtension, CDA_OIDS } from './build';
+export { buildCdaN1, buildCdaN1Buffer, cdaToBuffer, formatId, parseId, psIdentifier, structureIdentifier, newIdExtension, isOid, isFiness, isTelecom, CDA_OIDS } from './build';
 export {
   buildMdm,
   buildMdmBuffer,
@@ -15,7 +15,7 @@ export {
 } from './transmission';
 export * from './volet';
 export { CdaBuildError, type CdaBuildErrorCode } from './errors';
-export { DOCUMENT_TYPE_ALIASES, documentType } from './vocabulary';
+export { DOCUMENT_TYPE_ALIASES, documentType, facilityType, practiceSetting } from './vocabulary';
 export { toTs, formatTs, type DateInput } from './time';
 export * from './codes';
 export type {

@@ -2,7 +2,8 @@
 // ins-store when one is configured (lib/store), and answers it: output 1 the identity (accepted and
 // applied messages only), output 2 exactly one HL7 acknowledgement per input message (AA, AE or AR),
 // ready for mllp-response. AE and AR also raise a Catch-able error naming field locations and
-// reasons only (no patient data).
+// reasons only (no patient data). Without a store (none configured, or its configuration node missing),
+// a message that would be recorded is answered AR 207 — never accepted and silently dropped.
 import type { DoneFn, Node, NodeAPI, NodeDef, NodeMessage, SendFn } from '../shared/red';
 import { isInsStoreNode, type InsStoreNode } from '../shared/stores';
 import { clip, describeIssues, redactIssueText } from './report';
@@ -82,10 +83,13 @@ export = function (RED: NodeAPI) {
         node.error(storeMissing);
       }
     }
+    /** No store configured at all: what the node would record is answered AR (the sender sends it again once one is). */
+    const noStore = !storeId;
 
     const counts: Record<AckCode, number> = { AA: 0, AE: 0, AR: 0 };
     const countsText = () => `AA ${counts.AA} · AE ${counts.AE} · AR ${counts.AR}`;
-    if (storeMissing || storeNode?.openError) {
+    if (noStore) node.status({ fill: 'red', shape: 'ring', text: RED._('adt-to-ins.status.none') });
+    else if (storeMissing || storeNode?.openError) {
       node.status({ fill: 'red', shape: 'ring', text: RED._('adt-to-ins.status.no-store') });
     }
 
@@ -133,9 +137,9 @@ export = function (RED: NodeAPI) {
       let refusal: AckError | undefined;
       let storeError: Error | undefined;
       if (reading.ack === 'AA' && reading.nothingToRecord) text = 'nothing to record';
-      if (reading.ack === 'AA' && (storeNode || storeMissing)) {
+      if (reading.ack === 'AA') {
         try {
-          if (!storeNode) throw storeMissing as Error;
+          if (!storeNode) throw storeMissing ?? new Error('no identity store');
           const result = await storeNode.getStore().applyAdt(reading, { sender: reading.sender, controlId: reading.controlId, actor }, { code: 'AA', text: '' });
           outcome = result.outcome;
           for (const w of result.warnings ?? []) errors.push({ ...w, severity: 'W' });
@@ -175,7 +179,7 @@ export = function (RED: NodeAPI) {
       if (msg.mllp !== undefined) ackMsg.mllp = msg.mllp;
 
       let out1: NodeMessage | null = null;
-      if (code === 'AA' && reading.ack === 'AA' && (!storeNode || outcome === 'applied')) {
+      if (code === 'AA' && reading.ack === 'AA' && outcome === 'applied') {
         out1 = msg;
         out1.patient = reading.patient;
         if (reading.linked) out1.linked = reading.linked;
@@ -189,7 +193,9 @@ export = function (RED: NodeAPI) {
       send([out1, ackMsg]);
 
       const what = `${reading.event ? `ADT^${reading.event}` : 'message'}${reading.controlId ? ` ${reading.controlId}` : ''}`;
-      if (storeError) {
+      if (storeError && noStore) {
+        done(new AdtAckError('AR', RED._('adt-to-ins.errors.none', { what })));
+      } else if (storeError) {
         done(new AdtAckError('AR', RED._('adt-to-ins.errors.store', { what, error: storeError.message })));
       } else if (refusal) {
         done(new AdtAckError('AE', `AE for ${what}: ${refusal.text} (ERR ${refusal.code}${refusal.location ? ` at ${refusal.location}` : ''})`));

@@ -21,6 +21,8 @@ import type { NodeDef } from '../shared/red';
 
 export interface PdfToCdaDef extends NodeDef {
   store?: string;
+  /** The segur-establishment configuration node; the fields below are the node's own, from before it (used without one). */
+  establishment?: string;
   documentIdRoot?: string;
   setIdRoot?: string;
   ippAuthorityOid?: string;
@@ -81,7 +83,11 @@ export type PdfToCdaErrorCode =
   /** msg.ipp or archiving needs the ins store, and there is none (or it cannot be used) */
   | 'NO_STORE'
   /** the ins store refused the document (or already holds another one under its id), or the step 'sent' of its journey */
-  | 'ARCHIVE';
+  | 'ARCHIVE'
+  /** no establishment: none selected (and no settings of the node's own, nor msg.settings), or its configuration node is not deployed */
+  | 'NO_ESTABLISHMENT'
+  /** the establishment selected is wrong (its configuration node logged why at deploy) */
+  | 'BAD_ESTABLISHMENT';
 
 /** A Catch-able error: `code` (msg.error.code), the input at fault in `field`, a message naming it (never its value). */
 export class PdfToCdaError extends Error {
@@ -128,8 +134,16 @@ const PATIENT_INVALID: Record<string, string> = {
   'patient.qualified': 'the qualification of the identity does not match the document',
 };
 
-/** Where the edit dialog holds each MSH field the volet requires (profils-messages.md, "Le segment MSH": MSH-3 to MSH-6 R). */
-const HL7_SETTING_LABELS: Readonly<Record<string, string>> = Object.freeze({
+/**
+ * The name, in the establishment's dialog, of each setting a document cannot do without: the document id
+ * OID, the custodian's FINESS and name, and the MSH fields the volet requires (profils-messages.md, "Le
+ * segment MSH": MSH-3 to MSH-6 R).
+ */
+const SETTING_LABELS: Readonly<Record<string, string>> = Object.freeze({
+  'settings.documentIdRoot': 'the document id OID',
+  'settings.custodian': 'the FINESS and the name of the establishment',
+  'settings.custodian.finess': 'the FINESS',
+  'settings.custodian.name': 'the establishment name',
   'settings.hl7.sendingApplication': 'MSH-3 sending application',
   'settings.hl7.sendingFacility': 'MSH-4 sending facility',
   'settings.hl7.receivingApplication': 'MSH-5 receiving application',
@@ -147,12 +161,15 @@ const DMP_NOT_QUALIFIED =
   'document.sharing.dmp: the DMP needs the qualified INS of the patient (DESTDMP: the DMP identifies the patient by the INS) and this identity is not qualified; ' +
   'sending the document by MSSanté stays possible (document.sharing.mssantePs and its recipients; the document then goes without the INS)';
 
-/** The text of a CdaBuildError as it may leave the node. */
-export function describeBuildError(e: CdaBuildError): string {
+/**
+ * The text of a CdaBuildError as it may leave the node. `where`: where the settings come from, for a
+ * setting missing (e.g. 'the establishment "CHU X" (segur-establishment)').
+ */
+export function describeBuildError(e: CdaBuildError, where = "the node's dialog"): string {
   const f = e.field;
   if (e.code === 'NOT_QUALIFIED' && f === 'document.sharing.dmp') return DMP_NOT_QUALIFIED;
-  if (e.code === 'MISSING' && Object.hasOwn(HL7_SETTING_LABELS, f)) {
-    return `${e.message}: set ${HL7_SETTING_LABELS[f]} in the node's dialog (or ${f.replace(/^settings/, 'msg.settings')})`;
+  if (e.code === 'MISSING' && Object.hasOwn(SETTING_LABELS, f)) {
+    return `${e.message}: set ${SETTING_LABELS[f]} in ${where} (or ${f.replace(/^settings/, 'msg.settings')})`;
   }
   if (f === 'patient' || f.startsWith('patient.')) {
     if (e.code === 'MISSING_TRAIT') {
@@ -200,35 +217,6 @@ export function pdfBytes(payload: unknown, maxBytes: number): Buffer {
   }
   if (buf.length > maxBytes) throw tooLarge(buf.length);
   return buf;
-}
-
-/** The settings of the edit dialog, empty fields left out. */
-export function configSettings(c: PdfToCdaDef): Partial<EstablishmentSettings> {
-  const s: Partial<EstablishmentSettings> = {};
-  const set = <K extends keyof EstablishmentSettings>(key: K, v: unknown) => {
-    if (str(v)) s[key] = str(v) as EstablishmentSettings[K];
-  };
-  set('documentIdRoot', c.documentIdRoot);
-  set('setIdRoot', c.setIdRoot);
-  set('ippAuthorityOid', c.ippAuthorityOid);
-  set('encounterIdRoot', c.encounterIdRoot);
-  set('defaultFacilityType', c.defaultFacilityType);
-  set('defaultPracticeSetting', c.defaultPracticeSetting);
-  s.timeZone = str(c.timeZone) || 'Europe/Paris';
-  const custodian: EstablishmentSettings['custodian'] = { finess: str(c.custodianFiness), name: str(c.custodianName) };
-  const address = { streetName: str(c.custodianStreet), postalCode: str(c.custodianPostalCode), city: str(c.custodianCity) };
-  const parts = Object.entries(address).filter(([, v]) => v);
-  if (parts.length) custodian.address = Object.fromEntries(parts);
-  if (str(c.custodianTelecom)) custodian.telecom = [str(c.custodianTelecom)];
-  s.custodian = custodian;
-  const hl7: NonNullable<EstablishmentSettings['hl7']> = {};
-  if (str(c.hl7SendingApplication)) hl7.sendingApplication = str(c.hl7SendingApplication);
-  if (str(c.hl7SendingFacility)) hl7.sendingFacility = str(c.hl7SendingFacility);
-  if (str(c.hl7ReceivingApplication)) hl7.receivingApplication = str(c.hl7ReceivingApplication);
-  if (str(c.hl7ReceivingFacility)) hl7.receivingFacility = str(c.hl7ReceivingFacility);
-  if (['P', 'T', 'D'].includes(str(c.hl7ProcessingId))) hl7.processingId = str(c.hl7ProcessingId) as 'P';
-  s.hl7 = hl7;
-  return s;
 }
 
 /**

@@ -4,17 +4,19 @@
 // document in the HL7 v2 message of the volet "Transmission de documents CDA en HL7 v2" 2.1 for the PFI
 // (lib/cda/transmission.ts: MDM^T02 / T10 / T04 or ORU^R01 F / C / D), ready for mllp-out; the store
 // records that it was handed over (journey step 'sent'). A deletion of an archived document carries the
-// archived bytes. Any failure is a Catch-able error naming the input at fault, never its value, and
-// nothing is sent on either output.
+// archived bytes. The establishment (OIDs, custodian, HL7 names…) comes from the segur-establishment
+// node the node selects, else from the node's own fields (flows written before it); msg.settings
+// overrides it per message. Any failure is a Catch-able error naming the input at fault, never its
+// value, and nothing is sent on either output.
 import type { DoneFn, Node, NodeAPI, NodeDef, NodeMessage, SendFn } from '../shared/red';
 import { isInsStoreNode, type InsStoreNode } from '../shared/stores';
+import { LEGACY_CDA_FIELDS, establishmentSettings, establishmentSource, hasAnyField } from '../shared/establishment';
 import {
   ALIAS_OF,
   DEFAULT_MAX_PDF_MIB,
   MiB,
   PdfToCdaError,
   carrierOf,
-  configSettings,
   describeBuildError,
   describeValue,
   documentAction,
@@ -52,7 +54,11 @@ export = function (RED: NodeAPI) {
     const node = this;
     const config = def as PdfToCdaDef;
     const storeId = typeof config.store === 'string' && config.store !== '_ADD_' ? config.store.trim() : '';
-    const baseSettings = configSettings(config);
+    // msg.settings over the establishment; without one, over the node's own fields (flows written before segur-establishment)
+    const source = establishmentSource(RED, config.establishment, hasAnyField(config, LEGACY_CDA_FIELDS));
+    const baseSettings = source.kind === 'establishment' ? source.node.settings() : establishmentSettings(config);
+    const settingsFrom =
+      source.kind === 'establishment' ? RED._('pdf-to-cda-n1.where.establishment', { label: source.node.label }) : RED._(`pdf-to-cda-n1.where.${source.kind === 'legacy' ? 'legacy' : 'none'}`);
     const defaultType = str(config.defaultType) || 'LDL';
     const defaultCarrier: Carrier = str(config.carrier).toUpperCase() === 'ORU' ? 'ORU' : 'MDM';
     const requirePdfA = config.requirePdfA === true;
@@ -71,10 +77,27 @@ export = function (RED: NodeAPI) {
       }
     }
 
+    if (source.kind === 'missing') node.error(new Error(RED._('pdf-to-cda-n1.errors.establishment-node-missing', { id: source.id })));
+
     const counts = { produced: 0, errors: 0 };
     let lastType = '';
     const statusText = () => RED._('pdf-to-cda-n1.status.counts', { produced: counts.produced, errors: counts.errors, last: lastType || '-' });
-    if (storeMissing || storeNode?.openError) node.status({ fill: 'red', shape: 'ring', text: RED._('pdf-to-cda-n1.status.no-store') });
+    if (source.kind === 'none' || source.kind === 'missing' || source.kind === 'invalid') {
+      node.status({ fill: 'red', shape: 'ring', text: RED._(`pdf-to-cda-n1.status.establishment-${source.kind}`) });
+    } else if (storeMissing || storeNode?.openError) node.status({ fill: 'red', shape: 'ring', text: RED._('pdf-to-cda-n1.status.no-store') });
+
+    /** The settings of a message, or the error saying why there are none: msg.settings over the establishment's. */
+    const settingsOf = (msg: NodeMessage): EstablishmentSettings => {
+      if (source.kind === 'missing') throw new PdfToCdaError('NO_ESTABLISHMENT', 'establishment', RED._('pdf-to-cda-n1.errors.establishment-node-missing', { id: source.id }));
+      if (source.kind === 'invalid') {
+        throw new PdfToCdaError('BAD_ESTABLISHMENT', 'establishment', RED._('pdf-to-cda-n1.errors.establishment-invalid', { label: source.node.label, problems: source.node.problems.join('; ') }));
+      }
+      // no establishment at all: msg.settings alone may still give everything (as before the configuration node)
+      if (source.kind === 'none' && (msg.settings === undefined || msg.settings === null)) {
+        throw new PdfToCdaError('NO_ESTABLISHMENT', 'establishment', RED._('pdf-to-cda-n1.errors.no-establishment'));
+      }
+      return mergeSettings(baseSettings, msg.settings);
+    };
 
     /** The open store, or a NO_STORE error saying what needs it. */
     const getStore = (forWhat: string): IdentityStore => {
@@ -181,13 +204,13 @@ export = function (RED: NodeAPI) {
     };
 
     const handle = async (msg: NodeMessage): Promise<[NodeMessage, NodeMessage]> => {
-      // 1. the request
+      // 1. the establishment and the request
+      const settings = settingsOf(msg);
       const given = msg.document ?? {};
       if (!isObject(given)) throw new PdfToCdaError('BAD_INPUT', 'msg.document', RED._('pdf-to-cda-n1.errors.bad-document', { type: describeValue(given) }));
       const action = documentAction(msg.action, msg.mdm, given);
       // a deletion of an archived document needs no PDF
       const pdf = action === 'delete' ? null : pdfBytes(msg.payload, maxBytes);
-      const settings = mergeSettings(baseSettings, msg.settings);
       const carrier = carrierOf(msg.carrier, defaultCarrier);
       const store = archiveOn ? getStore('archive') : null;
       const reader = store ?? storeNode?.store ?? null;
@@ -246,7 +269,7 @@ export = function (RED: NodeAPI) {
           counts.errors++;
           node.status({ fill: 'red', shape: 'dot', text: statusText() });
           if (err instanceof PdfToCdaError) done(err);
-          else if (err instanceof CdaBuildError) done(new PdfToCdaError(err.code, err.field, describeBuildError(err)));
+          else if (err instanceof CdaBuildError) done(new PdfToCdaError(err.code, err.field, describeBuildError(err, settingsFrom)));
           else done(new PdfToCdaError('INVALID', 'internal', RED._('pdf-to-cda-n1.errors.internal', { error: redactValues(String((err as Error)?.message ?? err)) })));
         },
       );

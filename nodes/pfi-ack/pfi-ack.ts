@@ -70,10 +70,12 @@ export = function (RED: NodeAPI) {
     }
     const counts = { zam: 0, ack: 0, errors: 0 };
     const statusText = () => RED._('pfi-ack.status.counts', counts);
-    if (!storeNode || storeNode.openError) node.status({ fill: 'red', shape: 'ring', text: RED._('pfi-ack.status.no-store') });
+    if (!storeId) node.status({ fill: 'red', shape: 'ring', text: RED._('pfi-ack.status.none') });
+    else if (!storeNode || storeNode.openError) node.status({ fill: 'red', shape: 'ring', text: RED._('pfi-ack.status.no-store') });
 
     const store = (): IdentityStore => {
-      if (!storeNode) throw new StoreFailure(RED._('pfi-ack.errors.no-store', { id: storeId || '-' }));
+      if (!storeId) throw new StoreFailure(RED._('pfi-ack.errors.none'));
+      if (!storeNode) throw new StoreFailure(RED._('pfi-ack.errors.no-store', { id: storeId }));
       try {
         return storeNode.getStore();
       } catch (err) {

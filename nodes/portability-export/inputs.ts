@@ -5,10 +5,12 @@
 // INTERNAL), and whose message names the property at fault — never a patient's IPP or INS.
 import os from 'node:os';
 import path from 'node:path';
+import { isFiness } from '../../lib/cda';
 import { localIso, slug, type ExportDepth, type ExportErrorCode, type ExportSelection } from '../../lib/export';
+import { exportProducer, type ExportProducer } from '../shared/establishment';
 import type { NodeDef, NodeMessage } from '../shared/red';
 
-export type PortabilityErrorCode = ExportErrorCode | 'NO_STORE' | 'TOO_LARGE' | 'BUSY' | 'INTERNAL';
+export type PortabilityErrorCode = ExportErrorCode | 'NO_STORE' | 'NO_ESTABLISHMENT' | 'BAD_ESTABLISHMENT' | 'TOO_LARGE' | 'BUSY' | 'INTERNAL';
 
 /** A Catch-able error: `code` becomes msg.error.code. No `cause` (it could carry a patient's IPP). */
 export class PortabilityExportError extends Error {
@@ -42,6 +44,8 @@ export type DepthMode = 'years' | 'since' | 'everything';
 
 export interface PortabilityExportDef extends NodeDef {
   store?: string;
+  /** The segur-establishment configuration node; producerName, producerFiness and timeZone are the node's own, from before it (used without one). */
+  establishment?: string;
   folder?: string;
   output?: string;
   maxBufferMiB?: number | string;
@@ -67,7 +71,7 @@ export interface Settings {
   depth: ExportDepth;
   types: string[] | undefined;
   versions: 'all' | 'current';
-  producer: { name: string; finess?: string } | undefined;
+  producer: ExportProducer | undefined;
   timeZone: string;
   /** What goes in default file names: the FINESS, else the establishment's name, else "segur-dpi". */
   establishment: string;
@@ -108,8 +112,16 @@ export function resolveFolder(folder: string | undefined, userDir: string | unde
   return { folder: path.resolve(base, name || DEFAULT_FOLDER), isDefault: !name };
 }
 
-/** The node's settings from its configuration; a faulty setting is reported in `problem`. */
-export function configSettings(config: PortabilityExportDef, userDir: string | undefined): Settings {
+/**
+ * The node's settings from its configuration; a faulty setting is reported in `problem`. The producer and
+ * the time zone are the establishment's when the node has one (`establishment`), else the node's own
+ * fields (flows written before segur-establishment).
+ */
+export function configSettings(
+  config: PortabilityExportDef,
+  userDir: string | undefined,
+  establishment?: { producer: ExportProducer | undefined; timeZone: string },
+): Settings {
   const problems: string[] = [];
   const storeId = typeof config.store === 'string' && config.store !== '_ADD_' ? config.store.trim() : '';
   const { folder, isDefault } = resolveFolder(config.folder, userDir);
@@ -141,10 +153,17 @@ export function configSettings(config: PortabilityExportDef, userDir: string | u
     problems.push((err as Error).message);
   }
   const versions = config.versions === 'current' ? 'current' : 'all';
-  const name = str(config.producerName);
-  const finess = str(config.producerFiness);
-  if (finess && !/^(\d{2}|2[AB])\d{7}$/.test(finess)) problems.push(`FINESS "${finess}" is not 9 characters (2 digits or 2A/2B, then 7 digits)`);
-  const producer = name || finess ? { name: name || `FINESS ${finess}`, ...(finess ? { finess } : {}) } : undefined;
+  let producer: ExportProducer | undefined;
+  let timeZone: string;
+  if (establishment) {
+    producer = establishment.producer;
+    timeZone = establishment.timeZone;
+  } else {
+    const finess = str(config.producerFiness);
+    if (finess && !isFiness(finess)) problems.push(`FINESS "${finess}" is not 9 characters (2 digits or 2A/2B, then 7 digits)`);
+    producer = exportProducer(config.producerName, finess);
+    timeZone = str(config.timeZone) || DEFAULT_TIME_ZONE;
+  }
   return {
     storeId,
     folder,
@@ -156,8 +175,8 @@ export function configSettings(config: PortabilityExportDef, userDir: string | u
     types,
     versions,
     producer,
-    timeZone: str(config.timeZone) || DEFAULT_TIME_ZONE,
-    establishment: slug(finess || name, 40) || 'segur-dpi',
+    timeZone,
+    establishment: slug(producer?.finess || producer?.name || '', 40) || 'segur-dpi',
     problem: problems.length ? `configuration: ${problems.join('; ')}` : null,
   };
 }

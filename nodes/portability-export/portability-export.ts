@@ -4,12 +4,15 @@
 // File mode: the archive is written atomically in the configured folder (msg.payload: its path); buffer
 // mode: the archive is built in a private temporary folder, refused beyond a size, and given as a Buffer.
 // One export at a time per node (the others wait in a queue); a redeploy aborts the running export, and
-// lib/export removes its partial file. Errors are Catch-able, msg.error.code says what; nothing is sent.
+// lib/export removes its partial file. The producer written in the export and the time zone are those of
+// the segur-establishment the node selects, else the node's own fields (flows written before it). Errors
+// are Catch-able, msg.error.code says what; nothing is sent.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { DoneFn, Node, NodeAPI, NodeDef, NodeMessage, SendFn } from '../shared/red';
 import { acquire, isInsStoreNode, release, type InsStoreNode } from '../shared/stores';
+import { establishmentSource, hasLegacyExportFields } from '../shared/establishment';
 import {
   PortabilityExportError,
   QUEUE_LIMIT,
@@ -91,7 +94,23 @@ export = function (RED: NodeAPI) {
     RED.nodes.createNode(this, def);
     const node = this;
     const config = def as PortabilityExportDef;
-    const settings = configSettings(config, RED.settings.userDir);
+    // the establishment; without one, the node's own fields (flows written before segur-establishment)
+    const source = establishmentSource(RED, config.establishment, hasLegacyExportFields(config));
+    const settings = configSettings(
+      config,
+      RED.settings.userDir,
+      source.kind === 'establishment' ? { producer: source.node.exportProducer(), timeZone: source.node.timeZone } : undefined,
+    );
+    let establishmentError: PortabilityExportError | null = null;
+    if (source.kind === 'missing') {
+      establishmentError = new PortabilityExportError('NO_ESTABLISHMENT', RED._('portability-export.errors.establishment-node-missing', { id: source.id }));
+      node.error(new Error(establishmentError.message));
+    } else if (source.kind === 'invalid') {
+      establishmentError = new PortabilityExportError(
+        'BAD_ESTABLISHMENT',
+        RED._('portability-export.errors.establishment-invalid', { label: source.node.label, problems: source.node.problems.join('; ') }),
+      );
+    }
 
     let storeNode: InsStoreNode | null = null;
     let storeMissing = false;
@@ -120,7 +139,8 @@ export = function (RED: NodeAPI) {
     for (const p of startup) node.error(new Error(p));
 
     const idle = () => {
-      if (!settings.storeId || storeMissing || storeNode?.openError) node.status({ fill: 'red', shape: 'ring', text: RED._('portability-export.status.no-store') });
+      if (source.kind === 'missing' || source.kind === 'invalid') node.status({ fill: 'red', shape: 'ring', text: RED._(`portability-export.status.establishment-${source.kind}`) });
+      else if (!settings.storeId || storeMissing || storeNode?.openError) node.status({ fill: 'red', shape: 'ring', text: RED._('portability-export.status.no-store') });
       else if (startup.length) node.status({ fill: 'red', shape: 'ring', text: RED._('portability-export.status.config') });
     };
     idle();
@@ -169,6 +189,7 @@ export = function (RED: NodeAPI) {
       let tmpDir: string | null = null;
       let held: { release: () => Promise<void> } | null = null;
       try {
+        if (establishmentError) throw establishmentError;
         if (settings.problem) throw new PortabilityExportError('BAD_ARGUMENT', settings.problem);
         req = readRequest(msg, settings);
         const taken = takeStore();

@@ -11,6 +11,7 @@ import { msaOf, sampleMessage } from '../support/mllp';
 import { adtMessage, withWrongKey } from '../fixtures/adt';
 import { mdmOf, receivedDocument } from '../fixtures/cda-received';
 import { textPdf } from '../fixtures/pdf';
+import { LEGACY_CDA_FIELDS } from '../../nodes/shared/establishment';
 
 function readFlows(dir: string): { file: string; nodes: FlowNode[] }[] {
   const full = path.join(PROJECT_ROOT, dir);
@@ -62,6 +63,13 @@ describe('e2e: flow packs and examples in a real Node-RED', function () {
       const tabs = e.nodes.filter((n) => n.type === 'tab');
       assert.equal(tabs.length, 1, `${e.file}: one tab`);
       assert.ok(String(tabs[0].info ?? '').length > 40, `${e.file}: the tab says what the flow does`);
+      // issue 12: the establishment is set once, in a segur-establishment node, not typed again in each node
+      for (const n of e.nodes.filter((x) => x.type === 'pdf-to-cda-n1' || x.type === 'portability-export')) {
+        const est = e.nodes.find((x) => x.id === n.establishment);
+        assert.equal(est?.type, 'segur-establishment', `${e.file}: ${n.type} selects a segur-establishment of its file`);
+        const own = [...LEGACY_CDA_FIELDS, 'producerName', 'producerFiness', 'timeZone'].filter((f) => n[f] !== undefined && n[f] !== '');
+        assert.deepEqual(own, [], `${e.file}: ${n.type} holds no establishment field of its own`);
+      }
     }
   });
 
@@ -83,6 +91,12 @@ describe('e2e: flow packs and examples in a real Node-RED', function () {
         assert.ok(category === 'Ségur DPI' || category === 'config', `${t}: category ${category}`);
       }
     }
+    // the edit dialogs' shared script (resources/), which every node's editor file loads
+    const html = (await red!.request('GET', '/nodes', undefined, { accept: 'text/html' })).body;
+    assert.match(html, /<script src="resources\/node-red-contrib-segur-dpi\/segur-dpi-editor\.js"><\/script>/);
+    const script = await red!.request('GET', '/resources/node-red-contrib-segur-dpi/segur-dpi-editor.js');
+    assert.equal(script.status, 200, script.body);
+    assert.match(script.body, /root\.SegurDpiEditor = /);
     // Import > Examples lists the module's examples
     const index = await red!.request('GET', '/library/examples/flows/node-red-contrib-segur-dpi', undefined, { accept: 'application/json' });
     assert.equal(index.status, 200, index.body);

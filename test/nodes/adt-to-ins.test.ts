@@ -9,7 +9,7 @@ import { encodeHl7, parseAck, readHeader } from '../../lib/hl7';
 import { readAdtPayload } from '../../lib/ins';
 import type { IdentityStore } from '../../lib/store';
 import { MARIE_NIR, OID, adtBytes, adtMessage, adtSegments, withKey, withWrongKey, type AdtSpec } from '../fixtures/adt';
-import { delay, until, withMessages } from '../support/red-nodes';
+import { delay, statusesOf, until, withMessages } from '../support/red-nodes';
 
 const helper = require('node-red-node-test-helper');
 helper.init(require.resolve('node-red'));
@@ -180,18 +180,6 @@ describe('adt-to-ins node', function () {
       assert.equal(audit.action, 'create');
     });
 
-    it('without a store: reads and checks, AA on output 2 and the identity on output 1', async () => {
-      const p = await start();
-      const r = await p.adt();
-      assert.equal(r.parsed.code, 'AA');
-      assert.equal(r.out?.patient.qualified, true);
-      assert.equal(r.out?.insStore, undefined);
-      assert.equal(r.ack.insStore, undefined);
-      assert.equal(r.ack.mllp, undefined);
-      const bad = await p.adt({ controlId: 'MSG0002', pid: { sex: 'X' } });
-      assertRejected(bad, 'AE', [['103', 'PID^1^8']], 'MSG0002');
-    });
-
     it('reads a Latin-1 Buffer and answers in 8859/1', async () => {
       const p = await start({ file: dbFile() });
       const r = await p.send({ payload: adtBytes({ pid: { birthName: 'NOËL', firstName: 'Hélène', firstNames: 'Hélène Françoise' } }) });
@@ -204,7 +192,7 @@ describe('adt-to-ins node', function () {
     });
 
     it('answers in the charset of the message even when an error text has characters it cannot carry', async () => {
-      const p = await start();
+      const p = await start({ file: dbFile() });
       // checkInsKey's reason for a non-digit says "positions 6–7" (an en dash, not in ISO 8859-1)
       const r = await p.send({ payload: adtBytes({ pid: { ins: '2850X69123456' + '00' } }) });
       assert.equal(r.parsed.code, 'AA');
@@ -581,6 +569,19 @@ describe('adt-to-ins node', function () {
       assert.equal(r.ack.insStore, undefined);
       assert.deepEqual(p.statuses[p.statuses.length - 1], { fill: 'red', shape: 'ring', text: 'AA 0 · AE 0 · AR 1' });
       assertRejected(await p.adt({ controlId: 'E2', pid: { sex: 'X' } }), 'AE', [['103', 'PID^1^8']], 'E2');
+    });
+
+    it('issue 12: no store configured — what would be recorded is answered AR 207 (never AA recording nothing), a Catch-able error, a red status; AE still AE', async () => {
+      const p = await start();
+      assert.deepEqual(statusesOf(helper.getNode('n'))[0], { fill: 'red', shape: 'ring', text: 'no identity store: messages answered AR' }, 'red from the deploy on');
+      const r = await p.adt();
+      assertRejected(r, 'AR', [['207', '']]);
+      assert.match(r.parsed.text ?? '', /not recorded, send it again/);
+      assert.match(r.err?.error.message, /no identity store is configured: ADT\^A28 MSG0001 not recorded \(AR 207\); select an ins store in the node$/);
+      assertNoPatientData(r.err?.error.message);
+      assert.equal(r.ack.insStore, undefined);
+      assert.deepEqual(p.statuses[p.statuses.length - 1], { fill: 'red', shape: 'ring', text: 'AA 0 · AE 0 · AR 1' });
+      assertRejected(await p.adt({ controlId: 'MSG0002', pid: { sex: 'X' } }), 'AE', [['103', 'PID^1^8']], 'MSG0002');
     });
 
     it('a store configuration node that does not exist: AR 207', async () => {

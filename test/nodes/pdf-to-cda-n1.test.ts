@@ -11,26 +11,27 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import pdfToCda = require('../../nodes/pdf-to-cda-n1/pdf-to-cda-n1');
 import insStore = require('../../nodes/ins-store/ins-store');
+import segurEstablishment = require('../../nodes/segur-establishment/segur-establishment');
 import { DOCUMENT_ACTIONS, METADATA_FLAGS, SHARING_FLAG_CODES, documentType, type SharingFlag } from '../../lib/cda';
 import { parseHl7, type Hl7Message } from '../../lib/hl7';
 import { readAdtPayload } from '../../lib/ins';
 import type { PatientIdentity } from '../../lib/ins';
 import type { IdentityStore } from '../../lib/store';
 import { MARIE_NIR, OID, adtMessage, withWrongKey } from '../fixtures/adt';
-import { DOC_ROOT, ENCOUNTER_ROOT, PRESCRIPTION_TYPES, SEGUR_TYPES, SET_ROOT, documentInput, provisionalPatient, qualifiedPatient } from '../fixtures/cda';
+import { DOC_ROOT, ENCOUNTER_ROOT, PRESCRIPTION_TYPES, SEGUR_TYPES, SET_ROOT, documentInput, provisionalPatient, qualifiedPatient, settings } from '../fixtures/cda';
 import { NOT_PDFS, encryptedPdf, largePdf, MiB, openActionJavaScriptPdf, pagelessPdf, pdfAPdf, textPdf } from '../fixtures/pdf';
 import { checkCda, describeErrors } from '../support/check-cda';
-import { delay, until, withMessages } from '../support/red-nodes';
+import { delay, statusesOf, until, withMessages } from '../support/red-nodes';
 
 const helper = require('node-red-node-test-helper');
 helper.init(require.resolve('node-red'));
 
 type Msg = Record<string, any>;
 type Action = keyof typeof DOCUMENT_ACTIONS;
-const NODES = withMessages(['ins-store', 'pdf-to-cda-n1'], [insStore, pdfToCda]);
+const NODES = withMessages(['ins-store', 'segur-establishment', 'pdf-to-cda-n1'], [insStore, segurEstablishment, pdfToCda]);
 
-/** The establishment of test/fixtures/cda.ts settings(), as the edit dialog holds it. */
-const CONFIG = {
+/** The establishment of test/fixtures/cda.ts settings(), as a segur-establishment node (or, before it, the node's dialog) holds it. */
+const ESTABLISHMENT = {
   documentIdRoot: DOC_ROOT,
   setIdRoot: SET_ROOT,
   ippAuthorityOid: OID.IPP,
@@ -44,28 +45,51 @@ const CONFIG = {
   defaultFacilityType: 'SA01',
   defaultPracticeSetting: 'ETABLISSEMENT',
   timeZone: 'Europe/Paris',
-  carrier: 'MDM',
   hl7SendingApplication: 'DPI^1.2.250.1.999.1.9^ISO',
   hl7SendingFacility: 'CHU-X',
   hl7ReceivingApplication: 'PFI',
   hl7ReceivingFacility: 'CHU-X',
   hl7ProcessingId: 'P',
+};
+
+/** The node's own settings, as the edit dialog saves them. */
+const CONFIG = {
+  carrier: 'MDM',
   defaultType: 'LDL',
   requirePdfA: false,
   archive: true,
   maxPdfSize: 50,
 };
 
-/** A flow: [ins-store] → pdf-to-cda-n1 → helpers 'cda' (output 1) and 'pfi' (output 2), catch → 'err'. */
-function flow(o: { file?: string | null; config?: Partial<typeof CONFIG> & Record<string, unknown> } = {}): Msg[] {
+interface FlowOptions {
+  /** An ins-store on this file (none when absent). */
+  file?: string | null;
+  /** The node's own settings over CONFIG (the old establishment fields too, for a node from before segur-establishment). */
+  config?: Partial<typeof CONFIG> & Partial<typeof ESTABLISHMENT> & Record<string, unknown>;
+  /**
+   * The segur-establishment node 'est' the node selects: ESTABLISHMENT with these changes (default); null: none
+   * selected; 'legacy': none, ESTABLISHMENT in the node's own old fields instead.
+   */
+  establishment?: Partial<typeof ESTABLISHMENT> | null | 'legacy';
+}
+
+/** A flow: [ins-store], [segur-establishment] → pdf-to-cda-n1 → helpers 'cda' (output 1) and 'pfi' (output 2), catch → 'err'. */
+function flow(o: FlowOptions = {}): Msg[] {
   const nodes: Msg[] = [];
   let store = '';
   if (o.file !== undefined && o.file !== null) {
     nodes.push({ id: 'st', type: 'ins-store', name: '', engine: 'sqlite', file: o.file });
     store = 'st';
   }
+  let own: Msg = {};
+  let establishment = '';
+  if (o.establishment === 'legacy') own = ESTABLISHMENT;
+  else if (o.establishment !== null) {
+    nodes.push({ id: 'est', type: 'segur-establishment', name: '', ...ESTABLISHMENT, ...o.establishment });
+    establishment = 'est';
+  }
   nodes.push(
-    { id: 'n', type: 'pdf-to-cda-n1', name: '', store, ...CONFIG, ...o.config, wires: [['cda'], ['pfi']] },
+    { id: 'n', type: 'pdf-to-cda-n1', name: '', store, establishment, ...CONFIG, ...own, ...o.config, wires: [['cda'], ['pfi']] },
     { id: 'cda', type: 'helper' },
     { id: 'pfi', type: 'helper' },
     { id: 'c', type: 'catch', scope: null, uncaught: false, wires: [['err']] },
@@ -593,7 +617,7 @@ describe('pdf-to-cda-n1 node', function () {
       assert.equal(ok.cda.cda.insIncluded, false);
     });
 
-    it('defaults and overrides: defaultType, msg.document.type, msg.settings over the configured settings; PRT RCT of an MSSanté recipient', async () => {
+    it('defaults and overrides: defaultType, msg.document.type, msg.settings over the establishment (segur-establishment) field by field; PRT RCT of an MSSanté recipient', async () => {
       const p = await start({ config: { defaultType: 'CRO' } });
       const patient = qualifiedPatient();
       const { type: _type, ...untyped } = documentInput('LDL');
@@ -624,20 +648,25 @@ describe('pdf-to-cda-n1 node', function () {
       assert.equal(parseHl7(c.pfi.payload).header().sendingApplication, 'DPI^1.2.250.1.999.1.9^ISO');
     });
 
-    it('profils-messages.md "Le segment MSH": MSH-3 to MSH-6 are required; a node without them refuses with the setting named, msg.settings.hl7 may give them', async () => {
+    it('profils-messages.md "Le segment MSH": MSH-3 to MSH-6 are required; without them (in the establishment, or the old node fields) refused with the setting and where to set it named, msg.settings.hl7 may give them', async () => {
       for (const [setting, field, label] of [
         ['hl7SendingApplication', 'settings.hl7.sendingApplication', 'MSH-3'],
         ['hl7SendingFacility', 'settings.hl7.sendingFacility', 'MSH-4'],
         ['hl7ReceivingApplication', 'settings.hl7.receivingApplication', 'MSH-5'],
         ['hl7ReceivingFacility', 'settings.hl7.receivingFacility', 'MSH-6'],
       ]) {
-        const p = await start({ config: { [setting]: '' } });
-        const err = await p.refuse({ payload: pdfa, patient: qualifiedPatient(), document: documentInput('LDL') }, 'MISSING', field);
-        assert.match(err.message, new RegExp(`${label} .* in the node's dialog`));
-        const key = field.split('.')[2];
-        const r = await p.produce({ payload: pdfa, patient: qualifiedPatient(), document: documentInput('LDL'), settings: { hl7: { [key]: 'GIVEN' } } });
-        assert.ok(r.pfi.payload.split('\r')[0].includes('|GIVEN|'));
-        await helper.unload();
+        for (const [o, where] of [
+          [{ establishment: { [setting]: '' } }, 'in the establishment "CHU X \\(fictif\\) \\(690000001\\)" \\(segur-establishment\\)'],
+          [{ establishment: 'legacy', config: { [setting]: '' } }, "in the node's dialog"],
+        ] as [FlowOptions, string][]) {
+          const p = await start(o);
+          const err = await p.refuse({ payload: pdfa, patient: qualifiedPatient(), document: documentInput('LDL') }, 'MISSING', field);
+          assert.match(err.message, new RegExp(`set ${label} .* ${where}.* \\(or msg\\.${field}\\)`));
+          const key = field.split('.')[2];
+          const r = await p.produce({ payload: pdfa, patient: qualifiedPatient(), document: documentInput('LDL'), settings: { hl7: { [key]: 'GIVEN' } } });
+          assert.ok(r.pfi.payload.split('\r')[0].includes('|GIVEN|'));
+          await helper.unload();
+        }
       }
     });
 
@@ -770,6 +799,77 @@ describe('pdf-to-cda-n1 node', function () {
       await helper.load(NODES, flow({ config: { store: 'nowhere' } as any }));
       const p = new Probe();
       await p.refuse({ payload: pdfa, patient: qualifiedPatient(), document: documentInput('LDL') }, 'NO_STORE', /configuration node is missing: archive needs it/);
+    });
+  });
+
+  describe('issue 12: the establishment (segur-establishment), msg.settings over it, and nodes from before it', () => {
+    /** What the establishment puts in a document and its message. */
+    function establishmentOf(r: { cda: Msg; pfi: Msg }) {
+      const custodian = /<custodian>[\s\S]*?<\/custodian>/.exec(r.cda.payload)?.[0] ?? '';
+      const h = parseHl7(r.pfi.payload).header();
+      return {
+        name: /<name>([^<]*)<\/name>/.exec(custodian)?.[1],
+        finess: /extension="(\d+)"/.exec(custodian)?.[1],
+        telecom: /<telecom[^>]*value="([^"]*)"/.exec(custodian)?.[1] ?? null,
+        documentRoot: r.cda.cda.id.split('^')[0],
+        msh: [h.sendingApplication, h.sendingFacility, h.receivingApplication, h.receivingFacility],
+      };
+    }
+    const CHU_X = {
+      name: 'CHU X (fictif)',
+      finess: '1690000001',
+      telecom: 'tel:+33400000000',
+      documentRoot: DOC_ROOT,
+      msh: ['DPI^1.2.250.1.999.1.9^ISO', 'CHU-X', 'PFI', 'CHU-X'],
+    };
+
+    it('the same document from the establishment the node selects and from the old fields of a node without one; msg.settings overrides either, field by field', async () => {
+      for (const o of [{}, { establishment: 'legacy' }] as FlowOptions[]) {
+        const p = await start(o);
+        const patient = qualifiedPatient();
+        assert.deepEqual(establishmentOf(await p.produce({ payload: pdfa, patient, document: documentInput('LDL') })), CHU_X);
+        const over = await p.produce({ payload: pdfa, patient, document: documentInput('LDL'), settings: { custodian: { name: 'Clinique Y (fictive)' }, hl7: { receivingApplication: 'PFI-2' } } });
+        assert.deepEqual(establishmentOf(over), { ...CHU_X, name: 'Clinique Y (fictive)', msh: ['DPI^1.2.250.1.999.1.9^ISO', 'CHU-X', 'PFI-2', 'CHU-X'] });
+        assert.equal(statusesOf(helper.getNode('n')).filter((st) => st.fill === 'red').length, 0, 'no red status');
+        await helper.unload();
+      }
+    });
+
+    it('an establishment selected replaces the old fields of the node as a whole, never field by field (a value left in the old fields is not used)', async () => {
+      const p = await start({
+        establishment: { custodianName: 'CHU Z (fictif)', custodianTelecom: '' },
+        config: { ...ESTABLISHMENT, custodianName: 'Ancien nom', custodianTelecom: 'tel:+33499999999', hl7ReceivingApplication: 'OLD-PFI' },
+      });
+      const r = await p.produce({ payload: pdfa, patient: qualifiedPatient(), document: documentInput('LDL') });
+      assert.deepEqual(establishmentOf(r), { ...CHU_X, name: 'CHU Z (fictif)', telecom: null });
+      assert.ok(!r.cda.payload.includes('499999999') && !r.cda.payload.includes('Ancien nom'));
+    });
+
+    it('no establishment and no old fields: a red status from the deploy, each document refused NO_ESTABLISHMENT (Catch-able, nothing sent) unless msg.settings gives every setting', async () => {
+      const p = await start({ establishment: null });
+      assert.deepEqual(statusesOf(helper.getNode('n'))[0], { fill: 'red', shape: 'ring', text: 'no establishment' });
+      const err = await p.refuse({ payload: pdfa, patient: qualifiedPatient(), document: documentInput('LDL') }, 'NO_ESTABLISHMENT', /no establishment: select a segur-establishment configuration node in the node/);
+      assertNoPatientData(err.message);
+      const r = await p.produce({ payload: pdfa, patient: qualifiedPatient(), document: documentInput('LDL'), settings: settings() });
+      assert.equal(establishmentOf(r).name, 'CHU X (fictif)');
+      const partial = await p.refuse({ payload: pdfa, patient: qualifiedPatient(), document: documentInput('LDL'), settings: { hl7: { receivingApplication: 'PFI' } } }, 'MISSING', 'settings.documentIdRoot');
+      assert.match(partial.message, /set the document id OID in a segur-establishment selected in the node \(none is\)/);
+    });
+
+    it('an establishment not deployed, or whose configuration is wrong (an OID, the time zone): a red status, every document refused NO_ESTABLISHMENT / BAD_ESTABLISHMENT saying what is wrong, msg.settings or not', async () => {
+      let p = await start({ establishment: null, config: { establishment: 'nowhere' } });
+      assert.deepEqual(statusesOf(helper.getNode('n'))[0], { fill: 'red', shape: 'ring', text: 'establishment not found' });
+      await p.refuse({ payload: pdfa, patient: qualifiedPatient(), document: documentInput('LDL') }, 'NO_ESTABLISHMENT', /configuration node nowhere is not deployed/);
+      await helper.unload();
+
+      p = await start({ establishment: { documentIdRoot: '1.2.250.1.x', timeZone: 'Mars/Olympus' } });
+      assert.deepEqual(statusesOf(helper.getNode('n'))[0], { fill: 'red', shape: 'ring', text: 'establishment invalid' });
+      const logged = helper.log().args.filter((a: Msg[]) => a[0].level === helper.log().ERROR).map((a: Msg[]) => String(a[0].msg));
+      assert.ok(logged.some((m: string) => /establishment CHU X \(fictif\) \(690000001\): document id OID \(documentIdRoot\): "1\.2\.250\.1\.x" is not an OID/.test(m)), logged.join('\n'));
+      for (const extra of [{}, { settings: settings() }]) {
+        const err = await p.refuse({ payload: pdfa, patient: qualifiedPatient(), document: documentInput('LDL'), ...extra }, 'BAD_ESTABLISHMENT', 'establishment');
+        assert.match(err.message, /the establishment CHU X \(fictif\) \(690000001\) is not valid \(.*"1\.2\.250\.1\.x" is not an OID.*"Mars\/Olympus" is not an IANA time zone.*\)/);
+      }
     });
   });
 

@@ -14,7 +14,7 @@ import { buildZam, type ZamInput } from '../../lib/cda';
 import { parseAck, parseHl7 } from '../../lib/hl7';
 import type { IdentityStore } from '../../lib/store';
 import { RawMllpSocket, delay, freePort } from '../support/mllp';
-import { until, withMessages } from '../support/red-nodes';
+import { statusesOf, until, withMessages } from '../support/red-nodes';
 
 const helper = require('node-red-node-test-helper');
 helper.init(require.resolve('node-red'));
@@ -167,5 +167,31 @@ describe('pfi-ack node (the journey of documents sent: ACK, ZAM^Z01 / Z02 / Z03)
     assert.equal(ack.code, 'AA');
     await until(() => got.journey.length === 1, 'output 1');
     assert.deepEqual(got.journey[0].journey.documents, []);
+  });
+
+  it('issue 12: no store configured — a red status from the deploy, the ZAM answered AR 207 (the PFI sends it again), a Catch-able error saying so', async () => {
+    await helper.unload();
+    await helper.load(NODES, [
+      { id: 'pa', type: 'pfi-ack', store: '', wires: [['journey'], ['acks']] },
+      { id: 'journey', type: 'helper' },
+      { id: 'acks', type: 'helper' },
+      { id: 'c', type: 'catch', scope: ['pa'], uncaught: false, wires: [['err']] },
+      { id: 'err', type: 'helper' },
+    ]);
+    for (const id of ['journey', 'acks', 'err']) {
+      got[id] = [];
+      helper.getNode(id).on('input', (m: Msg) => got[id].push(m));
+    }
+    const pa = helper.getNode('pa');
+    assert.deepEqual(statusesOf(pa)[0], { fill: 'red', shape: 'ring', text: 'no identity store' });
+    pa.receive({ payload: zam({ event: 'Z01' }, 'ZAM41') });
+    await until(() => got.acks.length === 1 && got.err.length === 1, 'the ACK and the error');
+    const ar = parseAck(got.acks[0].payload);
+    assert.equal(ar.code, 'AR');
+    assert.equal(ar.errors[0].code, '207');
+    assert.equal(got.err[0].error.code, 'STORE');
+    assert.match(got.err[0].error.message, /no identity store is configured: select an ins store in the node; nothing recorded/);
+    assert.equal(got.journey.length, 0);
+    assert.equal(statusesOf(pa).at(-1)?.fill, 'red', 'still red');
   });
 });

@@ -6,6 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import portabilityExport = require('../../nodes/portability-export/portability-export');
 import insStore = require('../../nodes/ins-store/ins-store');
+import segurEstablishment = require('../../nodes/segur-establishment/segur-establishment');
 import { resolveDepth } from '../../lib/export/depth';
 import { SqliteIdentityStore } from '../../lib/store';
 import {
@@ -21,13 +22,13 @@ import {
   type ArchivedDoc,
   type PatientName,
 } from '../fixtures/export-docs';
-import { until, withMessages } from '../support/red-nodes';
+import { statusesOf, until, withMessages } from '../support/red-nodes';
 
 const helper = require('node-red-node-test-helper');
 helper.init(require.resolve('node-red'));
 
 type Msg = Record<string, any>;
-const NODES = withMessages(['ins-store', 'portability-export'], [insStore, portabilityExport]);
+const NODES = withMessages(['ins-store', 'segur-establishment', 'portability-export'], [insStore, segurEstablishment, portabilityExport]);
 const has = (tool: string) => spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0;
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const TZ = 'Europe/Paris';
@@ -83,9 +84,11 @@ describe('portability-export node', function () {
   });
   after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-  function flow(config: Record<string, unknown> = {}, file = dbFile): Msg[] {
+  /** A flow: ins-store [, segur-establishment 'est' with `establishment`] → portability-export → 'out', catch → 'err'. */
+  function flow(config: Record<string, unknown> = {}, file = dbFile, establishment?: Record<string, unknown>): Msg[] {
     return [
       { id: 'st', type: 'ins-store', name: '', engine: 'sqlite', file },
+      ...(establishment ? [{ id: 'est', type: 'segur-establishment', name: '', ...establishment }] : []),
       { id: 'n', type: 'portability-export', name: '', store: 'st', folder: out, ...CONFIG, ...config, wires: [['out']] },
       { id: 'out', type: 'helper' },
       { id: 'c', type: 'catch', scope: null, uncaught: false, wires: [['err']] },
@@ -135,8 +138,8 @@ describe('portability-export node', function () {
     }
   }
 
-  async function start(config: Record<string, unknown> = {}, file = dbFile): Promise<Probe> {
-    await helper.load(NODES, flow(config, file));
+  async function start(config: Record<string, unknown> = {}, file = dbFile, establishment?: Record<string, unknown>): Promise<Probe> {
+    await helper.load(NODES, flow(config, file, establishment));
     return new Probe();
   }
 
@@ -456,6 +459,39 @@ describe('portability-export node', function () {
       await helper.load(NODES, flow().map((n) => (n.id === 'n' ? { ...n, store: '' } : n)));
       p = new Probe();
       await p.refuse({ ipp: '123456', everything: true }, 'NO_STORE');
+    });
+  });
+
+  describe('issue 12: the establishment (segur-establishment)', () => {
+    const GUYANE = { custodianName: 'CH de Cayenne (fictif)', custodianFiness: '970000001', timeZone: 'America/Cayenne' };
+
+    it('its name and FINESS are the producer of the export, its time zone the export\'s; the old fields of the node are ignored once it is selected, used without one', async () => {
+      const old = { producerName: 'Ancien nom', producerFiness: '690000001', timeZone: 'Europe/Paris' };
+      let p = await start({ establishment: 'est', ...old }, dbFile, GUYANE);
+      let m = await p.export({ ipp: '123456', everything: true });
+      assert.match(m.filename, /^export-970000001-patient-\d{8}-\d{6}\.zip$/);
+      let manifest = checkFile(m, expected({ who: ['MARIE'] }));
+      assert.deepEqual(manifest.export.producer, { name: 'CH de Cayenne (fictif)', finess: '970000001' });
+      assert.equal(manifest.export.timeZone, 'America/Cayenne');
+      assert.match(manifest.export.producedAt, /-0[34]:00$/, 'produced at, in Cayenne time');
+      await helper.unload();
+
+      // a node from before segur-establishment: its own fields, as before
+      p = await start(old);
+      m = await p.export({ ipp: '123456', everything: true });
+      manifest = checkFile(m, expected({ who: ['MARIE'] }));
+      assert.deepEqual(manifest.export.producer, { name: 'Ancien nom', finess: '690000001' });
+      assert.equal(manifest.export.timeZone, 'Europe/Paris');
+    });
+
+    it('an establishment not deployed, or wrong: a red status, every export refused (NO_ESTABLISHMENT / BAD_ESTABLISHMENT) saying why, nothing written', async () => {
+      let p = await start({ establishment: 'nowhere' });
+      assert.deepEqual(statusesOf(helper.getNode('n'))[0], { fill: 'red', shape: 'ring', text: 'establishment not found' });
+      await p.refuse({ ipp: '123456', everything: true }, 'NO_ESTABLISHMENT', /configuration node nowhere is not deployed/);
+      await helper.unload();
+      p = await start({ establishment: 'est' }, dbFile, { ...GUYANE, timeZone: 'America/Kourou' });
+      assert.deepEqual(statusesOf(helper.getNode('n'))[0], { fill: 'red', shape: 'ring', text: 'establishment invalid' });
+      await p.refuse({ ipp: '123456', everything: true }, 'BAD_ESTABLISHMENT', /the establishment CH de Cayenne \(fictif\) \(970000001\) is not valid \(time zone \(timeZone\): "America\/Kourou" is not an IANA time zone/);
     });
   });
 

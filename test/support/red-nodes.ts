@@ -45,3 +45,15 @@ export async function until(cond: () => boolean, what: string, timeoutMs = 5000)
     await delay(5);
   }
 }
+
+/**
+ * Every status a node of the loaded flow has shown, first to last — its deploy-time status included,
+ * which a listener on 'call:status' attached after helper.load misses (the helper spies on the Node
+ * prototype's status()).
+ */
+export function statusesOf(node: any): Record<string, unknown>[] {
+  return node.status
+    .getCalls()
+    .filter((c: { thisValue: unknown }) => c.thisValue === node)
+    .map((c: { args: unknown[] }) => c.args[0] as Record<string, unknown>);
+}
