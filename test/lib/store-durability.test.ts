@@ -8,27 +8,10 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { readAdtPayload } from '../../lib/ins';
-import { SqliteIdentityStore, fdatasync, type ApplyResult, type WalSync } from '../../lib/store';
+import { SqliteIdentityStore, type ApplyResult, type WalSync } from '../../lib/store';
 import { adtMessage, OID, type AdtSpec } from '../fixtures/adt';
+import { HeldSync } from '../support/held-sync';
 import { delay, until } from '../support/red-nodes';
-
-/** A WAL sync that waits to be released (then really syncs); counts its calls. */
-export class HeldSync {
-  calls = 0;
-  private waiting: (() => void)[] = [];
-  readonly sync: WalSync = (fd) => {
-    this.calls++;
-    return new Promise<void>((resolve) => this.waiting.push(resolve)).then(() => fdatasync(fd));
-  };
-
-  get held(): number {
-    return this.waiting.length;
-  }
-
-  release(): void {
-    for (const go of this.waiting.splice(0)) go();
-  }
-}
 
 /** A promise's state, read without waiting for it. */
 function watch<T>(p: Promise<T>) {
@@ -166,6 +149,7 @@ describe('lib/store durable writes (issue 11: an ACK means the message is on dis
     const good2 = watch(apply({ pid: { ipp: '300003' } }, 'S3'));
     await until(() => bad.settled, 'the failed write');
     assert.match(String(bad.error), /NOT NULL/);
+    await until(() => held.held === 1, 'the sync of the group');
     assert.equal(good1.settled || good2.settled, false, 'the good ones wait for the sync');
     held.release();
     await until(() => good1.settled && good2.settled, 'the good ones');
