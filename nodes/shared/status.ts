@@ -1,14 +1,17 @@
 // A node status shown at most a few times a second. A node that updates its status for every message
-// (counters) would otherwise send one editor event per message; here the first change is shown at once,
-// later ones at most every `intervalMs`, and the last state is always shown in the end.
+// (counters, "sent at…") would otherwise send one editor event per message; here the first change is
+// shown at once, later ones at most every `intervalMs`, and the last state is always shown in the end. A
+// status given as a function is built only when shown (its RED._ text is not built per message).
 import type { Node, NodeStatus } from './red';
+
+type Status = NodeStatus | (() => NodeStatus);
 
 /** The default interval: four updates a second at most. */
 export const STATUS_INTERVAL_MS = 250;
 
 export class ThrottledStatus {
   private shownAt = -Infinity;
-  private pending: NodeStatus | null = null;
+  private pending: Status | null = null;
   private timer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -17,7 +20,7 @@ export class ThrottledStatus {
   ) {}
 
   /** Shows `status` now if the last one was shown long enough ago, else when the interval ends (the latest wins). */
-  set(status: NodeStatus): void {
+  set(status: Status): void {
     const wait = this.shownAt + this.intervalMs - Date.now();
     if (wait <= 0 && !this.timer) return this.show(status);
     this.pending = status;
@@ -39,8 +42,8 @@ export class ThrottledStatus {
     if (status) this.node.status(status);
   }
 
-  private show(status: NodeStatus): void {
+  private show(status: Status): void {
     this.shownAt = Date.now();
-    this.node.status(status);
+    this.node.status(typeof status === 'function' ? status() : status);
   }
 }
