@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { SqliteIdentityStore, type IdentityStore } from '../../lib/store';
+import { SqliteIdentityStore, type IdentityStore, type SqliteStoreOptions } from '../../lib/store';
 import type { Node } from './red';
 
 /** The storage engines an ins-store node can use (PostgreSQL next). */
@@ -43,16 +43,17 @@ export function resolveStoreFile(file: string | undefined, userDir: string | und
 /**
  * The open store of an (absolute) file, opened — with its folder — on first use. Each call must be
  * matched by one release(file). Throws when the database cannot be opened (folder not writable,
- * not a database…); nothing is then held.
+ * not a database…); nothing is then held. `options` apply when this call opens the file (the first
+ * user's durability holds for every user of the file).
  */
-export function acquire(file: string, engine: StoreEngine = 'sqlite'): IdentityStore {
+export function acquire(file: string, engine: StoreEngine = 'sqlite', options: Omit<SqliteStoreOptions, 'file'> = {}): IdentityStore {
   const entry = open.get(file);
   if (entry) {
     entry.refs++;
     return entry.store;
   }
   if (engine !== 'sqlite') throw new Error(`storage engine "${String(engine)}" is not supported`);
-  const store = new SqliteIdentityStore({ file });
+  const store = new SqliteIdentityStore({ file, ...options });
   open.set(file, { store, refs: 1 });
   return store;
 }
