@@ -9,29 +9,68 @@
 // transaction commit if PRAGMA synchronous is set to FULL", https://sqlite.org/wal.html), and what the
 // SQLite developers point to as the cheaper way to make committed WAL transactions durable ("just to get
 // the journal file to be flushed", https://sqlite.org/forum/forumpost/d1a6bc7c4cd2baca). Here the WAL is
-// synced by fdatasync(2) of its own descriptor, in libuv's thread pool, after the group's COMMIT: the
-// event loop goes on meanwhile (reading, parsing, answering), where FULL would block it for each fsync.
-// A checkpoint never leaves an acknowledged commit in a file that is not synced: the checkpoint itself
-// (NORMAL) syncs the WAL before copying and the database after, before the WAL is reused.
+// synced by fdatasync(2) of its own descriptor after the group's COMMIT — in libuv's thread pool when
+// the disk is slow, so that the event loop goes on reading, parsing and answering meanwhile (FULL would
+// hold it for every sync, however long), on the event loop while it syncs fast (walSync). A checkpoint
+// never leaves an acknowledged commit in a file that is not synced: the checkpoint itself (NORMAL) syncs
+// the WAL before copying and the database after, before the WAL is reused.
 //
 // How groups form. Writes are queued (FIFO). A group is what is queued when the store gets to run (one
 // turn of the event loop, setImmediate) or what arrives while the previous group's sync runs: at most
-// one sync is in flight, and the writes waiting for it are committed together as soon as it ends. One
-// transaction per group, one savepoint per write: a write that throws is rolled back alone and rejects
-// at once; the others commit. Each write resolves when its own group's sync has completed. Syncs run one
-// after the other and each covers every commit before it, so what resolved earlier is durable too.
+// one sync is in flight, and the writes waiting for it are committed together as soon as it ends (a sync
+// on the event loop: what arrived meanwhile is read right after it, and queued for the next group). No
+// timer: a write alone is committed at once. One transaction per group, one savepoint per write: a write
+// that throws is rolled back alone and rejects at once; the others commit. Each write resolves when its
+// own group's sync has completed. Syncs run one after the other and each covers every commit before it,
+// so what resolved earlier is durable too.
 import fs from 'node:fs';
 import path from 'node:path';
 import type Database from 'better-sqlite3';
 
 /**
- * Makes the WAL file durable, given its descriptor. The default is fdatasync(2) in libuv's thread pool
- * (the data and the file size; SQLite itself syncs with fdatasync on Linux). Tests put their own in, to
- * observe or hold the sync (SqliteIdentityStore.syncWal).
+ * Makes the WAL file durable, given its descriptor: fdatasync(2) (the data and the file size; SQLite
+ * itself syncs with fdatasync on Linux). The default is walSync(); tests put their own in, to observe or
+ * hold the sync (SqliteIdentityStore.syncWal).
  */
 export type WalSync = (fd: number) => Promise<void>;
 
+/** fdatasync(2) in libuv's thread pool: the event loop goes on while the disk syncs. */
 export const fdatasync: WalSync = (fd) => new Promise((resolve, reject) => fs.fdatasync(fd, (err) => (err ? reject(err) : resolve())));
+
+/**
+ * A sync that takes less than this, on average, is done on the event loop: it holds it no longer than a
+ * SQLite statement does (a checkpoint holds it for two syncs), and it saves the two thread hand-overs of
+ * the thread pool, which cost more than the sync itself on a fast disk.
+ */
+export const INLINE_SYNC_MS = 1;
+
+/**
+ * The default WalSync: fdatasync(2) on the event loop while the disk syncs fast (a moving average of
+ * the last eight syncs under INLINE_SYNC_MS), in libuv's thread pool otherwise — so that a slow disk (a
+ * SAN, a busy volume: milliseconds per sync) never holds the event loop, and the messages that arrive
+ * while it syncs are read, checked and queued for the next group meanwhile. The first sync goes to the
+ * pool. `parts` replaces the clock and the two syncs (tests).
+ */
+export function walSync(
+  parts: { now?: () => number; onLoop?: (fd: number) => void; inPool?: WalSync } = {},
+): WalSync {
+  const { now = () => performance.now(), onLoop = fs.fdatasyncSync, inPool = fdatasync } = parts;
+  let averageMs = INLINE_SYNC_MS;
+  return (fd) => {
+    const start = now();
+    const measured = () => {
+      averageMs += (now() - start - averageMs) / 8;
+    };
+    if (averageMs >= INLINE_SYNC_MS) return inPool(fd).then(measured);
+    try {
+      onLoop(fd);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    measured();
+    return Promise.resolve();
+  };
+}
 
 interface Write {
   run: () => unknown;
@@ -62,7 +101,7 @@ export class GroupCommit {
   constructor(
     private readonly db: Database.Database,
     private readonly wal: string | null,
-    sync: WalSync = fdatasync,
+    sync: WalSync = walSync(),
   ) {
     this.sync = sync;
     const one = db.transaction((w: Write) => w.run()); // inside the group's transaction: a savepoint

@@ -221,7 +221,7 @@ export interface SqliteStoreOptions {
    * benchmark's baseline (the path before durable acknowledgements), not for a feed.
    */
   durability?: 'fsync' | 'normal';
-  /** How the WAL is synced under 'fsync' (default: fdatasync in libuv's thread pool); see WalSync. */
+  /** How the WAL is synced under 'fsync' (default: walSync(), fdatasync on the event loop or in the thread pool); see WalSync. */
   syncWal?: WalSync;
 }
 

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { readAdtPayload } from '../../lib/ins';
-import { SqliteIdentityStore, type ApplyResult, type WalSync } from '../../lib/store';
+import { SqliteIdentityStore, walSync, type ApplyResult, type WalSync } from '../../lib/store';
 import { adtMessage, OID, type AdtSpec } from '../fixtures/adt';
 import { HeldSync } from '../support/held-sync';
 import { delay, until } from '../support/red-nodes';
@@ -226,5 +226,40 @@ describe('lib/store durable writes (issue 11: an ACK means the message is on dis
     assert.equal(store.syncWal, null);
     assert.equal((await apply({}, 'N1')).outcome, 'applied');
     assert.equal(held.calls, 0);
+  });
+});
+
+describe('lib/store walSync: the WAL synced on the event loop while the disk is fast, in the thread pool when it is slow', () => {
+  it('starts in the pool, moves to the event loop after fast syncs, back to the pool after a slow one, and back again', async () => {
+    let clock = 0;
+    let cost = 0.3; // ms a sync takes, on the fake clock
+    const where: string[] = [];
+    const sync = walSync({
+      now: () => clock,
+      onLoop: () => {
+        where.push('loop');
+        clock += cost;
+      },
+      inPool: async () => {
+        where.push('pool');
+        clock += cost;
+      },
+    });
+    await sync(0);
+    await sync(0);
+    assert.deepEqual(where, ['pool', 'loop'], 'the first in the pool, then on the loop: the disk syncs fast');
+    cost = 20; // the disk becomes slow
+    await sync(0);
+    cost = 0.3;
+    await sync(0);
+    assert.deepEqual(where.slice(2), ['loop', 'pool'], 'one slow sync, and the next ones leave the event loop');
+    for (let i = 0; i < 30 && where[where.length - 1] === 'pool'; i++) await sync(0);
+    assert.equal(where[where.length - 1], 'loop', 'back on the event loop once the syncs are fast again');
+  });
+
+  it('a sync that fails on the event loop rejects', async () => {
+    const sync = walSync({ now: () => 0, onLoop: () => { throw new Error('EIO'); }, inPool: async () => {} });
+    await sync(0); // in the pool, measured 0 ms
+    await assert.rejects(sync(0), /EIO/);
   });
 });
