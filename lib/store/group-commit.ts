@@ -38,9 +38,10 @@ export type WalSync = (fd: number) => Promise<void>;
 export const fdatasync: WalSync = (fd) => new Promise((resolve, reject) => fs.fdatasync(fd, (err) => (err ? reject(err) : resolve())));
 
 /**
- * A sync that takes less than this, on average, is done on the event loop: it holds it no longer than a
- * SQLite statement does (a checkpoint holds it for two syncs), and it saves the two thread hand-overs of
- * the thread pool, which cost more than the sync itself on a fast disk.
+ * A sync that takes less than this, on average, is done on the event loop: it holds the loop no longer
+ * than a SQLite statement may (a checkpoint holds it for two syncs), and it saves the thread pool's two
+ * hand-overs (a wake-up of a pool thread, then of the event loop), which are a large part of a fast
+ * sync (~0.3 ms on the benchmark machine; the README's Benchmarks give the comparison).
  */
 export const INLINE_SYNC_MS = 1;
 
