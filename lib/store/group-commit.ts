@@ -173,7 +173,7 @@ export class GroupCommit {
         if (this.wal) await this.syncWal();
       } catch (err) {
         this.broken = new Error(
-          `the disk did not confirm a write of the identity store (${(err as Error).message}): what was not acknowledged is not recorded, and no write is accepted until the store is opened again`,
+          `the disk did not confirm a write of the identity store (${(err as Error).message}): what was not acknowledged may not be on disk, and no write is accepted until the store is opened again`,
         );
         group.forEach((w, i) => outcomes[i].ok && w.reject(this.broken));
         continue;
