@@ -246,8 +246,9 @@ export function buildSafeAck(original: Hl7Message | Hl7Header | undefined, opts:
     // an unreadable header: answered as unknown
   }
   // capped once, before any text is rewritten: thousands of errors cost no more than twenty
-  opts = { ...opts, errors: opts.errors && listedErrors(opts.errors, opts.maxErrors) };
-  const ascii: AckOptions = {
+  if (opts.errors && opts.errors.length > (opts.maxErrors ?? MAX_ACK_ERRORS) + 1) opts = { ...opts, errors: listedErrors(opts.errors, opts.maxErrors) };
+  // the texts in ASCII: written only when the first attempt fails (the usual ACK needs none of it)
+  const ascii = (): AckOptions => ({
     ...opts,
     text: asciiText(opts.text),
     errors: opts.errors?.map((e) => ({
@@ -256,13 +257,16 @@ export function buildSafeAck(original: Hl7Message | Hl7Header | undefined, opts:
       location: asciiText(e.location),
       ...(e.application ? { application: { ...e.application, text: asciiText(e.application.text) ?? '' } } : {}),
     })),
-  };
-  const attempts: (() => [Hl7Header, AckOptions])[] = [() => [header, opts], () => [header, ascii], () => [{ ...header, charset: '' }, ascii]];
+  });
+  const attempts: (() => [Hl7Header, AckOptions])[] = [() => [header, opts], () => [header, ascii()], () => [{ ...header, charset: '' }, ascii()]];
   for (const attempt of attempts) {
     try {
       const [h, o] = attempt();
       const ack = buildAck(h, o);
-      encodeHl7(ack); // throws when its MSH-18 is unsupported or cannot carry the text
+      // throws when its MSH-18 cannot carry the text. An ACK in ASCII is left alone: buildAck accepts only
+      // the character sets the codec writes, all of which carry ASCII as is — the bytes are encoded once,
+      // where the ACK is sent (mllp-response).
+      if (/[^\x00-\x7f]/.test(ack)) encodeHl7(ack);
       return ack;
     } catch {
       // next attempt

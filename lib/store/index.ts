@@ -1,3 +1,4 @@
 // Stores of the layer: the identity registry (and document archive) behind one interface.
 export * from './types';
 export { SqliteIdentityStore, type SqliteStoreOptions } from './sqlite';
+export { fdatasync, walSync, INLINE_SYNC_MS, type WalSync } from './group-commit';

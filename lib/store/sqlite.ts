@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { GroupCommit, type WalSync } from './group-commit';
 import { DEFAULT_CLOCK_TOLERANCE_MS, type AdtReading, type PatientIdentity } from '../ins';
 import { migrateIdentity } from './migrate';
 import {
@@ -212,14 +213,26 @@ function eventMs(iso: string | null): number | null {
 export interface SqliteStoreOptions {
   /** The database file (created with its folder when missing); ':memory:' for tests. */
   file: string;
+  /**
+   * 'fsync' (default): every write (applyAdt, archiveDocument, cancelDocument, recordJourney) resolves once
+   * its commit is on disk — grouped commits, the WAL synced after each group (./group-commit.ts).
+   * 'normal': one transaction per write, resolved at COMMIT; the WAL is synced at checkpoints only
+   * (`synchronous = NORMAL` alone), so an OS crash or a power cut can lose writes already answered. The
+   * benchmark's baseline (the path before durable acknowledgements), not for a feed.
+   */
+  durability?: 'fsync' | 'normal';
+  /** How the WAL is synced under 'fsync' (default: walSync(), fdatasync on the event loop or in the thread pool); see WalSync. */
+  syncWal?: WalSync;
 }
 
 export class SqliteIdentityStore implements IdentityStore {
   readonly file: string;
   private readonly db: Database.Database;
   private readonly st: Record<string, Database.Statement>;
-  /** applySync in an IMMEDIATE transaction, created once. */
-  private readonly applyTx: (reading: AdtReading, origin: MessageOrigin, ack: { code: string; text: string }) => ApplyResult;
+  /** Under 'fsync' durability: the queue of writes, committed in groups and synced before they resolve. */
+  private readonly group: GroupCommit | null;
+  /** Under 'normal' durability: a write in its own IMMEDIATE transaction, created once. */
+  private readonly direct: <T>(write: () => T) => T;
 
   constructor(opts: SqliteStoreOptions) {
     this.file = opts.file;
@@ -227,6 +240,7 @@ export class SqliteIdentityStore implements IdentityStore {
     this.db = new Database(opts.file);
     try {
       this.db.pragma('journal_mode = WAL');
+      // NORMAL under both durabilities: under 'fsync' the WAL is synced after each group, off the event loop
       this.db.pragma('synchronous = NORMAL');
       this.db.pragma('foreign_keys = ON');
       this.db.pragma('busy_timeout = 5000');
@@ -290,8 +304,35 @@ export class SqliteIdentityStore implements IdentityStore {
       journey: p(`SELECT document_id, step, at, control_id, ok, detail FROM document_journey WHERE document_id = ? ORDER BY seq`),
       documentsOfMessage: p(`SELECT DISTINCT document_id FROM document_journey WHERE control_id = ? AND step = 'sent' ORDER BY document_id`),
     };
-    const tx = this.db.transaction((r: AdtReading, o: MessageOrigin, a: { code: string; text: string }) => this.applySync(r, o, a));
-    this.applyTx = (r, o, a) => tx.immediate(r, o, a);
+    const direct = this.db.transaction((write: () => unknown) => write()).immediate;
+    this.direct = direct as <T>(write: () => T) => T;
+    const wal = opts.file === ':memory:' ? null : `${path.resolve(opts.file)}-wal`;
+    this.group = (opts.durability ?? 'fsync') === 'fsync' ? new GroupCommit(this.db, wal, opts.syncWal) : null;
+  }
+
+  /** 'fsync' or 'normal' (SqliteStoreOptions.durability). */
+  get durability(): 'fsync' | 'normal' {
+    return this.group ? 'fsync' : 'normal';
+  }
+
+  /** The WAL sync of durable writes (null under 'normal'): tests hold it to see that no write resolves before. */
+  get syncWal(): WalSync | null {
+    return this.group?.sync ?? null;
+  }
+
+  set syncWal(sync: WalSync) {
+    if (!this.group) throw new Error(`${this.file}: no WAL sync under 'normal' durability`);
+    this.group.sync = sync;
+  }
+
+  /** Runs a write in a transaction of its own ('normal') or in the next durable group ('fsync'). */
+  private write<T>(write: () => T): Promise<T> {
+    if (this.group) return this.group.run(write);
+    try {
+      return Promise.resolve(this.direct(write));
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   /**
@@ -478,8 +519,8 @@ export class SqliteIdentityStore implements IdentityStore {
     return null;
   }
 
-  async applyAdt(reading: AdtReading, origin: MessageOrigin, ack: { code: string; text: string }): Promise<ApplyResult> {
-    return this.applyTx(reading, origin, ack);
+  applyAdt(reading: AdtReading, origin: MessageOrigin, ack: { code: string; text: string }): Promise<ApplyResult> {
+    return this.write(() => this.applySync(reading, origin, ack));
   }
 
   async byIpp(id: string, authority?: string): Promise<StoredIdentity | null> {
@@ -564,21 +605,23 @@ export class SqliteIdentityStore implements IdentityStore {
       pdfBytes: doc.pdf?.length ?? 0,
       now: new Date().toISOString(),
     };
-    return this.db
-      .transaction(() => {
-        const added = this.st.insertDocument.run(row).changes === 1;
-        if (added && doc.replaces) this.st.markReplaced.run(doc.replaces);
-        return added;
-      })
-      .immediate();
+    return this.write(() => {
+      const added = this.st.insertDocument.run(row).changes === 1;
+      if (added && doc.replaces) this.st.markReplaced.run(doc.replaces);
+      return added;
+    });
   }
 
-  async cancelDocument(id: string): Promise<boolean> {
-    return this.st.markCancelled.run(id).changes === 1;
+  cancelDocument(id: string): Promise<boolean> {
+    return this.write(() => this.st.markCancelled.run(id).changes === 1);
   }
 
-  async recordJourney(entry: Omit<JourneyEntry, 'at'> & { at?: string }): Promise<void> {
-    this.st.recordJourney.run(entry.documentId, entry.step, entry.at ?? new Date().toISOString(), entry.controlId, entry.ok ? 1 : 0, JSON.stringify(entry.detail ?? {}));
+  recordJourney(entry: Omit<JourneyEntry, 'at'> & { at?: string }): Promise<void> {
+    const at = entry.at ?? new Date().toISOString();
+    const detail = JSON.stringify(entry.detail ?? {});
+    return this.write(() => {
+      this.st.recordJourney.run(entry.documentId, entry.step, at, entry.controlId, entry.ok ? 1 : 0, detail);
+    });
   }
 
   async journey(documentId: string): Promise<JourneyEntry[]> {
@@ -651,7 +694,12 @@ export class SqliteIdentityStore implements IdentityStore {
     }
   }
 
+  /** Waits for the writes under way (committed and synced), then closes the database. */
   async close(): Promise<void> {
+    if (this.group) {
+      await this.group.drained();
+      this.group.close();
+    }
     if (this.db.open) this.db.close();
   }
 }

@@ -1,6 +1,7 @@
 // The identity registry of the layer (and, from issue 4 on, its document archive), behind an
 // interface: SQLite (embedded, default) now, PostgreSQL next. Every method is asynchronous so that a
-// networked implementation fits the same contract.
+// networked implementation fits the same contract. A write (applyAdt, archiveDocument, cancelDocument,
+// recordJourney) resolves once it is durable: an answer that says "recorded" may then be sent.
 import type { AdtReading, Ins, Ipp, PatientIdentity } from '../ins';
 
 /** Where a message came from: the idempotence key is (sender, controlId), checked against the content hash. */
@@ -197,7 +198,7 @@ export interface DocumentJourneys {
 }
 
 export interface IdentityStore extends DocumentArchive, DocumentJourneys {
-  /** Applies a reading of an ADT message (only AA readings change anything), in one transaction. */
+  /** Applies a reading of an ADT message (only AA readings change anything), atomically; resolves once on disk. */
   applyAdt(reading: AdtReading, origin: MessageOrigin, ack: { code: string; text: string }): Promise<ApplyResult>;
   /** The identity of an IPP (by id and, when given, authority OID or namespace); follows merges. */
   byIpp(id: string, authority?: string): Promise<StoredIdentity | null>;

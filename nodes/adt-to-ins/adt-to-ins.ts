@@ -5,10 +5,12 @@
 // reasons only (no patient data). Without a store (none configured, or its configuration node missing),
 // a message that would be recorded is answered AR 207 — never accepted and silently dropped.
 import type { DoneFn, Node, NodeAPI, NodeDef, NodeMessage, SendFn } from '../shared/red';
+import { debugLogging } from '../shared/logging';
+import { ThrottledStatus } from '../shared/status';
 import { isInsStoreNode, type InsStoreNode } from '../shared/stores';
 import { clip, describeIssues, redactIssueText } from './report';
-import { buildSafeAck, readHeader, type AckCode, type AckError, type Hl7Header } from '../../lib/hl7';
-import { readAdtPayload, type AdtIssue, type AdtReading } from '../../lib/ins';
+import { buildSafeAck, parseHl7, readHeader, type AckCode, type AckError, type Hl7Header, type Hl7Message } from '../../lib/hl7';
+import { readAdt, readAdtPayload, type AdtIssue, type AdtReading } from '../../lib/ins';
 import type { ApplyOutcome } from '../../lib/store';
 
 interface AdtToInsDef extends NodeDef {
@@ -65,6 +67,25 @@ function headerOf(input: string | Buffer): Hl7Header | undefined {
   }
 }
 
+/**
+ * Reads a message, parsing it once: the reading and the header its ACK is built from. Input that does
+ * not parse is read by readAdtPayload, which says why (an AR), with what header there is.
+ */
+function readMessage(input: string | Buffer): { reading: AdtReading; header: Hl7Header | undefined } {
+  let parsed: Hl7Message;
+  try {
+    parsed = parseHl7(input);
+  } catch {
+    return { reading: readAdtPayload(input), header: headerOf(input) };
+  }
+  const header = parsed.header();
+  try {
+    return { reading: readAdt(parsed), header };
+  } catch (err) {
+    return { reading: rejected(header, { code: '207', location: '', text: `the message could not be read: ${(err as Error).message}`, severity: 'E' }), header };
+  }
+}
+
 export = function (RED: NodeAPI) {
   function AdtToInsNode(this: Node, def: NodeDef) {
     RED.nodes.createNode(this, def);
@@ -88,6 +109,9 @@ export = function (RED: NodeAPI) {
 
     const counts: Record<AckCode, number> = { AA: 0, AE: 0, AR: 0 };
     const countsText = () => `AA ${counts.AA} · AE ${counts.AE} · AR ${counts.AR}`;
+    // per message: the counts shown a few times a second, a debug line only when debug is logged
+    const status = new ThrottledStatus(node);
+    const debug = debugLogging(RED);
     if (noStore) node.status({ fill: 'red', shape: 'ring', text: RED._('adt-to-ins.status.none') });
     else if (storeMissing || storeNode?.openError) {
       node.status({ fill: 'red', shape: 'ring', text: RED._('adt-to-ins.status.no-store') });
@@ -110,22 +134,16 @@ export = function (RED: NodeAPI) {
           text: `not an HL7 v2 message: msg.payload is ${describeValue(payload)}, a string or a Buffer is expected`,
           severity: 'E',
         });
-      } else {
+      } else if (input.length > MAX_PAYLOAD) {
         header = headerOf(input);
-        if (input.length > MAX_PAYLOAD) {
-          reading = rejected(header, {
-            code: '207',
-            location: '',
-            text: `message too large: ${input.length} ${typeof input === 'string' ? 'characters' : 'bytes'}, limit ${MAX_PAYLOAD}`,
-            severity: 'E',
-          });
-        } else {
-          try {
-            reading = readAdtPayload(input);
-          } catch (err) {
-            reading = rejected(header, { code: '207', location: '', text: `the message could not be read: ${(err as Error).message}`, severity: 'E' });
-          }
-        }
+        reading = rejected(header, {
+          code: '207',
+          location: '',
+          text: `message too large: ${input.length} ${typeof input === 'string' ? 'characters' : 'bytes'}, limit ${MAX_PAYLOAD}`,
+          severity: 'E',
+        });
+      } else {
+        ({ reading, header } = readMessage(input));
       }
 
       // 2. record it
@@ -164,7 +182,7 @@ export = function (RED: NodeAPI) {
         }
       }
       counts[code] = (counts[code] ?? 0) + 1;
-      node.debug(`adt-to-ins: ${reading.event || '?'} ${reading.controlId || '(no control id)'} → ${code}${outcome ? ` ${outcome}` : ''}${storeError ? ' store error' : ''}`);
+      if (debug) node.debug(`adt-to-ins: ${reading.event || '?'} ${reading.controlId || '(no control id)'} → ${code}${outcome ? ` ${outcome}` : ''}${storeError ? ' store error' : ''}`);
 
       // 3. answer
       const summary = { event: reading.event, controlId: reading.controlId, sender: reading.sender, eventTime: reading.eventTime, action: reading.action };
@@ -188,7 +206,7 @@ export = function (RED: NodeAPI) {
         if (insStore) out1.insStore = insStore;
       }
 
-      node.status({ fill: code === 'AA' ? 'green' : code === 'AE' ? 'yellow' : 'red', shape: storeError ? 'ring' : 'dot', text: countsText() });
+      status.set({ fill: code === 'AA' ? 'green' : code === 'AE' ? 'yellow' : 'red', shape: storeError ? 'ring' : 'dot', text: countsText() });
       state.answered = true;
       send([out1, ackMsg]);
 
@@ -212,7 +230,7 @@ export = function (RED: NodeAPI) {
         // a bug, not the input: still one AR per message, and a Catch-able error
         if (!state.answered) {
           counts.AR++;
-          node.status({ fill: 'red', shape: 'ring', text: countsText() });
+          status.set({ fill: 'red', shape: 'ring', text: countsText() });
           const text = 'application internal error';
           const ack: NodeMessage = { payload: buildSafeAck(undefined, { code: 'AR', text, errors: [{ code: '207', text, severity: 'E' }] }), ack: { code: 'AR', controlId: '', text } };
           if (msg.mllp !== undefined) ack.mllp = msg.mllp;
@@ -223,7 +241,7 @@ export = function (RED: NodeAPI) {
     });
 
     node.on('close', (_removed: boolean, done: () => void) => {
-      node.status({});
+      status.stop({});
       done();
     });
   }

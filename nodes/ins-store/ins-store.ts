@@ -7,6 +7,11 @@ import { STORE_ENGINES, acquire, release, resolveStoreFile, type InsStoreNode, t
 interface InsStoreDef extends NodeDef {
   engine?: string;
   file?: string;
+  /**
+   * 'normal' for the benchmark's baseline only (not in the editor): writes answered before the WAL is
+   * synced (lib/store SqliteStoreOptions.durability). Anything else: durable writes.
+   */
+  durability?: string;
 };
 
 export = function (RED: NodeAPI) {
@@ -30,7 +35,7 @@ export = function (RED: NodeAPI) {
       node.error(node.openError);
     } else {
       try {
-        node.store = acquire(node.file, engine);
+        node.store = acquire(node.file, engine, { durability: config.durability === 'normal' ? 'normal' : 'fsync' });
         held = true;
         node.debug(`ins-store: ${engine} ${node.file} open`);
       } catch (err) {

@@ -1,6 +1,8 @@
 // mllp-response: writes msg.payload (usually an HL7 acknowledgement), MLLP-framed, back to the
 // connection an mllp-in message came from (msg.mllp.connectionId).
 import type { Node, NodeAPI, NodeDef, NodeMessage } from '../shared/red';
+import { debugLogging } from '../shared/logging';
+import { ThrottledStatus } from '../shared/status';
 import { clock, payloadBytes } from '../shared/util';
 import { connections } from '../../lib/mllp';
 
@@ -8,12 +10,15 @@ export = function (RED: NodeAPI) {
   function MllpResponseNode(this: Node, def: NodeDef) {
     RED.nodes.createNode(this, def);
     const node = this;
+    // per message: the status shown a few times a second, a debug line only when debug is logged
+    const status = new ThrottledStatus(node);
+    const debug = debugLogging(RED);
 
     node.on('input', (msg: NodeMessage, _send, done) => {
       const meta = msg.mllp as { connectionId?: unknown } | undefined;
       const id = meta && typeof meta.connectionId === 'string' ? meta.connectionId : '';
       const failed = (text: string) => {
-        node.status({ fill: 'red', shape: 'ring', text: `${text} · ${clock()}` });
+        status.set(() => ({ fill: 'red', shape: 'ring', text: `${text} · ${clock()}` }));
       };
       if (!id) {
         failed(RED._('mllp-response.status.no-connection'));
@@ -34,8 +39,8 @@ export = function (RED: NodeAPI) {
       }
       conn.send(bytes).then(
         () => {
-          node.debug(`mllp-response: ${bytes.length} bytes to connection ${id}`);
-          node.status({ fill: 'green', shape: 'dot', text: RED._('mllp-response.status.sent', { time: clock() }) });
+          if (debug) node.debug(`mllp-response: ${bytes.length} bytes to connection ${id}`);
+          status.set(() => ({ fill: 'green', shape: 'dot', text: RED._('mllp-response.status.sent', { time: clock() }) }));
           done();
         },
         (err: Error) => {
@@ -46,7 +51,7 @@ export = function (RED: NodeAPI) {
     });
 
     node.on('close', (_removed: boolean, done: () => void) => {
-      node.status({});
+      status.stop({});
       done();
     });
   }

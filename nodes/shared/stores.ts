@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { SqliteIdentityStore, type IdentityStore } from '../../lib/store';
+import { SqliteIdentityStore, type IdentityStore, type SqliteStoreOptions } from '../../lib/store';
 import type { Node } from './red';
 
 /** The storage engines an ins-store node can use (PostgreSQL next). */
@@ -74,9 +74,10 @@ export function preparePrivateFile(file: string): void {
  * The open store of an (absolute) file, opened — with its folder, both private (preparePrivateFile) —
  * on first use. Each call must be
  * matched by one release(file). Throws when the database cannot be opened (folder not writable,
- * not a database…); nothing is then held.
+ * not a database…); nothing is then held. `options` apply when this call opens the file (the first
+ * user's durability holds for every user of the file).
  */
-export function acquire(file: string, engine: StoreEngine = 'sqlite'): IdentityStore {
+export function acquire(file: string, engine: StoreEngine = 'sqlite', options: Omit<SqliteStoreOptions, 'file'> = {}): IdentityStore {
   const entry = open.get(file);
   if (entry) {
     entry.refs++;
@@ -84,7 +85,7 @@ export function acquire(file: string, engine: StoreEngine = 'sqlite'): IdentityS
   }
   if (engine !== 'sqlite') throw new Error(`storage engine "${String(engine)}" is not supported`);
   preparePrivateFile(file);
-  const store = new SqliteIdentityStore({ file });
+  const store = new SqliteIdentityStore({ file, ...options });
   open.set(file, { store, refs: 1 });
   return store;
 }

@@ -5,6 +5,7 @@
 //   const red = await NodeRed.start({ flows });     // resolves once the admin API answers and flows run
 //   ... talk to the flows (red.url, red.request(), red.deploy()) ...
 //   await red.restart();                             // stop + start again, same user dir and flows
+//   await red.kill(); await red.startAgain();        // SIGKILL (a crash), then start again
 //   await red.stop();                                // SIGINT (SIGKILL after a grace period), temp dir removed
 //
 // The child's stdout / stderr are captured (red.output) and quoted in start-up failure messages.
@@ -147,6 +148,21 @@ export class NodeRed {
   /** Stops Node-RED (the user dir is kept) and starts it again with the flows it had. */
   async restart(): Promise<void> {
     await this.halt();
+    await this.startAgain();
+  }
+
+  /** Kills Node-RED with SIGKILL (no shutdown of any kind: a crash) and waits until it is gone; the user dir is kept. */
+  async kill(): Promise<void> {
+    const child = this.child;
+    if (!child) return;
+    this.child = null;
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await this.exited;
+  }
+
+  /** Starts Node-RED again after kill() (or a stop that kept the user dir), with the flows it had. */
+  async startAgain(): Promise<void> {
+    if (this.child) throw new Error('harness: Node-RED is running');
     const current = path.join(this.userDir, 'flows.json');
     if (fs.existsSync(current)) fs.copyFileSync(current, this.flowsFile);
     await this.launch();

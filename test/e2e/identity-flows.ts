@@ -2,11 +2,21 @@
 // mllp-in → adt-to-ins (ins-store: SQLite in the user dir) → mllp-response.
 import type { FlowNode } from './harness';
 
-/** With autoAck, mllp-in answers by itself and adt-to-ins is not in the path (transport baseline). */
-export function identityFlow(mllpPort: number, opts: { autoAck?: boolean } = {}): FlowNode[] {
+export interface IdentityFlowOptions {
+  /** mllp-in answers by itself and adt-to-ins is not in the path (transport baseline). */
+  autoAck?: boolean;
+  /** The store file, relative to the user dir (default: the ins-store default, segur-dpi/ins-store.db). */
+  file?: string;
+  /** 'normal': answers before the WAL is synced — the benchmark's baseline only (ins-store's durability). */
+  durability?: 'normal';
+}
+
+export function identityFlow(mllpPort: number, opts: IdentityFlowOptions = {}): FlowNode[] {
+  const store: FlowNode = { id: 'adt-store', type: 'ins-store', name: 'identités', engine: 'sqlite', file: opts.file ?? '' };
+  if (opts.durability) store.durability = opts.durability;
   return [
     { id: 'adt-tab', type: 'tab', label: 'identity feed e2e' },
-    { id: 'adt-store', type: 'ins-store', name: 'identités', engine: 'sqlite', file: '' },
+    store,
     { id: 'adt-in', z: 'adt-tab', type: 'mllp-in', name: '', port: mllpPort, host: '127.0.0.1', tls: '', maxSize: 10, maxSizeUnit: 'MiB', autoAck: opts.autoAck === true, wires: [opts.autoAck ? [] : ['adt-ins']] },
     { id: 'adt-ins', z: 'adt-tab', type: 'adt-to-ins', name: '', store: 'adt-store', valiQualified: false, wires: [[], ['adt-resp']] },
     { id: 'adt-resp', z: 'adt-tab', type: 'mllp-response', name: '', wires: [] },

@@ -2,13 +2,15 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import adtToIns = require('../../nodes/adt-to-ins/adt-to-ins');
 import insStore = require('../../nodes/ins-store/ins-store');
 import { redactIssueText } from '../../nodes/adt-to-ins/report';
 import { encodeHl7, parseAck, readHeader } from '../../lib/hl7';
 import { readAdtPayload } from '../../lib/ins';
-import type { IdentityStore } from '../../lib/store';
+import type { IdentityStore, SqliteIdentityStore } from '../../lib/store';
 import { MARIE_NIR, OID, adtBytes, adtMessage, adtSegments, withKey, withWrongKey, type AdtSpec } from '../fixtures/adt';
+import { HeldSync } from '../support/held-sync';
 import { delay, statusesOf, until, withMessages } from '../support/red-nodes';
 
 const helper = require('node-red-node-test-helper');
@@ -73,6 +75,11 @@ class Probe {
 
   adt(spec: AdtSpec = {}, extra: Msg = {}): Promise<Result> {
     return this.send({ payload: adtMessage(spec), ...extra });
+  }
+
+  /** Waits until the status shown last is `expected` (the status is throttled: it comes within a moment). */
+  async statusBecomes(expected: Msg): Promise<void> {
+    await until(() => isDeepStrictEqual(this.statuses[this.statuses.length - 1], expected), `status ${JSON.stringify(expected)}`);
   }
 }
 
@@ -544,11 +551,64 @@ describe('adt-to-ins node', function () {
       await p.send({ payload: null });
       await p.adt({ controlId: 'X1', pid: { sex: 'X' } });
       await p.adt({ controlId: 'X2' });
-      const last = p.statuses[p.statuses.length - 1];
-      assert.deepEqual(last, { fill: 'green', shape: 'dot', text: 'AA 1 · AE 1 · AR 1' });
+      await p.statusBecomes({ fill: 'green', shape: 'dot', text: 'AA 1 · AE 1 · AR 1' });
       await p.send({ payload: 'nope' });
-      assert.deepEqual(p.statuses[p.statuses.length - 1], { fill: 'red', shape: 'dot', text: 'AA 1 · AE 1 · AR 2' });
+      await p.statusBecomes({ fill: 'red', shape: 'dot', text: 'AA 1 · AE 1 · AR 2' });
       for (const s of p.statuses) assertNoPatientData(String(s.text ?? ''));
+    });
+  });
+
+  describe('issue 11: durable acknowledgements, and no per-message work beyond the message', () => {
+    it('the ACK of a recorded message is sent only once its commit is on disk (the WAL sync completes before the ACK)', async () => {
+      const p = await start({ file: dbFile() });
+      const held = new HeldSync();
+      (store() as SqliteIdentityStore).syncWal = held.sync;
+      const answered = p.adt({ controlId: 'DUR1' });
+      await until(() => held.held === 1, 'the WAL sync of the commit');
+      await delay(50);
+      assert.equal(p.acks.length, 0, 'no ACK while the commit is not on disk');
+      assert.equal(p.out.length, 0, 'nor the identity on output 1');
+      held.release();
+      const r = await answered;
+      assert.equal(r.parsed.code, 'AA');
+      assert.equal(r.ack.insStore.outcome, 'applied');
+      assert.equal(held.calls, 1);
+    });
+
+    it('an AE or AR the store has no part in is not held by a sync', async () => {
+      const p = await start({ file: dbFile() });
+      const held = new HeldSync();
+      (store() as SqliteIdentityStore).syncWal = held.sync;
+      assertRejected(await p.adt({ controlId: 'E1', pid: { sex: 'X' } }), 'AE', [['103', 'PID^1^8']], 'E1');
+      assert.equal(held.calls, 0);
+    });
+
+    it('a burst of messages: the status is updated a few times, not once per message, and ends on the totals', async () => {
+      const p = await start({ file: dbFile() });
+      const n = 40;
+      for (let i = 0; i < n; i++) helper.getNode('n').receive({ payload: adtMessage({ controlId: `B${i}`, pid: { ipp: `7000${String(i).padStart(2, '0')}` } }) });
+      await until(() => p.acks.length === n, 'every ACK');
+      await p.statusBecomes({ fill: 'green', shape: 'dot', text: `AA ${n} · AE 0 · AR 0` });
+      assert.ok(p.statuses.length < n / 4, `${p.statuses.length} status updates for ${n} messages`);
+    });
+
+    it('no debug line per message at the info log level; one per message at debug level', async () => {
+      const lines = async () => {
+        const p = await start();
+        const debugged: unknown[] = [];
+        helper.getNode('n').on('call:debug', (call: { args: unknown[] }) => debugged.push(call.args[0]));
+        await p.adt({ controlId: 'L1' });
+        await p.adt({ controlId: 'L2' });
+        await helper.unload();
+        return debugged.length;
+      };
+      assert.equal(await lines(), 0);
+      helper.settings({ logging: { console: { level: 'debug' } } });
+      try {
+        assert.equal(await lines(), 2);
+      } finally {
+        helper.settings({});
+      }
     });
   });
 

@@ -312,6 +312,27 @@ describe('MLLP nodes', function () {
       getNode('resp').receive({ payload: 'x' });
       assert.match((await caught2)[0].error.message, /no-connection-id/);
     });
+
+    it('issue 11: 50 answers update the status a few times (ending on "sent"), with no debug line at the info log level', async () => {
+      const port = await freePort();
+      await helper.load(NODES, [
+        { id: 'in', type: 'mllp-in', port, host: '127.0.0.1', wires: [['h']] },
+        { id: 'h', type: 'helper' },
+        { id: 'resp', type: 'mllp-response' },
+      ]);
+      const statuses: { fill?: string; text?: string }[] = [];
+      let debugLines = 0;
+      getNode('resp').on('call:status', (call: { args: [{ fill?: string; text?: string }] }) => statuses.push(call.args[0]));
+      getNode('resp').on('call:debug', () => debugLines++);
+      getNode('h').on('input', (msg) => getNode('resp').receive({ payload: simpleAck(msg.hl7.controlId), mllp: msg.mllp }));
+      const sock = await open(port);
+      for (let i = 0; i < 50; i++) assert.deepEqual(msaOf(await sock.request(sampleMessage(`S${i}`))), { code: 'AA', controlId: `S${i}` });
+      const end = Date.now() + 2000;
+      while (!/^mllp-response\.status\.sent|^sent/.test(statuses[statuses.length - 1]?.text ?? '') && Date.now() < end) await delay(20);
+      assert.equal(statuses[statuses.length - 1]?.fill, 'green');
+      assert.ok(statuses.length < 50 / 4, `${statuses.length} status updates for 50 answers`);
+      assert.equal(debugLines, 0);
+    });
   });
 
   describe('mllp-out', () => {
