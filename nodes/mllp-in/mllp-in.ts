@@ -4,6 +4,7 @@
 // character set MSH-18 declares an AE, each with a Catch-able error; limits (limits.ts) protect the layer.
 import type { Node, NodeAPI, NodeDef, NodeMessage } from '../shared/red';
 import { tlsOptionsFrom } from '../shared/util';
+import { debugLogging } from '../shared/logging';
 import { MllpConnection, MllpLimitHit, MllpServer, OversizeInfo, connections } from '../../lib/mllp';
 import { AckCode, AckError, Hl7EncodingError, Hl7Header, buildAck, buildSafeAck, checkMessageBytes, decodeHl7, encodeHl7, parseHl7, readHeader } from '../../lib/hl7';
 import { LimitFields, LimitReport, isEveryInterface, limitsFrom } from './limits';
@@ -62,6 +63,8 @@ export = function (RED: NodeAPI) {
     const maxMessageSize = Math.floor(Number(config.maxSize ?? 10) * unit) || 10 * UNITS.MiB;
     const autoAck = config.autoAck === true;
     const asBuffer = config.payloadType === 'buffer';
+    /** A debug line per message or connection only when the runtime logs at debug level (nodes/shared/logging). */
+    const debug = debugLogging(RED);
 
     const limits = limitsFrom(config);
 
@@ -158,7 +161,9 @@ export = function (RED: NodeAPI) {
           payload = buf;
         } else {
           const text = decodeHl7(buf);
-          header = parseHl7(text).header();
+          // with auto-ACK the AA says the message is readable HL7: parsed whole; otherwise the node that
+          // reads it parses it (and answers), and the header is all this node needs
+          header = autoAck ? parseHl7(text).header() : readHeader(text);
           payload = text;
         }
       } catch (err) {
@@ -180,7 +185,7 @@ export = function (RED: NodeAPI) {
         );
         return;
       }
-      node.debug(`mllp-in: ${buf.length} bytes, control id ${header.controlId}, connection ${conn.id}`);
+      if (debug) node.debug(`mllp-in: ${buf.length} bytes, control id ${header.controlId}, connection ${conn.id}`);
       if (autoAck) {
         let ack: Buffer;
         try {
@@ -234,12 +239,12 @@ export = function (RED: NodeAPI) {
     server = new MllpServer({ port, host, tls: tlsOptions, maxMessageSize, ...limits });
     server.on('connection', (conn) => {
       connections.set(conn.id, conn);
-      node.debug(`mllp-in: connection ${conn.id} from ${conn.remoteAddress}:${conn.remotePort}`);
+      if (debug) node.debug(`mllp-in: connection ${conn.id} from ${conn.remoteAddress}:${conn.remotePort}`);
       updateStatus();
     });
     server.on('disconnect', (conn, err) => {
       connections.delete(conn.id);
-      node.debug(`mllp-in: connection ${conn.id} closed${err ? ` (${err.message})` : ''}`);
+      if (debug) node.debug(`mllp-in: connection ${conn.id} closed${err ? ` (${err.message})` : ''}`);
       updateStatus();
     });
     server.on('message', onMessage);
