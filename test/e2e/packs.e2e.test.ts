@@ -269,7 +269,7 @@ describe('e2e: flow packs and examples in a real Node-RED', function () {
 
   it('example "psc-auth": the configuration loads on its defaults (PSC sandbox); an API call without a session gets 401 from output 2', async () => {
     assert.doesNotMatch(red!.output, /ProSanté Connect configuration unusable/);
-    const res = await red!.request('GET', '/psc-example/hello', undefined, { accept: 'application/json' });
+    const res = await red!.request('GET', '/psc-example/hello', undefined, { accept: 'application/json', authorization: '' });
     assert.equal(res.status, 401);
     assert.match(res.body, /ProSanté Connect/);
   });
