@@ -79,6 +79,7 @@ describe('e2e: flow packs and examples in a real Node-RED', function () {
 
   it('the layer pack: one tab per function, every node named and described, one store, one establishment, one PSC client; every ${SEGUR_*} defined with a default', () => {
     const nodes = packs[0].nodes;
+    assert.equal(new Set(nodes.map((n) => n.id)).size, nodes.length, 'every id once');
     assert.deepEqual(
       nodes.filter((n) => n.type === 'tab').map((n) => n.label),
       ['Ségur DPI · 1 · Identities (GAM → INS)', 'Ségur DPI · 2 · Documents produced (PDF → CDA → PFI)', 'Ségur DPI · 3 · Reports received (RIS / LIS → record)', 'Ségur DPI · 4 · Portability (export, ProSanté Connect)', 'Ségur DPI · 5 · Errors and status'],
