@@ -2,9 +2,8 @@
 // playwright-core) opens the editor of a real Node-RED started by the harness, logs in through the
 // editor's login form, and does what a newcomer does: looks at the palette, drags the pack's nodes
 // beside an existing identity store and establishment, opens every edit dialog, reads every help in
-// English and in French, imports the flow packs of flows/ and deploys them. Screenshots go to
-// SCREENSHOTS_DIR (default dist/screenshots; scripts/screenshots.sh refreshes the README's, in
-// docs/screenshots/).
+// English and in French, imports the flow packs of flows/ and deploys them. It saves the screenshots the
+// README shows in docs/screenshots/ (SCREENSHOTS_DIR to write them elsewhere).
 //
 // Nodes are found by node type and id, never by palette label (labels change); the texts compared are
 // the ones the editor reads (its catalogs, the help files of the pack).
@@ -25,7 +24,7 @@ const MODULE: string = PKG.name;
 /** Every node type of the pack, as package.json declares them to Node-RED. */
 const TYPES: string[] = Object.keys(PKG['node-red'].nodes);
 const CATEGORY = 'Ségur DPI';
-const SHOTS = path.resolve(PROJECT_ROOT, process.env.SCREENSHOTS_DIR || path.join('dist', 'screenshots'));
+const SHOTS = path.resolve(PROJECT_ROOT, process.env.SCREENSHOTS_DIR || path.join('docs', 'screenshots'));
 
 // What the workspace holds when the editor opens: one tab, one identity store, one complete
 // establishment. Names differ from ids: Node-RED reads a property whose value is a configuration
@@ -282,6 +281,8 @@ describe('e2e: the editor in headless Chromium (issue 12)', function () {
       const file = await editor.helpFile(helpFile(type, 'en-US'));
       assert.deepEqual({ headings: shown.headings, first: shown.first }, file, `${type}: the help of locales/en-US`);
     }
+    await editor.help('pdf-to-cda-n1');
+    await editor.screenshot(path.join(SHOTS, 'help-en.png'));
   });
 
   for (const pack of packs) {
@@ -319,9 +320,15 @@ describe('e2e: the editor in headless Chromium (issue 12)', function () {
       assert.deepEqual(after.filter((n) => n.status?.fill === 'red').map((n) => `${n.type} ${n.id}: ${n.status?.text}`), [], 'red statuses');
       assert.deepEqual(warnings(red.output.slice(mark)), [], 'runtime log');
 
-      const tab = shipped.find((n) => n.type === 'tab');
-      if (tab) await editor.page.click(`[id="red-ui-tab-${tab.id}"] a`);
-      await editor.screenshot(path.join(SHOTS, pack === packs[packs.length - 1] ? 'deployed-pack.png' : `deployed-${path.basename(pack.file, '.json')}.png`));
+      // each tab of the pack, deployed, as the README shows them: <pack>-<n>.png
+      const tabs = shipped.filter((n) => n.type === 'tab');
+      for (const [i, tab] of tabs.entries()) {
+        await editor.page.click(`[id="red-ui-tab-${tab.id}"] a`);
+        await editor.page.waitForFunction((id) => RED.workspaces.active() === id, tab.id);
+        await editor.fitFlow();
+        await editor.screenshot(path.join(SHOTS, `${path.basename(pack.file, '.json')}-${i + 1}.png`));
+      }
+      await editor.zoomReset();
     });
   }
 

@@ -241,7 +241,8 @@ export class Editor {
   }
 
   async closeConfig(how: 'cancel' | 'done' | 'delete'): Promise<void> {
-    if (how === 'delete') await this.page.locator('.red-ui-tray-footer button.leftButton').last().click();
+    // Delete: the configuration dialog's left button in the tray's toolbar (it has no id); the dialog is the last tray open
+    if (how === 'delete') await this.page.locator('.red-ui-tray:has(#node-config-dialog-edit-form) .red-ui-tray-toolbar button.leftButton').click();
     else await this.page.click(how === 'done' ? '#node-config-dialog-ok' : '#node-config-dialog-cancel');
     await this.page.locator('#node-config-dialog-edit-form').waitFor({ state: 'detached' });
   }
@@ -383,6 +384,31 @@ export class Editor {
   /** The language of the editor's catalogs. */
   language(): Promise<string> {
     return this.page.evaluate(() => RED.i18n.lang());
+  }
+
+  /**
+   * Zooms the workspace out (the editor's zoom-out action, a tenth at a time, down to 0.4) until every
+   * node of the flow shown fits in view, and scrolls to its top left corner: a screenshot shows the flow.
+   */
+  async fitFlow(): Promise<void> {
+    await this.page.evaluate(() => {
+      const z = RED.workspaces.active();
+      let right = 0;
+      let bottom = 0;
+      RED.nodes.eachNode((n: { z: string; x: number; y: number; w?: number; h?: number }) => {
+        if (n.z !== z) return;
+        right = Math.max(right, n.x + (n.w ?? 100) / 2 + 20);
+        bottom = Math.max(bottom, n.y + (n.h ?? 30) / 2 + 20);
+      });
+      const chart = $('#red-ui-workspace-chart');
+      while (RED.view.scale() > 0.45 && (right * RED.view.scale() > chart.width() || bottom * RED.view.scale() > chart.height())) RED.actions.invoke('core:zoom-out');
+      chart.scrollLeft(0).scrollTop(0);
+    });
+  }
+
+  /** Back to the editor's zoom 1. */
+  async zoomReset(): Promise<void> {
+    await this.page.evaluate(() => RED.actions.invoke('core:zoom-reset'));
   }
 
   /** A PNG of the page, or of one element of it, without the passing notifications and tips. */
