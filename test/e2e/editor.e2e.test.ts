@@ -140,6 +140,8 @@ describe('e2e: the editor in headless Chromium (issue 12)', function () {
     red = await NodeRed.start({ flows: [TAB, S1, E1], env });
     browser = await launchChromium();
     const context = await browser.newContext({ viewport: { width: 1400, height: 900 }, locale: 'en-US' });
+    // a busy machine (the CI's 2 cores are shared): each wait for what the editor shows may take up to a minute
+    context.setDefaultTimeout(60_000);
     editor = await Editor.open(context, red);
   });
 
