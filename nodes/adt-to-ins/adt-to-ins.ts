@@ -152,6 +152,7 @@ export = function (RED: NodeAPI) {
       const firstError = reading.issues.find((i) => i.severity === 'E');
       let text = firstError ? clip(redactIssueText(firstError.text, firstError.location)) : '';
       let outcome: ApplyOutcome | undefined;
+      let created = false;
       let refusal: AckError | undefined;
       let storeError: Error | undefined;
       if (reading.ack === 'AA' && reading.nothingToRecord) text = 'nothing to record';
@@ -160,6 +161,7 @@ export = function (RED: NodeAPI) {
           if (!storeNode) throw storeMissing ?? new Error('no identity store');
           const result = await storeNode.getStore().applyAdt(reading, { sender: reading.sender, controlId: reading.controlId, actor }, { code: 'AA', text: '' });
           outcome = result.outcome;
+          created = outcome === 'applied' && result.created === true;
           for (const w of result.warnings ?? []) errors.push({ ...w, severity: 'W' });
           if (outcome === 'duplicate') {
             code = (result.previousAck?.code as AckCode | undefined) ?? 'AA';
@@ -185,7 +187,9 @@ export = function (RED: NodeAPI) {
       if (debug) node.debug(`adt-to-ins: ${reading.event || '?'} ${reading.controlId || '(no control id)'} → ${code}${outcome ? ` ${outcome}` : ''}${storeError ? ' store error' : ''}`);
 
       // 3. answer
-      const summary = { event: reading.event, controlId: reading.controlId, sender: reading.sender, eventTime: reading.eventTime, action: reading.action };
+      // the identity of a PID recorded: 'create' when the store had none for its IPP (the first A28 of a patient)
+      const action = reading.action === 'update' && created ? 'create' : reading.action;
+      const summary = { event: reading.event, controlId: reading.controlId, sender: reading.sender, eventTime: reading.eventTime, action };
       const insStore = storeNode && outcome ? { outcome, file: storeNode.file } : undefined;
       const ackMsg: NodeMessage = {
         payload: buildSafeAck(header, { code, text, errors }),
