@@ -229,7 +229,7 @@ describe('e2e: flow packs and examples in a real Node-RED', function () {
     assert.match(shown.msg, /"sha256":\s*"[0-9a-f]{64}"/);
     assert.match(shown.msg, /"exportId":\s*"[0-9a-f-]{36}"/);
     assert.match(shown.msg, /"since":\s*null/, 'msg.everything: the whole history');
-    assert.match(shown.msg, /"types":\s*\[\s*"11490-0",\s*"34874-8",\s*"57833-6"\s*\]/);
+    assert.match(shown.msg, /"types":\s*\[\s*"\*"\s*\]/, 'the whole history: every type (issue 12)');
     const file = /"file":\s*"([^"]+)"/.exec(shown.msg)?.[1];
     assert.ok(file, shown.msg);
     const folder = path.join(red!.userDir, 'segur-dpi', 'exports');
