@@ -10,6 +10,8 @@ interface MllpOutDef extends NodeDef {
   host?: string;
   port?: string | number;
   tls?: string;
+  /** The host and port come from msg.host / msg.port (the node's are defaults, and may be empty). */
+  hostFromMsg?: boolean;
   /** seconds */
   ackTimeout?: string | number;
   retries?: string | number;
@@ -20,6 +22,17 @@ interface MllpAckInfo {
   code: string;
   controlId: string;
   text: string;
+}
+
+/** A message that cannot be sent as the node is set up: no host, no port, a bad port (msg.error.code). */
+class MllpTargetError extends Error {
+  constructor(
+    readonly code: 'NO_HOST' | 'NO_PORT' | 'BAD_PORT',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'MllpTargetError';
+  }
 }
 
 class MllpAckError extends Error {
@@ -46,7 +59,9 @@ export = function (RED: NodeAPI) {
     const node = this;
     const config = def as MllpOutDef;
     const defaultHost = (config.host ?? '').trim();
-    const defaultPort = Number(config.port);
+    const rawPort = config.port === undefined || config.port === null ? '' : String(config.port).trim();
+    const defaultPort = rawPort === '' ? null : Number(rawPort);
+    const fromMsg = config.hostFromMsg === true;
     const ackTimeoutMs = Math.max(1, Number(config.ackTimeout ?? 30) || 30) * 1000;
     const retries = config.retries === undefined || config.retries === '' ? 3 : Math.max(0, Math.floor(Number(config.retries)) || 0);
 
@@ -62,6 +77,18 @@ export = function (RED: NodeAPI) {
 
     const clients = new Map<string, MllpClient>();
     let closing = false;
+
+    // what the node lacks to send without msg.host / msg.port, said at deploy (a red triangle in the editor)
+    if (!tlsError) {
+      if (!defaultHost && !fromMsg) node.status({ fill: 'red', shape: 'ring', text: RED._('mllp-out.status.no-host') });
+      else if (!defaultHost) node.status({ fill: 'grey', shape: 'ring', text: RED._('mllp-out.status.from-msg') });
+    }
+
+    /** A message that cannot be sent: a red status naming what is missing, a Catch-able error. */
+    const refuse = (done: (err?: Error) => void, code: MllpTargetError['code'], text: string) => {
+      node.status({ fill: 'red', shape: 'ring', text: `${RED._(`mllp-out.status.${code === 'NO_HOST' ? 'no-host' : code === 'NO_PORT' ? 'no-port' : 'bad-port'}`)} · ${clock()}` });
+      done(new MllpTargetError(code, text));
+    };
 
     const showStatus = (s: MllpClientStatus) => {
       if (closing) return;
@@ -104,14 +131,12 @@ export = function (RED: NodeAPI) {
         return;
       }
       const host = typeof msg.host === 'string' && msg.host.trim() ? msg.host.trim() : defaultHost;
-      const port = msg.port !== undefined && msg.port !== null && msg.port !== '' ? Number(msg.port) : defaultPort;
-      if (!host) {
-        done(new Error(RED._('mllp-out.errors.no-host')));
-        return;
-      }
+      const portGiven = msg.port !== undefined && msg.port !== null && msg.port !== '';
+      const port = portGiven ? Number(msg.port) : defaultPort;
+      if (!host) return refuse(done, 'NO_HOST', RED._(fromMsg ? 'mllp-out.errors.no-host-msg' : 'mllp-out.errors.no-host'));
+      if (port === null) return refuse(done, 'NO_PORT', RED._('mllp-out.errors.no-port'));
       if (!Number.isInteger(port) || port <= 0 || port > 65535) {
-        done(new Error(RED._('mllp-out.errors.bad-port', { port: String(msg.port ?? config.port) })));
-        return;
+        return refuse(done, 'BAD_PORT', RED._('mllp-out.errors.bad-port', { port: portGiven ? String(msg.port) : rawPort, where: portGiven ? 'msg.port' : RED._('mllp-out.errors.the-node') }));
       }
       const bytes = payloadBytes(msg.payload);
       if (!bytes) {

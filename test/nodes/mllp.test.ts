@@ -8,6 +8,7 @@ import { MllpClient } from '../../lib/mllp/client';
 import { MllpServer } from '../../lib/mllp/server';
 import { connections } from '../../lib/mllp/registry';
 import { RawMllpSocket, controlIdOf, delay, freePort, makeSelfSignedCert, msaOf, sampleMessage, simpleAck } from '../support/mllp';
+import { statusesOf, until, withMessages } from '../support/red-nodes';
 
 const helper = require('node-red-node-test-helper');
 const tlsNode = require('@node-red/nodes/core/network/05-tls.js');
@@ -56,6 +57,8 @@ async function waitListening(port: number): Promise<void> {
 }
 
 const NODES = [mllpIn, mllpResponse, mllpOut];
+/** The same nodes with their en-US texts (errors and statuses read as a person would). */
+const NODES_EN = withMessages(['mllp-in', 'mllp-response', 'mllp-out'], [mllpIn, mllpResponse, mllpOut]);
 
 describe('MLLP nodes', function () {
   this.timeout(15_000);
@@ -367,6 +370,57 @@ describe('MLLP nodes', function () {
       assert.equal(msgs[3].payload, simpleAck('OUT3'));
       assert.deepEqual(msgs[3].mllp, { connectionId: 'kept' });
       assert.deepEqual(srv.received.map(controlIdOf), Array.from({ length: 20 }, (_, i) => `OUT${i}`));
+    });
+
+    it('issue 12: without a host (none in the node, no msg.host), a red status and a Catch-able NO_HOST error naming what is missing', async () => {
+      await helper.load(NODES_EN, [
+        { id: 'out', type: 'mllp-out', host: '', port: 2575, ackTimeout: 5, retries: 0, wires: [['h']] },
+        { id: 'h', type: 'helper' },
+        { id: 'c', type: 'catch', scope: null, uncaught: false, wires: [['err']] },
+        { id: 'err', type: 'helper' },
+      ]);
+      const out = getNode('out');
+      assert.deepEqual(statusesOf(out)[0], { fill: 'red', shape: 'ring', text: 'no host' }, 'said at deploy');
+      const errors = nextMessages('err');
+      out.receive({ payload: sampleMessage('NOHOST1') });
+      const [e] = await errors;
+      assert.equal(e.error.code, 'NO_HOST');
+      assert.match(e.error.message, /no host — the node has none and msg\.host is not set/);
+      const last = statusesOf(out).pop() as Msg;
+      assert.equal(last.fill, 'red');
+      assert.match(last.text, /^no host · \d\d:\d\d:\d\d$/);
+    });
+
+    it('issue 12: "host and port from the message": the node waits for msg.host (grey), sends with it, and names msg.host / msg.port when they are missing or wrong', async () => {
+      const srv = await testServer((t) => simpleAck(controlIdOf(t)));
+      await helper.load(NODES_EN, [
+        { id: 'out', type: 'mllp-out', host: '', port: '', hostFromMsg: true, ackTimeout: 5, retries: 0, wires: [['h']] },
+        { id: 'h', type: 'helper' },
+        { id: 'c', type: 'catch', scope: null, uncaught: false, wires: [['err']] },
+        { id: 'err', type: 'helper' },
+      ]);
+      const out = getNode('out');
+      assert.deepEqual(statusesOf(out)[0], { fill: 'grey', shape: 'ring', text: 'host from msg.host' });
+      const got = nextMessages('h');
+      out.receive({ payload: sampleMessage('FROMMSG1'), host: '127.0.0.1', port: srv.port });
+      assert.equal((await got)[0].ack.code, 'AA');
+
+      const errs: Msg[] = [];
+      getNode('err').on('input', (m) => errs.push(m));
+      out.receive({ payload: sampleMessage('FROMMSG2'), port: srv.port });
+      await until(() => errs.length === 1, 'NO_HOST');
+      assert.equal(errs[0].error.code, 'NO_HOST');
+      assert.match(errs[0].error.message, /msg\.host is not set and the node has no default host/);
+      out.receive({ payload: sampleMessage('FROMMSG3'), host: '127.0.0.1' });
+      await until(() => errs.length === 2, 'NO_PORT');
+      assert.equal(errs[1].error.code, 'NO_PORT');
+      assert.match(errs[1].error.message, /no port — the node has none and msg\.port is not set/);
+      assert.match((statusesOf(out).pop() as Msg).text, /^no port · /);
+      out.receive({ payload: sampleMessage('FROMMSG4'), host: '127.0.0.1', port: 70000 });
+      await until(() => errs.length === 3, 'BAD_PORT');
+      assert.equal(errs[2].error.code, 'BAD_PORT');
+      assert.match(errs[2].error.message, /invalid port 70000 \(msg\.port\)/);
+      assert.deepEqual(srv.received.map(controlIdOf), ['FROMMSG1'], 'only the message with a host and a port was sent');
     });
 
     it('uses msg.host / msg.port when given', async () => {
