@@ -253,7 +253,14 @@ export = function (RED: NodeAPI) {
     });
     server.on('error', (err) => {
       listening = false;
-      fail(RED._('mllp-in.errors.listen', { error: (err as NodeJS.ErrnoException).code ?? err.message }), err);
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EADDRINUSE') {
+        // the status names the port, the error says where and what to do
+        node.status({ fill: 'red', shape: 'ring', text: RED._('mllp-in.status.in-use', { port }) });
+        node.error(RED._('mllp-in.errors.in-use', { address: `${host}:${port}` }));
+        return;
+      }
+      fail(RED._('mllp-in.errors.listen', { error: `${host}:${port}: ${code ?? err.message}` }), err);
     });
     server.listen().then(
       (addr) => {

@@ -254,19 +254,19 @@ describe('MLLP nodes', function () {
       assert.deepEqual(msaOf(await sock.request(sampleMessage('J0001'))), { code: 'AA', controlId: 'J0001' });
     });
 
-    it('shows a red ring when the port is in use', async () => {
+    it('issue 12: a port in use (EADDRINUSE) gives a red status naming the port and an error saying what to do', async () => {
       const blocker = net.createServer();
       await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
       const port = (blocker.address() as net.AddressInfo).port;
       try {
-        await helper.load(NODES, [{ id: 'in', type: 'mllp-in', port, host: '127.0.0.1', wires: [] }]);
-        const statuses: { fill?: string; shape?: string; text?: string }[] = [];
-        const until = Date.now() + 3000;
-        getNode('in').on('call:status', (call: { args: [{ fill?: string; shape?: string; text?: string }] }) => statuses.push(call.args[0]));
-        while (!statuses.some((s) => s.fill === 'red') && Date.now() < until) await delay(20);
-        const red = statuses.find((s) => s.fill === 'red');
-        assert.ok(red, JSON.stringify(statuses));
-        assert.equal(red.shape, 'ring');
+        await helper.load(NODES_EN, [{ id: 'in', type: 'mllp-in', port, host: '127.0.0.1', wires: [] }]);
+        const node = getNode('in') as TestNode & { error: { getCalls(): { thisValue: unknown; args: unknown[] }[] } };
+        await until(() => statusesOf(node).some((s) => s.fill === 'red'), 'a red status');
+        const red = statusesOf(node).find((s) => s.fill === 'red');
+        assert.deepEqual(red, { fill: 'red', shape: 'ring', text: `port ${port} in use` });
+        const errors = node.error.getCalls().filter((c) => c.thisValue === node).map((c) => String((c.args[0] as Error)?.message ?? c.args[0]));
+        assert.equal(errors.length, 1, errors.join('\n'));
+        assert.equal(errors[0], `cannot listen on 127.0.0.1:${port}: the port is already in use (another mllp-in of this Node-RED or another program listens on it) — choose another port`);
       } finally {
         blocker.close();
       }
