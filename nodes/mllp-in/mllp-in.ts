@@ -83,9 +83,10 @@ export = function (RED: NodeAPI) {
     const maxMessageSize = Math.floor(Number(config.maxSize ?? 10) * unit) || 10 * UNITS.MiB;
     const autoAck = config.autoAck === true;
     const asBuffer = config.payloadType === 'buffer';
+    /** A debug line per message or connection only when the runtime logs at debug level (nodes/shared/logging). */
+    const debug = debugLogging(RED);
 
     const limits = limitsFrom(config);
-    const debug = debugLogging(RED);
 
     let server: MllpServer | null = null;
     let listening = false;
@@ -180,7 +181,9 @@ export = function (RED: NodeAPI) {
           payload = buf;
         } else {
           const text = decodeHl7(buf);
-          header = parseHl7(text).header();
+          // with auto-ACK the AA says the message is readable HL7: parsed whole; otherwise the node that
+          // reads it parses it (and answers), and the header is all this node needs
+          header = autoAck ? parseHl7(text).header() : readHeader(text);
           payload = text;
         }
       } catch (err) {

@@ -110,6 +110,33 @@ describe('MLLP nodes', function () {
       assert.ok(connections.has(msg.mllp.connectionId));
     });
 
+    it('writes no debug line per message or connection at the info log level (issue 11: node.debug costs more than the message)', async () => {
+      const lines = async () => {
+        const port = await freePort();
+        await helper.load(NODES, [
+          { id: 'in', type: 'mllp-in', port, host: '127.0.0.1', wires: [['h']] },
+          { id: 'h', type: 'helper' },
+        ]);
+        const debugged: unknown[] = [];
+        helper.getNode('in').on('call:debug', (call: { args: unknown[] }) => debugged.push(call.args[0]));
+        const got = nextMessages('h', 2);
+        const sock = await open(port);
+        sock.send(sampleMessage('DBG1'));
+        sock.send(sampleMessage('DBG2'));
+        await got;
+        sock.socket.destroy();
+        await helper.unload();
+        return debugged.length;
+      };
+      assert.equal(await lines(), 0);
+      helper.settings({ logging: { console: { level: 'debug' } } });
+      try {
+        assert.ok((await lines()) >= 2, 'a line per message at debug level');
+      } finally {
+        helper.settings({});
+      }
+    });
+
     it('decodes ISO 8859-1 messages using MSH-18', async () => {
       const port = await freePort();
       await helper.load(NODES, [
