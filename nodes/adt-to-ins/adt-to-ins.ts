@@ -12,6 +12,7 @@ import { clip, describeIssues, redactIssueText } from './report';
 import { buildSafeAck, parseHl7, readHeader, type AckCode, type AckError, type Hl7Header, type Hl7Message } from '../../lib/hl7';
 import { readAdt, readAdtPayload, type AdtIssue, type AdtReading } from '../../lib/ins';
 import type { ApplyOutcome } from '../../lib/store';
+import { identitySummary } from '../shared/summary';
 
 interface AdtToInsDef extends NodeDef {
   store?: string;
@@ -191,10 +192,14 @@ export = function (RED: NodeAPI) {
       const action = reading.action === 'update' && created ? 'create' : reading.action;
       const summary = { event: reading.event, controlId: reading.controlId, sender: reading.sender, eventTime: reading.eventTime, action };
       const insStore = storeNode && outcome ? { outcome, file: storeNode.file } : undefined;
+      // one line for the debug pane, on both outputs and on the message a Catch node receives
+      const line = identitySummary(reading.event, reading.patient, code);
+      msg.summary = line;
       const ackMsg: NodeMessage = {
         payload: buildSafeAck(header, { code, text, errors }),
         ack: { code, controlId: reading.controlId, text },
         hl7: summary,
+        summary: line,
       };
       if (msg._msgid) ackMsg._msgid = msg._msgid;
       if (insStore) ackMsg.insStore = { ...insStore };
@@ -236,7 +241,12 @@ export = function (RED: NodeAPI) {
           counts.AR++;
           status.set({ fill: 'red', shape: 'ring', text: countsText() });
           const text = 'application internal error';
-          const ack: NodeMessage = { payload: buildSafeAck(undefined, { code: 'AR', text, errors: [{ code: '207', text, severity: 'E' }] }), ack: { code: 'AR', controlId: '', text } };
+          const ack: NodeMessage = {
+            payload: buildSafeAck(undefined, { code: 'AR', text, errors: [{ code: '207', text, severity: 'E' }] }),
+            ack: { code: 'AR', controlId: '', text },
+            summary: identitySummary(null, null, 'AR'),
+          };
+          msg.summary = ack.summary;
           if (msg.mllp !== undefined) ack.mllp = msg.mllp;
           send([null, ack]);
         }

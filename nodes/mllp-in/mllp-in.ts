@@ -6,6 +6,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessage } from '../shared/red';
 import { tlsOptionsFrom } from '../shared/util';
 import { ListenerTaken, MllpConnection, MllpLimitHit, MllpServer, OversizeInfo, claimListener, closeUnclaimed, releaseListener, type ListenerOwner } from '../../lib/mllp';
 import { debugLogging } from '../shared/logging';
+import { errorPart, eventPart, receivedSummary, summaryLine } from '../shared/summary';
 import { AckCode, AckError, Hl7EncodingError, Hl7Header, buildAck, buildSafeAck, checkMessageBytes, decodeHl7, encodeHl7, parseHl7, readHeader } from '../../lib/hl7';
 import { LimitFields, LimitReport, isEveryInterface, limitsFrom } from './limits';
 
@@ -138,7 +139,7 @@ export = function (RED: NodeAPI) {
 
     /** Answers AR (or AE), then raises a Catch-able error whose msg describes the connection (no patient data). */
     const reject = (conn: MllpConnection, header: Hl7Header | undefined, err: FrameRejected, error: AckError, size: number, code: AckCode = 'AR') => {
-      const msg: NodeMessage = { mllp: { ...meta(conn), size } };
+      const msg: NodeMessage = { mllp: { ...meta(conn), size }, summary: summaryLine(eventPart(header) ?? 'MLLP', errorPart(err.code), code) };
       if (header) msg.hl7 = { ...header };
       conn.send(rejectAck(header, error, code)).catch((e: Error) => {
         node.debug(`mllp-in: ${code} not sent on connection ${conn.id}: ${e.message}`);
@@ -216,7 +217,7 @@ export = function (RED: NodeAPI) {
         }
         conn.send(ack).catch((e: Error) => node.warn(RED._('mllp-in.errors.ack-not-sent', { id: conn.id, error: e.message })));
       }
-      node.send({ payload, hl7: { ...header }, mllp: meta(conn) });
+      node.send({ payload, hl7: { ...header }, mllp: meta(conn), summary: receivedSummary(header) });
     };
 
     const onOversize = (info: OversizeInfo, conn: MllpConnection) => {

@@ -4,7 +4,8 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage } from '../shared/red';
 import { clock, payloadBytes, tlsOptionsFrom } from '../shared/util';
 import { MllpClient, MllpClientStatus } from '../../lib/mllp';
-import { decodeHl7, parseAck, readHeader } from '../../lib/hl7';
+import { decodeHl7, parseAck, readHeader, type Hl7Header } from '../../lib/hl7';
+import { controlPart, errorPart, eventPart, sentSummary, summaryLine } from '../shared/summary';
 
 interface MllpOutDef extends NodeDef {
   host?: string;
@@ -125,7 +126,13 @@ export = function (RED: NodeAPI) {
       return client;
     };
 
-    node.on('input', (msg: NodeMessage, send, done) => {
+    node.on('input', (msg: NodeMessage, send, finish) => {
+      // msg.summary: the message sent and its ACK (below), or what went wrong, for the debug pane
+      let said = false;
+      const done = (err?: Error) => {
+        if (err && !said) msg.summary = summaryLine('MLLP', errorPart((err as Error & { code?: string }).code));
+        finish(err);
+      };
       if (tlsError) {
         done(tlsError);
         return;
@@ -153,8 +160,10 @@ export = function (RED: NodeAPI) {
         timeout = t;
       }
       let sentControlId = '';
+      let sent: Hl7Header | null = null;
       try {
-        sentControlId = readHeader(bytes).controlId;
+        sent = readHeader(bytes);
+        sentControlId = sent.controlId;
       } catch {
         /* not HL7: sent as is, the ACK's control id is not checked */
       }
@@ -168,10 +177,14 @@ export = function (RED: NodeAPI) {
               const a = parseAck(res.ack);
               ack = { code: a.code, controlId: a.controlId, text: a.text };
             } catch (err) {
+              msg.summary = summaryLine(eventPart(sent) ?? 'HL7', controlPart(sentControlId), errorPart('BAD_ACK'), `to ${host}:${port}`);
+              said = true;
               done(new MllpAckError('BAD_ACK', RED._('mllp-out.errors.bad-ack', { address: `${host}:${port}`, error: (err as Error).message })));
               return;
             }
             msg.ack = ack;
+            msg.summary = sentSummary(sent, ack, `${host}:${port}`);
+            said = true;
             node.debug(`mllp-out: ${bytes.length} bytes to ${host}:${port}, ACK ${ack.code} for control id ${ack.controlId}`);
             const accepted = ack.code === 'AA' || ack.code === 'CA';
             if (!accepted) {
@@ -186,7 +199,11 @@ export = function (RED: NodeAPI) {
             send(msg);
             done();
           },
-          (err: Error) => done(err),
+          (err: Error) => {
+            msg.summary = summaryLine(eventPart(sent) ?? 'HL7', controlPart(sentControlId), errorPart((err as Error & { code?: string }).code), `to ${host}:${port}`);
+            said = true;
+            done(err);
+          },
         );
     });
 

@@ -6,6 +6,7 @@ import { isDeepStrictEqual } from 'node:util';
 import adtToIns = require('../../nodes/adt-to-ins/adt-to-ins');
 import insStore = require('../../nodes/ins-store/ins-store');
 import { redactIssueText } from '../../nodes/adt-to-ins/report';
+import { assertSummary } from '../support/summary';
 import { encodeHl7, parseAck, readHeader } from '../../lib/hl7';
 import { readAdtPayload } from '../../lib/ins';
 import type { IdentityStore, SqliteIdentityStore } from '../../lib/store';
@@ -70,6 +71,10 @@ class Probe {
     assert.ok(this.out.length <= o + 1 && this.errors.length <= e + 1);
     const ack = this.acks[a];
     assert.equal(typeof ack.payload, 'string');
+    // issue 12: every output, and what a Catch node gets, carries one line without patient data
+    const line = assertSummary(ack, { has: [ack.ack.code], not: PATIENT_DATA });
+    if (this.out.length > o) assert.equal(assertSummary(this.out[o], { not: PATIENT_DATA }), line, 'output 1 and the ACK say the same');
+    if (this.errors.length > e) assertSummary(this.errors[e], { has: [ack.ack.code], not: PATIENT_DATA });
     return { ack, parsed: parseAck(ack.payload), out: this.out[o], err: this.errors[e] };
   }
 
@@ -176,6 +181,9 @@ describe('adt-to-ins node', function () {
       assert.deepEqual(r.out.patient.ins, { value: MARIE_NIR, oid: OID.NIR, kind: 'NIR', environment: 'production', validFrom: null });
       assert.equal(r.out.patient.birthName, 'MARTIN');
       assert.equal(r.err, undefined);
+      // issue 12: the debug pane's line, in the issue's form
+      assert.equal(r.out.summary, 'A28 · IPP 123456 · INS qualifiée · AA');
+      assert.equal(r.ack.summary, 'A28 · IPP 123456 · INS qualifiée · AA');
 
       // the store
       const stored = await store().byIpp('123456');

@@ -108,6 +108,8 @@ describe('MLLP nodes', function () {
       // plain JSON: survives cloning
       assert.deepEqual(JSON.parse(JSON.stringify({ hl7: msg.hl7, mllp: msg.mllp })), { hl7: msg.hl7, mllp: msg.mllp });
       assert.ok(connections.has(msg.mllp.connectionId));
+      // issue 12: one line for the debug pane, none of the message's content
+      assert.equal(msg.summary, 'ADT^A01 · MSH-10 IN00001 · from SENDER');
     });
 
     it('writes no debug line per message or connection at the info log level (issue 11: node.debug costs more than the message)', async () => {
@@ -400,6 +402,7 @@ describe('MLLP nodes', function () {
       assert.equal(msgs[3].payload, simpleAck('OUT3'));
       assert.deepEqual(msgs[3].mllp, { connectionId: 'kept' });
       assert.deepEqual(srv.received.map(controlIdOf), Array.from({ length: 20 }, (_, i) => `OUT${i}`));
+      assert.equal(msgs[3].summary, `ADT^A01 · MSH-10 OUT3 · AA · to 127.0.0.1:${srv.port}`, 'issue 12: the debug pane\'s line');
     });
 
     it('issue 12: without a host (none in the node, no msg.host), a red status and a Catch-able NO_HOST error naming what is missing', async () => {
@@ -416,6 +419,7 @@ describe('MLLP nodes', function () {
       const [e] = await errors;
       assert.equal(e.error.code, 'NO_HOST');
       assert.match(e.error.message, /no host — the node has none and msg\.host is not set/);
+      assert.equal(e.summary, 'MLLP · ERROR NO_HOST');
       const last = statusesOf(out).pop() as Msg;
       assert.equal(last.fill, 'red');
       assert.match(last.text, /^no host · \d\d:\d\d:\d\d$/);
