@@ -128,6 +128,77 @@
         return n.valid === false ? 'invalid' : 'ok';
     }
 
+    // --- MLLP: ports and hosts ---------------------------------------------------------------------
+
+    /** A value Node-RED takes from the environment when the flows start (${NAME}): unknown in the editor. */
+    function isEnvRef(v) {
+        return /^\$\{[^}]+\}$/.test(text(v));
+    }
+
+    /** A TCP port: '' (valid), 'no-port' (empty), 'bad-port' (not 1–65535); an environment variable is valid. */
+    function portProblem(v) {
+        if (isEnvRef(v)) return '';
+        var t = text(v);
+        if (t === '') return 'no-port';
+        var n = Number(t);
+        return /^\d+$/.test(t) && n >= 1 && n <= 65535 ? '' : 'bad-port';
+    }
+
+    var EVERY_INTERFACE = ['0.0.0.0', '::', '::0', '0:0:0:0:0:0:0:0', '[::]'];
+
+    /** The address an mllp-in listens on, as the runtime reads it: empty is 127.0.0.1, localhost too. */
+    function listenHost(v) {
+        var t = text(v).toLowerCase();
+        if (t === '' || t === 'localhost') return '127.0.0.1';
+        if (t === '[::1]') return '::1';
+        return t;
+    }
+
+    /** Whether two mllp-in listeners would take the same port: same port, and the same address or one on every interface. */
+    function listenersOverlap(a, b) {
+        if (isEnvRef(a.port) || isEnvRef(b.port) || isEnvRef(a.host) || isEnvRef(b.host)) return false; // unknown until deployed
+        if (portProblem(a.port) || portProblem(b.port) || Number(text(a.port)) !== Number(text(b.port))) return false;
+        var ha = listenHost(a.host);
+        var hb = listenHost(b.host);
+        return ha === hb || EVERY_INTERFACE.indexOf(ha) >= 0 || EVERY_INTERFACE.indexOf(hb) >= 0;
+    }
+
+    /**
+     * The other mllp-in of the workspace that would take the port of `node`, or null. `others`: the mllp-in
+     * nodes [{id, host, port, d, z}]; `disabledTabs`: ids of disabled flows. Disabled nodes and nodes of
+     * disabled flows do not listen.
+     */
+    function listenerConflict(node, others, disabledTabs) {
+        var off = disabledTabs || [];
+        if (node.d || off.indexOf(node.z) >= 0) return null;
+        for (var i = 0; i < others.length; i++) {
+            var o = others[i];
+            if (o.id === node.id || o.d || off.indexOf(o.z) >= 0) continue;
+            if (listenersOverlap(node, o)) return o;
+        }
+        return null;
+    }
+
+    /** The first port from `start` up that no listener of `others` takes on `host`. */
+    function freeListenerPort(start, host, others) {
+        for (var port = start; port < 65536; port++) {
+            var taken = others.some(function (o) { return !o.d && listenersOverlap({ host: host, port: port }, o); });
+            if (!taken) return port;
+        }
+        return start;
+    }
+
+    /** mllp-out: 'no-host' when the node has no host and does not take it from msg.host, else ''. */
+    function senderHostProblem(host, fromMsg) {
+        return blank(host) && fromMsg !== true ? 'no-host' : '';
+    }
+
+    /** mllp-out: the port's problem; empty is allowed when host and port come from the message. */
+    function senderPortProblem(port, fromMsg) {
+        if (fromMsg === true && text(port) === '') return '';
+        return portProblem(port);
+    }
+
     var api = {
         blank: blank,
         isEnvReference: isEnvReference,
@@ -143,7 +214,15 @@
         establishmentProblems: establishmentProblems,
         missingForCda: missingForCda,
         onlyCandidate: onlyCandidate,
-        referenceState: referenceState
+        referenceState: referenceState,
+        isEnvRef: isEnvRef,
+        portProblem: portProblem,
+        listenHost: listenHost,
+        listenersOverlap: listenersOverlap,
+        listenerConflict: listenerConflict,
+        freeListenerPort: freeListenerPort,
+        senderHostProblem: senderHostProblem,
+        senderPortProblem: senderPortProblem
     };
 
     // --- with RED (the editor) ----------------------------------------------------------------------
@@ -197,6 +276,59 @@
             var state = referenceState(v, function (id) { return RED.nodes.node(id); });
             return state === 'ok' ? true : api.t(this, messages[state]);
         };
+    };
+
+    /**
+     * oneditprepare: marks the checkbox of `property` as this node's, so that flag() reads it while the
+     * dialog is open (a check of another field then sees the box as it is, not as it was saved).
+     */
+    api.ownCheckbox = function (node, property) {
+        $('#node-input-' + property).attr('data-segur-node', node.id);
+    };
+
+    /** A boolean property of a node: its checkbox in the open edit dialog of that node, else the saved value. */
+    api.flag = function (node, property) {
+        var box = typeof $ === 'function' ? $('#node-input-' + property + '[data-segur-node="' + node.id + '"]') : null;
+        return box && box.length ? box.is(':checked') : node[property] === true;
+    };
+
+    /** The mllp-in nodes of the workspace and the disabled flows, as listenerConflict reads them. */
+    function listeners() {
+        var list = [];
+        var off = [];
+        RED.nodes.eachNode(function (n) {
+            if (n.type === 'mllp-in') list.push({ id: n.id, host: n.host, port: n.port, d: n.d, z: n.z, name: n.name });
+        });
+        RED.nodes.eachWorkspace(function (ws) {
+            if (ws.disabled) off.push(ws.id);
+        });
+        return { list: list, off: off };
+    }
+
+    /**
+     * The `validate` of mllp-in's port: a text for the red triangle when the port is not 1–65535, or when
+     * another mllp-in of the workspace listens on it (the same address, or one of them on every interface).
+     */
+    api.listenerPort = function () {
+        return function (v, opt) {
+            var problem = portProblem(v);
+            if (problem) return api.t(this, 'mllp-in.validate.' + problem);
+            var l = listeners();
+            var other = listenerConflict({ id: this.id, host: this.host, port: v, d: this.d, z: this.z }, l.list, l.off);
+            if (!other) return true;
+            var ws = RED.nodes.workspace(other.z);
+            return api.t(this, 'mllp-in.validate.port-taken', {
+                port: text(v),
+                node: other.name || 'mllp in :' + text(other.port),
+                flow: ws ? ws.label || ws.id : other.z
+            });
+        };
+    };
+
+    /** onadd of mllp-in: a node from the palette listens on a port no other mllp-in of the workspace takes. */
+    api.freePortOnAdd = function (node) {
+        if (node.x !== undefined) return;
+        node.port = freeListenerPort(Number(text(node.port)) || 2600, node.host, listeners().list.filter(function (o) { return o.id !== node.id; }));
     };
 
     return api;

@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { SqliteIdentityStore } from '../store';
 import { ExportError } from './errors';
 import { packageVersion } from './version';
-import { exportHistory, SEGUR_EXPORT_TYPES, type ExportDepth, type ExportResult } from './export';
+import { exportHistory, SEGUR_EXPORT_TYPES, type ExportDepth, type ExportResult, type ExportStage, turnEventLoop } from './export';
 
 export const USAGE = `Usage: segur-dpi-export --store <ins-store.db>
          (--since <YYYY-MM-DD> | --years <N> | --all-history)
@@ -117,8 +117,51 @@ function parse(a: string[]) {
   });
 }
 
+/**
+ * For tests: SEGUR_DPI_EXPORT_PAUSE_AT=<stage> (see ExportStage) stops the export at that point, says so on
+ * stderr ("paused at <stage>") and holds the event loop — a synchronous read of stdin — until stdin ends: a
+ * signal sent meanwhile lands on a busy process, as on a loaded machine, at a point the test chose.
+ */
+function pauseAt(stage: string | undefined, io: Io): ((at: ExportStage) => void) | undefined {
+  if (!stage) return undefined;
+  return (at) => {
+    if (at !== stage) return;
+    io.stderr(`segur-dpi-export: paused at ${at} (SEGUR_DPI_EXPORT_PAUSE_AT) until stdin ends\n`);
+    const buf = Buffer.alloc(64);
+    for (;;) {
+      try {
+        if (fs.readSync(0, buf, 0, buf.length, null) === 0) return;
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code !== 'EAGAIN' && code !== 'EINTR') return;
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+      }
+    }
+  };
+}
+
 /** Runs the command line; resolves to the exit status. */
 export async function main(argv: string[], io: Io = defaultIo): Promise<number> {
+  // Ctrl-C / SIGTERM, from the start to the end: before the export it never starts, during it the export stops
+  // and removes its partial file and scratch folder (exit 2, ABORTED), once the archive has its name it is
+  // complete and kept (exit 0). Never the default action (killed where it stands); a second signal changes nothing.
+  const controller = new AbortController();
+  let signalled: NodeJS.Signals | null = null;
+  const stop = (sig: NodeJS.Signals) => {
+    signalled ??= sig;
+    controller.abort();
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  try {
+    return await run(argv, io, controller.signal, () => signalled);
+  } finally {
+    process.removeListener('SIGINT', stop);
+    process.removeListener('SIGTERM', stop);
+  }
+}
+
+async function run(argv: string[], io: Io, signal: AbortSignal, signalled: () => NodeJS.Signals | null): Promise<number> {
   let args: ReturnType<typeof parse>;
   let depth: ExportDepth;
   let store: string;
@@ -167,11 +210,6 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     } catch (err) {
       throw new ExportError('STORE_UNAVAILABLE', `cannot open the store ${path.resolve(store)}: ${(err as Error).message}`, { cause: err });
     }
-    // Ctrl-C / SIGTERM: the export stops and deletes its partial file (a second signal changes nothing)
-    const controller = new AbortController();
-    const stop = () => controller.abort();
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
     try {
       const result = await exportHistory(
         db,
@@ -185,16 +223,19 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
           ...(o.tz ? { timeZone: o.tz } : {}),
           ...(o['current-only'] ? { versions: 'current' as const } : {}),
           ...(o['no-compress'] ? { compress: false } : {}),
-          signal: controller.signal,
+          signal,
+          onStage: pauseAt(process.env.SEGUR_DPI_EXPORT_PAUSE_AT, io),
         },
       );
       if (o.json) io.stdout(`${JSON.stringify(result, null, 2)}\n`);
       else io.stdout(summary(result));
       if (!result.documents) io.stderr('segur-dpi-export: warning: no document matched; the archive lists the patients only\n');
+      // a signal that landed while the archive took its name is handled now, and said
+      await turnEventLoop();
+      const late = signalled();
+      if (late) io.stderr(`segur-dpi-export: ${late} came once the archive was complete: kept\n`);
       return 0;
     } finally {
-      process.removeListener('SIGINT', stop);
-      process.removeListener('SIGTERM', stop);
       await db.close();
     }
   } catch (err) {

@@ -54,7 +54,13 @@ export interface ExportOptions {
   versions?: 'all' | 'current';
   /** Deflate the XML, JSON, CSV and text files (default true); PDFs are always stored as they are. */
   compress?: boolean;
+  /** Stops the export (ABORTED) until the archive takes its name; a signal that comes later leaves the complete archive. */
   signal?: AbortSignal;
+  /**
+   * @internal For tests: called, synchronously, at each point where the export stands (see ExportStage), so a
+   * test can stop it there and send a signal at that exact point.
+   */
+  onStage?: (stage: ExportStage) => void;
   /** Called after each document written (total: documents found when the export started). */
   onProgress?: (progress: { documents: number; total: number }) => void;
 }
@@ -78,6 +84,14 @@ export interface ExportResult {
   exportId: string;
   producedAt: string;
 }
+
+/**
+ * The points an export passes: 'selected' (patients and documents known, nothing written), 'partial-created'
+ * (<out>.partial-…), 'scratch-created' (its scratch folder <out>.partial-….d), 'writing' (the first document in
+ * the archive), 'written' (the archive complete in the partial file), 'linked' (the archive has its name; past
+ * this point the export is done and a signal no longer stops it).
+ */
+export type ExportStage = 'selected' | 'partial-created' | 'scratch-created' | 'writing' | 'written' | 'linked';
 
 /** What exportHistory needs from the store; an IdentityStore also gives current identities and merges. */
 export type ExportStore = DocumentArchive & Partial<Pick<IdentityStore, 'byIpp' | 'byIns' | 'links'>>;
@@ -486,6 +500,32 @@ function removeQuietly(p: string): void {
 }
 
 /**
+ * The partial files and scratch folders of the exports under way: removed when the process exits, whatever
+ * way it exits (process.exit, an uncaught error) before an export's own cleanup ran.
+ */
+const underWay = new Set<string>();
+let sweepOnExit = false;
+function track(p: string): void {
+  underWay.add(p);
+  if (!sweepOnExit) {
+    sweepOnExit = true;
+    process.once('exit', () => {
+      for (const q of underWay) removeQuietly(q);
+    });
+  }
+}
+
+/**
+ * Lets the event loop go through one whole turn. A signal that landed while the process was busy (synchronous
+ * work: the store, the manifests) is only handled when the loop polls; an immediate runs after the poll of
+ * the turn under way, which may have passed already: the second one runs after the next poll.
+ */
+export async function turnEventLoop(): Promise<void> {
+  await new Promise((resolve) => setImmediate(resolve));
+  await new Promise((resolve) => setImmediate(resolve));
+}
+
+/**
  * Exports the history of the selected patients: their documents of the given types produced within the
  * depth, as one ZIP archive (CDA + PDF per document, manifest.json / manifest.csv, a FHIR R4 Bundle,
  * manifest.sha256, LISEZ-MOI.txt / README.txt). Throws ExportError (see errors.ts); never leaves a
@@ -521,7 +561,11 @@ export async function exportHistory(
   const versions = opts.versions ?? 'all';
   if (versions !== 'all' && versions !== 'current') throw new ExportError('BAD_ARGUMENT', `versions: "all" or "current", not "${String(versions)}"`);
   const output = checkOutput(opts.out);
-  if (opts.signal?.aborted) throw new ExportError('ABORTED', 'export aborted');
+  const stage = (at: ExportStage) => opts.onStage?.(at);
+  const stopIfAborted = () => {
+    if (opts.signal?.aborted) throw new ExportError('ABORTED', 'export aborted');
+  };
+  stopIfAborted();
 
   // 2. the patients and documents (nothing written yet: an unknown patient fails here)
   const base: DocumentQuery = {
@@ -549,6 +593,9 @@ export async function exportHistory(
   }
   const folders = new UniqueNames();
   book.nameFolders(folders);
+  stage('selected');
+  await turnEventLoop();
+  stopIfAborted();
 
   // 3. the archive
   const exportId = randomUUID();
@@ -564,8 +611,13 @@ export async function exportHistory(
   try {
     if (partial && output) {
       try {
+        // tracked before they exist: an exit between creating and tracking would leave them
+        track(partial);
         fd = fs.openSync(partial, 'wx', output.mode);
+        stage('partial-created');
+        track(work as string);
         fs.mkdirSync(work as string, { mode: 0o700 });
+        stage('scratch-created');
       } catch (err) {
         throw new ExportError('UNWRITABLE', `cannot write in ${path.dirname(output.file)}: ${(err as Error).message}`, { cause: err });
       }
@@ -666,6 +718,7 @@ export async function exportHistory(
         exported.add(doc.id);
         entry.documents++;
         documents++;
+        if (documents === 1) stage('writing');
         const bytes = content.cda.length + (content.pdf?.length ?? 0);
         inFlight.push({ done: written, bytes });
         inFlightBytes += bytes;
@@ -769,7 +822,10 @@ export async function exportHistory(
       sink.add('manifest.sha256', sums),
     ]);
     const { sha256, buffer } = await sink.finish(`Segur DPI export ${exportId} - see LISEZ-MOI.txt / README.txt`);
-    if (opts.signal?.aborted) throw new ExportError('ABORTED', 'export aborted');
+    stage('written');
+    // the last moment a signal stops the export: one that landed while the loop was busy is handled now
+    await turnEventLoop();
+    stopIfAborted();
 
     // 5. durable, then visible under its name
     if (output && partial && fd !== null) {
@@ -777,12 +833,15 @@ export async function exportHistory(
         fs.fsyncSync(fd);
         fs.closeSync(fd);
         fd = null;
-        if (output.overwrite) fs.renameSync(partial, output.file);
-        else {
+        if (output.overwrite) {
+          fs.renameSync(partial, output.file);
+          stage('linked');
+        } else {
           // link() fails if a file took the name meanwhile: never overwrites by accident
           try {
             fs.linkSync(partial, output.file);
             linked = true;
+            stage('linked');
             fs.unlinkSync(partial);
           } catch (err) {
             const code = (err as NodeJS.ErrnoException).code;
@@ -791,6 +850,7 @@ export async function exportHistory(
             // file systems without hard links (FAT, some network shares)
             if (fs.existsSync(output.file)) throw new ExportError('OUTPUT_EXISTS', `${output.file} appeared during the export; nothing overwritten`);
             fs.renameSync(partial, output.file);
+            stage('linked');
           }
         }
       } catch (err) {
@@ -840,5 +900,7 @@ export async function exportHistory(
     opts.signal?.removeEventListener('abort', onAbort);
     for (const s of spools) s.dispose();
     if (work) removeQuietly(work);
+    if (partial) underWay.delete(partial);
+    if (work) underWay.delete(work);
   }
 }

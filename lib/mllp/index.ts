@@ -4,3 +4,4 @@ export * from './errors';
 export * from './client';
 export * from './server';
 export { connections } from './registry';
+export * from './listeners';

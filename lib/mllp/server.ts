@@ -104,6 +104,8 @@ export class MllpConnection {
   readonly limitsHit = new Set<MllpLimit>();
   /** Reading is paused because more than maxPendingWriteBytes wait to be sent (backpressure). */
   private readPaused = false;
+  /** Reading is held by the server (its listener is changing hands, MllpServer.hold). */
+  private readHeld = false;
 
   constructor(
     socket: net.Socket,
@@ -123,6 +125,13 @@ export class MllpConnection {
   /** Whether reading is paused until the peer reads the replies waiting for it. */
   get paused(): boolean {
     return this.readPaused;
+  }
+
+  /** Stops reading (held: true) or reads again (false) unless backpressure keeps it paused; the bytes sent meanwhile wait in the socket. */
+  hold(held: boolean): void {
+    this.readHeld = held;
+    if (held) this.socket.pause();
+    else if (!this.readPaused && !this.socket.destroyed) this.socket.resume();
   }
 
   get open(): boolean {
@@ -162,7 +171,7 @@ export class MllpConnection {
   private resumeWhenSent(): void {
     if (this.readPaused && this.socket.writableLength <= this.backpressure.maxPendingWriteBytes && !this.socket.destroyed) {
       this.readPaused = false;
-      this.socket.resume();
+      if (!this.readHeld) this.socket.resume();
       this.backpressure.onResume();
     }
   }
@@ -198,6 +207,8 @@ export class MllpServer extends EventEmitter<MllpServerEvents> {
   private admitted = 0;
   private readonly perAddress = new Map<string, number>();
   private readonly hits = Object.fromEntries(MLLP_LIMITS.map((l) => [l, 0])) as Record<MllpLimit, number>;
+  /** Reading held on every connection, those to come included (hold()). */
+  private readingHeld = false;
 
   constructor(opts: MllpServerOptions) {
     super();
@@ -236,6 +247,21 @@ export class MllpServer extends EventEmitter<MllpServerEvents> {
 
   get listening(): boolean {
     return this.server?.listening ?? false;
+  }
+
+  /** Whether reading is held (hold()). */
+  get held(): boolean {
+    return this.readingHeld;
+  }
+
+  /**
+   * Holds reading on every connection, and on those accepted meanwhile (true), or reads again (false): the
+   * listener stays open and its connections too, what senders send waits in their sockets. For a listener
+   * changing hands (lib/mllp/listeners.ts): nothing is read while nobody would receive it.
+   */
+  hold(held: boolean): void {
+    this.readingHeld = held;
+    for (const conn of this.conns.values()) conn.hold(held);
   }
 
   /** The bound address (port 0 picks a free port). */
@@ -372,6 +398,7 @@ export class MllpServer extends EventEmitter<MllpServerEvents> {
       },
     });
     this.conns.set(conn.id, conn);
+    if (this.readingHeld) conn.hold(true);
     const decoder = new MllpDecoder({ maxMessageSize: this.options.maxMessageSize, headBytes: this.options.headBytes, budget: this.budget ?? undefined });
     decoder.on('frame', (m) => deliver(() => this.emit('message', m, conn)));
     decoder.on('dropping', (reason) => {

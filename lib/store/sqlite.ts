@@ -463,7 +463,7 @@ export class SqliteIdentityStore implements IdentityStore {
       }
     }
     this.st.recordProcessed.run(origin.sender, origin.controlId, ack.code, ack.text, 'applied', now, reading.contentHash || null);
-    return { outcome: 'applied', identity: toStored(this.st.identity.get(key) as IdentityRow), ...(warnings.length ? { warnings } : {}) };
+    return { outcome: 'applied', identity: toStored(this.st.identity.get(key) as IdentityRow), created: !current, ...(warnings.length ? { warnings } : {}) };
   }
 
   /** 'merged into' (A40) or 'renamed to' (A47) for a merged-away key. */

@@ -46,6 +46,8 @@ export interface ApplyResult {
   refusal?: StoreNote;
   /** Warnings to add to the ACK (it stays AA). */
   warnings?: StoreNote[];
+  /** Applied: whether the message created the identity of its IPP (the audit's 'create'), rather than updating it. */
+  created?: boolean;
 }
 
 export interface StoredIdentity {

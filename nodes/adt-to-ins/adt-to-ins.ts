@@ -12,6 +12,7 @@ import { clip, describeIssues, redactIssueText } from './report';
 import { buildSafeAck, parseHl7, readHeader, type AckCode, type AckError, type Hl7Header, type Hl7Message } from '../../lib/hl7';
 import { readAdt, readAdtPayload, type AdtIssue, type AdtReading } from '../../lib/ins';
 import type { ApplyOutcome } from '../../lib/store';
+import { identitySummary } from '../shared/summary';
 
 interface AdtToInsDef extends NodeDef {
   store?: string;
@@ -152,6 +153,7 @@ export = function (RED: NodeAPI) {
       const firstError = reading.issues.find((i) => i.severity === 'E');
       let text = firstError ? clip(redactIssueText(firstError.text, firstError.location)) : '';
       let outcome: ApplyOutcome | undefined;
+      let created = false;
       let refusal: AckError | undefined;
       let storeError: Error | undefined;
       if (reading.ack === 'AA' && reading.nothingToRecord) text = 'nothing to record';
@@ -160,6 +162,7 @@ export = function (RED: NodeAPI) {
           if (!storeNode) throw storeMissing ?? new Error('no identity store');
           const result = await storeNode.getStore().applyAdt(reading, { sender: reading.sender, controlId: reading.controlId, actor }, { code: 'AA', text: '' });
           outcome = result.outcome;
+          created = outcome === 'applied' && result.created === true;
           for (const w of result.warnings ?? []) errors.push({ ...w, severity: 'W' });
           if (outcome === 'duplicate') {
             code = (result.previousAck?.code as AckCode | undefined) ?? 'AA';
@@ -185,12 +188,18 @@ export = function (RED: NodeAPI) {
       if (debug) node.debug(`adt-to-ins: ${reading.event || '?'} ${reading.controlId || '(no control id)'} → ${code}${outcome ? ` ${outcome}` : ''}${storeError ? ' store error' : ''}`);
 
       // 3. answer
-      const summary = { event: reading.event, controlId: reading.controlId, sender: reading.sender, eventTime: reading.eventTime, action: reading.action };
+      // the identity of a PID recorded: 'create' when the store had none for its IPP (the first A28 of a patient)
+      const action = reading.action === 'update' && created ? 'create' : reading.action;
+      const summary = { event: reading.event, controlId: reading.controlId, sender: reading.sender, eventTime: reading.eventTime, action };
       const insStore = storeNode && outcome ? { outcome, file: storeNode.file } : undefined;
+      // one line for the debug pane, on both outputs and on the message a Catch node receives
+      const line = identitySummary(reading.event, reading.patient, code);
+      msg.summary = line;
       const ackMsg: NodeMessage = {
         payload: buildSafeAck(header, { code, text, errors }),
         ack: { code, controlId: reading.controlId, text },
         hl7: summary,
+        summary: line,
       };
       if (msg._msgid) ackMsg._msgid = msg._msgid;
       if (insStore) ackMsg.insStore = { ...insStore };
@@ -232,7 +241,12 @@ export = function (RED: NodeAPI) {
           counts.AR++;
           status.set({ fill: 'red', shape: 'ring', text: countsText() });
           const text = 'application internal error';
-          const ack: NodeMessage = { payload: buildSafeAck(undefined, { code: 'AR', text, errors: [{ code: '207', text, severity: 'E' }] }), ack: { code: 'AR', controlId: '', text } };
+          const ack: NodeMessage = {
+            payload: buildSafeAck(undefined, { code: 'AR', text, errors: [{ code: '207', text, severity: 'E' }] }),
+            ack: { code: 'AR', controlId: '', text },
+            summary: identitySummary(null, null, 'AR'),
+          };
+          msg.summary = ack.summary;
           if (msg.mllp !== undefined) ack.mllp = msg.mllp;
           send([null, ack]);
         }

@@ -7,6 +7,7 @@
 // mllp-response). Never merges nor attaches anything: identity vigilance decides on output 2.
 import type { DoneFn, Node, NodeAPI, NodeDef, NodeMessage, SendFn } from '../shared/red';
 import { isInsStoreNode, type InsStoreNode } from '../shared/stores';
+import { errorPart, eventPart, reportSummary, summaryLine } from '../shared/summary';
 import {
   IngestRejection,
   ackOf,
@@ -141,6 +142,8 @@ export = function (RED: NodeAPI) {
         ack = ackMessage(msg, ackOf(err.header, err.ack.code, err.message, err.ack), err.ack.code, controlId, clip(err.message));
         msg.ack = { ...(ack.ack as object) };
       }
+      msg.summary = reportSummary({ transport: err.header, typeCode: (msg.cda as { typeCode?: string } | undefined)?.typeCode, outcome: 'rejected', why: err.code, ack: ack ? err.ack.code : null });
+      if (ack) ack.summary = msg.summary;
       const advice = `${err.ack.code} ${err.ack.hl7Code}${err.ack.application ? `/${err.ack.application}` : ''}`;
       node.debug(`cda-ingest: ${state.hl7 ? `HL7 ${controlId || '(no control id)'}` : 'document'} rejected ${err.code}${ack ? ` → ${advice}` : ''}`);
       node.status({ fill: 'red', shape: 'dot', text: statusText() });
@@ -212,6 +215,16 @@ export = function (RED: NodeAPI) {
         }
         msg.ack = { ...(ack.ack as object) };
       }
+      msg.summary = reportSummary({
+        transport: got.unwrapped?.hl7,
+        typeCode: cda.typeCode,
+        ipp: match.match.ipp,
+        outcome: match.outcome,
+        why: match.match.method,
+        archive: cda.archive,
+        ack: (ack?.ack as { code?: string } | undefined)?.code,
+      });
+      if (ack) ack.summary = msg.summary;
       node.debug(
         `cda-ingest: ${got.unwrapped ? `${got.unwrapped.hl7.type}^${got.unwrapped.hl7.event} ${got.unwrapped.hl7.controlId || '(no control id)'}` : 'document'} ` +
           `${cda.action} type ${cda.typeCode} level ${cda.level} → ${match.outcome} (${match.match.method}), archive ${cda.archive}`,
@@ -235,7 +248,11 @@ export = function (RED: NodeAPI) {
             : null;
           node.status({ fill: 'red', shape: 'ring', text: statusText() });
           state.answered = true;
-          if (ack) send([null, null, null, ack]);
+          msg.summary = summaryLine(eventPart(state.header) ?? 'CDA', errorPart(storeFailed ? 'STORE' : 'INTERNAL'), ack ? 'AR' : null);
+          if (ack) {
+            ack.summary = msg.summary;
+            send([null, null, null, ack]);
+          }
         }
         const e = new Error(storeFailed ? err.message : RED._('cda-ingest.errors.internal', { error: err.message }));
         (e as Error & { code?: string }).code = storeFailed ? 'STORE' : 'INTERNAL';

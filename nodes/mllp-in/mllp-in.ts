@@ -4,8 +4,9 @@
 // character set MSH-18 declares an AE, each with a Catch-able error; limits (limits.ts) protect the layer.
 import type { Node, NodeAPI, NodeDef, NodeMessage } from '../shared/red';
 import { tlsOptionsFrom } from '../shared/util';
+import { ListenerTaken, MllpConnection, MllpLimitHit, MllpServer, OversizeInfo, claimListener, closeUnclaimed, releaseListener, type ListenerOwner } from '../../lib/mllp';
 import { debugLogging } from '../shared/logging';
-import { MllpConnection, MllpLimitHit, MllpServer, OversizeInfo, connections } from '../../lib/mllp';
+import { errorPart, eventPart, receivedSummary, summaryLine } from '../shared/summary';
 import { AckCode, AckError, Hl7EncodingError, Hl7Header, buildAck, buildSafeAck, checkMessageBytes, decodeHl7, encodeHl7, parseHl7, readHeader } from '../../lib/hl7';
 import { LimitFields, LimitReport, isEveryInterface, limitsFrom } from './limits';
 
@@ -52,7 +53,27 @@ function rejectAck(header: Hl7Header | undefined, error: AckError, code: AckCode
   return encodeHl7(buildSafeAck(header, { code, text: error.text ?? '', errors: [error] }));
 }
 
+/** The runtimes whose events already close the listeners nobody claimed (once each: the module may be registered again). */
+const hooked = new WeakSet<object>();
+
+/**
+ * A listener released by a deploy is claimed by the new node as the flows start; those still unclaimed once
+ * they have started (their node was changed to another address, or its configuration changed) and all of
+ * them when the runtime stops are closed.
+ */
+function closeUnclaimedOnEvents(RED: NodeAPI): void {
+  const events = RED.events;
+  if (!events || hooked.has(events)) return;
+  hooked.add(events);
+  events.on('flows:started', () => void closeUnclaimed());
+  events.on('runtime-event', (e: { id?: string; payload?: { state?: string; deploy?: boolean } }) => {
+    if (e?.id === 'runtime-state' && e.payload?.state === 'stop' && !e.payload.deploy) void closeUnclaimed();
+  });
+}
+
 export = function (RED: NodeAPI) {
+  closeUnclaimedOnEvents(RED);
+
   function MllpInNode(this: Node, def: NodeDef) {
     RED.nodes.createNode(this, def);
     const node = this;
@@ -118,7 +139,7 @@ export = function (RED: NodeAPI) {
 
     /** Answers AR (or AE), then raises a Catch-able error whose msg describes the connection (no patient data). */
     const reject = (conn: MllpConnection, header: Hl7Header | undefined, err: FrameRejected, error: AckError, size: number, code: AckCode = 'AR') => {
-      const msg: NodeMessage = { mllp: { ...meta(conn), size } };
+      const msg: NodeMessage = { mllp: { ...meta(conn), size }, summary: summaryLine(eventPart(header) ?? 'MLLP', errorPart(err.code), code) };
       if (header) msg.hl7 = { ...header };
       conn.send(rejectAck(header, error, code)).catch((e: Error) => {
         node.debug(`mllp-in: ${code} not sent on connection ${conn.id}: ${e.message}`);
@@ -196,7 +217,7 @@ export = function (RED: NodeAPI) {
         }
         conn.send(ack).catch((e: Error) => node.warn(RED._('mllp-in.errors.ack-not-sent', { id: conn.id, error: e.message })));
       }
-      node.send({ payload, hl7: { ...header }, mllp: meta(conn) });
+      node.send({ payload, hl7: { ...header }, mllp: meta(conn), summary: receivedSummary(header) });
     };
 
     const onOversize = (info: OversizeInfo, conn: MllpConnection) => {
@@ -236,58 +257,81 @@ export = function (RED: NodeAPI) {
       updateStatusSoon();
     };
 
-    server = new MllpServer({ port, host, tls: tlsOptions, maxMessageSize, ...limits });
-    server.on('connection', (conn) => {
-      connections.set(conn.id, conn);
-      if (debug) node.debug(`mllp-in: connection ${conn.id} from ${conn.remoteAddress}:${conn.remotePort}`);
-      updateStatus();
-    });
-    server.on('disconnect', (conn, err) => {
-      connections.delete(conn.id);
-      if (debug) node.debug(`mllp-in: connection ${conn.id} closed${err ? ` (${err.message})` : ''}`);
-      updateStatus();
-    });
-    server.on('message', onMessage);
-    server.on('oversize', onOversize);
-    server.on('junk', (info, conn) => {
-      node.warn(RED._(`mllp-in.warn.${info.reason}`, { bytes: info.bytes, remote: `${conn.remoteAddress}:${conn.remotePort}` }));
-    });
-    server.on('limit', onLimit);
-    server.on('clientError', (err, remote) => {
-      node.warn(RED._('mllp-in.warn.client-error', { error: err.message, remote: `${remote.remoteAddress}:${remote.remotePort}` }));
-    });
-    server.on('error', (err) => {
-      listening = false;
-      fail(RED._('mllp-in.errors.listen', { error: (err as NodeJS.ErrnoException).code ?? err.message }), err);
-    });
-    server.listen().then(
-      (addr) => {
+    /** What the listener tells this node (lib/mllp/listeners.ts: the listener may outlive the node, see 'close'). */
+    const owner: ListenerOwner = {
+      id: `mllp-in ${node.id}${node.name ? ` "${node.name}"` : ''}`,
+      message: onMessage,
+      oversize: onOversize,
+      junk: (info, conn) => {
+        node.warn(RED._(`mllp-in.warn.${info.reason}`, { bytes: info.bytes, remote: `${conn.remoteAddress}:${conn.remotePort}` }));
+      },
+      limit: onLimit,
+      clientError: (err, remote) => {
+        node.warn(RED._('mllp-in.warn.client-error', { error: err.message, remote: `${remote.remoteAddress}:${remote.remotePort}` }));
+      },
+      error: (err) => {
+        listening = false;
+        fail(RED._('mllp-in.errors.listen', { error: `${host}:${port}: ${(err as NodeJS.ErrnoException).code ?? err.message}` }), err);
+      },
+      connection: (conn) => {
+        if (debug) node.debug(`mllp-in: connection ${conn.id} from ${conn.remoteAddress}:${conn.remotePort}`);
+        updateStatus();
+      },
+      disconnect: (conn, err) => {
+        if (debug) node.debug(`mllp-in: connection ${conn.id} closed${err ? ` (${err.message})` : ''}`);
+        updateStatus();
+      },
+    };
+
+    let closed = false;
+    node.status({ fill: 'grey', shape: 'ring', text: RED._('mllp-in.status.starting') });
+    const claimed = claimListener({ port, host, tls: tlsOptions, maxMessageSize, ...limits }, owner).then(
+      ({ server: s, address, adopted }) => {
+        server = s;
+        if (closed) return; // closed while starting: the close below gives it back
         listening = true;
-        node.log(RED._('mllp-in.log.listening', { address: `${addr.address}:${addr.port}`, tls: tlsOptions ? ' (TLS)' : '' }));
+        const where = `${address.address}:${address.port}`;
+        if (adopted) node.log(RED._('mllp-in.log.kept', { address: where, tls: tlsOptions ? ' (TLS)' : '', count: s.connections.size }));
+        else node.log(RED._('mllp-in.log.listening', { address: where, tls: tlsOptions ? ' (TLS)' : '' }));
         if (!tlsOptions && isEveryInterface(host)) {
           exposed = true;
-          node.warn(RED._('mllp-in.warn.exposed', { address: `${host}:${addr.port}` }));
+          if (!adopted) node.warn(RED._('mllp-in.warn.exposed', { address: `${host}:${address.port}` }));
         }
         updateStatus();
       },
-      () => {
-        /* reported by the 'error' listener */
+      (err: Error) => {
+        listening = false;
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'EADDRINUSE') {
+          // the status names the port, the error says where, who may hold it and what to do
+          node.status({ fill: 'red', shape: 'ring', text: RED._('mllp-in.status.in-use', { port }) });
+          const address = `${host}:${port}`;
+          node.error(err instanceof ListenerTaken ? RED._('mllp-in.errors.in-use-by', { address, owner: err.owner }) : RED._('mllp-in.errors.in-use', { address }));
+          return;
+        }
+        fail(RED._('mllp-in.errors.listen', { error: `${host}:${port}: ${code ?? err.message}` }), err);
       },
     );
-    node.status({ fill: 'grey', shape: 'ring', text: RED._('mllp-in.status.starting') });
 
-    node.on('close', (_removed: boolean, done: () => void) => {
+    // Closed by a deploy (not removed): the listener is kept, its connections open and unread, for the node
+    // that replaces this one (the same address and configuration) — a full deploy restarts every node, and
+    // senders stay connected. Removed: the listener closes with its connections.
+    node.on('close', (removed: boolean, done: () => void) => {
+      closed = true;
       if (statusTimer) clearTimeout(statusTimer);
       statusTimer = null;
-      const s = server;
-      server = null;
       listening = false;
-      if (!s) return done();
-      for (const id of s.connections.keys()) connections.delete(id);
-      s.close().then(
-        () => done(),
-        () => done(),
-      );
+      claimed
+        .then(() => {
+          const s = server;
+          server = null;
+          if (!s) return undefined;
+          return releaseListener(s, owner, { keep: !removed });
+        })
+        .then(
+          () => done(),
+          () => done(),
+        );
     });
   }
 

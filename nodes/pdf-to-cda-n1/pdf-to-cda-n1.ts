@@ -10,6 +10,7 @@
 // value, and nothing is sent on either output.
 import type { DoneFn, Node, NodeAPI, NodeDef, NodeMessage, SendFn } from '../shared/red';
 import { isInsStoreNode, type InsStoreNode } from '../shared/stores';
+import { documentSummary, errorPart, summaryLine } from '../shared/summary';
 import { LEGACY_CDA_FIELDS, establishmentSettings, establishmentSource, hasAnyField } from '../shared/establishment';
 import {
   ALIAS_OF,
@@ -252,8 +253,11 @@ export = function (RED: NodeAPI) {
       // msg.mdm as before msg.transmission, for the MDM carrier only
       if (carrier === 'MDM') out2.mdm = { event: mdmEvent(action), controlId };
       else delete out2.mdm;
+      const about = { typeCode: cda.typeCode, version: cda.version, action, ipp: c.patient?.ipp, insIncluded: cda.insIncluded };
+      out2.summary = documentSummary({ ...about, carrier: { event: transmission.event, controlId } });
       msg.payload = c.bytes.toString('utf8');
       msg.cda = cda;
+      msg.summary = documentSummary({ ...about, archived: cda.archived });
       return [msg, out2];
     };
 
@@ -268,9 +272,14 @@ export = function (RED: NodeAPI) {
         (err: unknown) => {
           counts.errors++;
           node.status({ fill: 'red', shape: 'dot', text: statusText() });
-          if (err instanceof PdfToCdaError) done(err);
-          else if (err instanceof CdaBuildError) done(new PdfToCdaError(err.code, err.field, describeBuildError(err, settingsFrom)));
-          else done(new PdfToCdaError('INVALID', 'internal', RED._('pdf-to-cda-n1.errors.internal', { error: redactValues(String((err as Error)?.message ?? err)) })));
+          const e =
+            err instanceof PdfToCdaError
+              ? err
+              : err instanceof CdaBuildError
+                ? new PdfToCdaError(err.code, err.field, describeBuildError(err, settingsFrom))
+                : new PdfToCdaError('INVALID', 'internal', RED._('pdf-to-cda-n1.errors.internal', { error: redactValues(String((err as Error)?.message ?? err)) }));
+          msg.summary = summaryLine('CDA', errorPart(e.code), e.field);
+          done(e);
         },
       );
     });

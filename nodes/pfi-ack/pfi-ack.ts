@@ -11,6 +11,7 @@
 // answered AE and is a Catch-able error; a store that fails, AR (the PFI sends it again later).
 import type { DoneFn, Node, NodeAPI, NodeDef, NodeMessage, SendFn } from '../shared/red';
 import { isInsStoreNode, type InsStoreNode } from '../shared/stores';
+import { ackSummary, errorPart, journeySummary, summaryLine } from '../shared/summary';
 import { readZam, zamAck, ZamError, type ZamReading } from '../../lib/cda';
 import { readHeader } from '../../lib/hl7';
 import type { IdentityStore, JourneyStep } from '../../lib/store';
@@ -99,8 +100,11 @@ export = function (RED: NodeAPI) {
 
     /** A ZAM: read, recorded, then acknowledged (output 2). */
     const onZam = async (msg: NodeMessage, send: SendFn, done: DoneFn) => {
-      const ackMsg = (payload: string): NodeMessage => {
-        const m: NodeMessage = { payload };
+      /** The ACK of the ZAM (output 2): AA, or what the error says. */
+      const ackMsg = (z: ZamReading | null, err?: unknown): NodeMessage => {
+        const code = err === undefined ? 'AA' : err instanceof ZamError ? err.ack.code : 'AR';
+        const zamControlId = z?.hl7.controlId ?? (err instanceof ZamError ? err.header?.controlId : undefined);
+        const m: NodeMessage = { payload: zamAck(z, err), summary: ackSummary(z ? `ZAM^${z.event}` : 'ZAM', zamControlId, code) };
         if (msg._msgid) m._msgid = msg._msgid;
         if (msg.mllp !== undefined) m.mllp = msg.mllp;
         return m;
@@ -112,7 +116,8 @@ export = function (RED: NodeAPI) {
         if (!(err instanceof ZamError)) throw err;
         counts.errors++;
         node.status({ fill: 'red', shape: 'dot', text: statusText() });
-        send([null, ackMsg(zamAck(null, err))]);
+        msg.summary = summaryLine('ZAM', errorPart(err.code));
+        send([null, ackMsg(null, err)]);
         return done(Object.assign(new Error(RED._('pfi-ack.errors.zam', { code: err.code, error: err.message })), { code: err.code }));
       }
       let documents: string[];
@@ -123,7 +128,8 @@ export = function (RED: NodeAPI) {
       } catch (err) {
         counts.errors++;
         node.status({ fill: 'red', shape: 'ring', text: statusText() });
-        send([null, ackMsg(zamAck(z, err))]);
+        msg.summary = summaryLine(`ZAM^${z.event}`, errorPart('STORE'));
+        send([null, ackMsg(z, err)]);
         return done(Object.assign(new Error((err as Error).message), { code: 'STORE' }));
       }
       counts.zam++;
@@ -131,7 +137,8 @@ export = function (RED: NodeAPI) {
       if (!documents.length) node.warn(RED._('pfi-ack.errors.unknown-message', { event: `ZAM^${z.event}`, controlId: z.messageControlId }));
       node.debug(`pfi-ack: ZAM^${z.event} ${z.ok ? 'Y' : 'N'} for ${z.messageControlId}: ${documents.length} document(s)`);
       node.status({ fill: z.ok ? 'green' : 'yellow', shape: 'dot', text: statusText() });
-      send([msg, ackMsg(zamAck(z))]);
+      msg.summary = journeySummary(`ZAM^${z.event}`, msg.journey as JourneySummary);
+      send([msg, ackMsg(z)]);
       done();
     };
 
@@ -150,9 +157,12 @@ export = function (RED: NodeAPI) {
       } catch (err) {
         counts.errors++;
         node.status({ fill: 'red', shape: 'ring', text: statusText() });
-        return done(Object.assign(new Error((err as Error).message), { code: (err as { code?: string }).code ?? 'STORE' }));
+        const code = (err as { code?: string }).code ?? 'STORE';
+        msg.summary = summaryLine(`ACK ${ack.code}`, errorPart(code));
+        return done(Object.assign(new Error((err as Error).message), { code }));
       }
       counts.ack++;
+      msg.summary = journeySummary(`ACK ${ack.code}`, msg.journey as JourneySummary);
       node.status({ fill: ok ? 'green' : 'yellow', shape: 'dot', text: statusText() });
       send([msg, null]);
       done();

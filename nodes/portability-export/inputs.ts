@@ -35,7 +35,12 @@ export const DEFAULT_YEARS = 5;
 export const DEFAULT_FOLDER = path.join('segur-dpi', 'exports');
 /** Exports waiting behind the running one, at most (one export at a time per node). */
 export const QUEUE_LIMIT = 20;
-export const DEFAULT_TYPES = 'LDL,CRO,ORDONNANCE';
+/**
+ * The default types of an export with a depth (years, since): the DSR's scope, lib/export's default (LDL, CRO,
+ * ordonnances). An export of the whole history takes every type. The node's Document types field is empty
+ * for the default; it held this text before, which still means the default.
+ */
+export const FORMER_DEFAULT_TYPES = 'LDL,CRO,ORDONNANCE';
 export const DEFAULT_TIME_ZONE = 'Europe/Paris';
 const MAX_FILENAME = 200;
 
@@ -69,6 +74,7 @@ export interface Settings {
   maxBufferMiB: number;
   maxBufferBytes: number;
   depth: ExportDepth;
+  /** The node's Document types; undefined: the default (see FORMER_DEFAULT_TYPES). */
   types: string[] | undefined;
   versions: 'all' | 'current';
   producer: ExportProducer | undefined;
@@ -103,6 +109,14 @@ export function parseTypes(v: unknown, where: string): string[] | undefined {
   if (!list.length) return undefined;
   if (list.length === 1 && ['all', '*'].includes(list[0].toLowerCase())) return ['*'];
   return list;
+}
+
+/** The node's Document types field says "the default": empty, absent, or the former default text (whatever its case and separators). */
+export function isDefaultTypes(v: unknown): boolean {
+  if (v === undefined || v === null) return true;
+  if (typeof v !== 'string') return false;
+  const words = v.split(/[\s,;]+/).filter(Boolean).map((w) => w.toUpperCase());
+  return words.length === 0 || words.sort().join(',') === FORMER_DEFAULT_TYPES.split(',').sort().join(',');
 }
 
 /** The absolute output folder: empty → <userDir>/segur-dpi/exports; relative → under the user directory. */
@@ -148,7 +162,7 @@ export function configSettings(
   }
   let types: string[] | undefined;
   try {
-    types = parseTypes(config.types ?? DEFAULT_TYPES, 'configured types');
+    types = isDefaultTypes(config.types) ? undefined : parseTypes(config.types, 'configured types');
   } catch (err) {
     problems.push((err as Error).message);
   }
@@ -189,6 +203,7 @@ export interface Request {
   origins: { ipp: string[]; ins: string[] };
   kind: 'all' | 'patient' | 'patients';
   depth: ExportDepth;
+  /** The types asked for; undefined: lib/export's default (the DSR's scope); ['*']: every type. */
   types: string[] | undefined;
   output: OutputMode;
   /** The file name asked for (msg.filename), checked; null: the default name. */
@@ -290,7 +305,9 @@ export function checkFilename(v: unknown): string | null {
 export function readRequest(msg: NodeMessage, s: Settings): Request {
   const sel = selectionFrom(msg);
   const depth = depthFrom(msg, s.depth);
-  const types = msg.types === undefined || msg.types === null ? s.types : (parseTypes(msg.types, 'msg.types') ?? s.types);
+  // msg.types, else the node's; neither: the whole history takes every type, a depth the DSR's default types
+  let types = msg.types === undefined || msg.types === null ? s.types : (parseTypes(msg.types, 'msg.types') ?? s.types);
+  if (types === undefined && 'everything' in depth && depth.everything === true) types = ['*'];
   let output = s.output;
   if (msg.output !== undefined && msg.output !== null && msg.output !== '') {
     if (msg.output !== 'file' && msg.output !== 'buffer') {

@@ -25,6 +25,7 @@ import {
 } from './inputs';
 import { documentType } from '../../lib/cda';
 import { exportHistory, ExportError, isTimeZone, packageVersion, resolveDepth, type ExportResult } from '../../lib/export';
+import { errorPart, exportSummary, summaryLine } from '../shared/summary';
 
 interface Job {
   msg: NodeMessage;
@@ -261,6 +262,7 @@ export = function (RED: NodeAPI) {
         msg.payload = payload;
         msg.filename = name;
         msg.export = summary(result, tmpDir ? null : (result.file as string));
+        msg.summary = exportSummary({ ...result, kind: req.kind });
         return msg;
       } catch (err) {
         throw toNodeError(err, req, run);
@@ -282,6 +284,7 @@ export = function (RED: NodeAPI) {
       } catch (err) {
         const e = err instanceof PortabilityExportError ? err : toNodeError(err, null, run);
         status({ fill: 'red', shape: 'ring', text: RED._('portability-export.status.error', { code: e.code }) + queued() });
+        job.msg.summary = summaryLine('EXPORT', errorPart(e.code));
         job.done(e);
       } finally {
         current = null;
@@ -299,9 +302,13 @@ export = function (RED: NodeAPI) {
     };
 
     node.on('input', (msg: NodeMessage, send: SendFn, done: DoneFn) => {
-      if (closing) return done(new PortabilityExportError('ABORTED', RED._('portability-export.errors.stopped-queued')));
+      if (closing) {
+        msg.summary = summaryLine('EXPORT', errorPart('ABORTED'));
+        return done(new PortabilityExportError('ABORTED', RED._('portability-export.errors.stopped-queued')));
+      }
       if (queue.length >= QUEUE_LIMIT) {
         status({ fill: 'red', shape: 'ring', text: RED._('portability-export.status.error', { code: 'BUSY' }) + queued() });
+        msg.summary = summaryLine('EXPORT', errorPart('BUSY'));
         return done(new PortabilityExportError('BUSY', RED._('portability-export.errors.busy', { n: QUEUE_LIMIT })));
       }
       queue.push({ msg, send, done });
@@ -311,7 +318,10 @@ export = function (RED: NodeAPI) {
 
     node.on('close', (_removed: boolean, done: () => void) => {
       closing = true;
-      for (const job of queue.splice(0)) job.done(new PortabilityExportError('ABORTED', RED._('portability-export.errors.stopped-queued')));
+      for (const job of queue.splice(0)) {
+        job.msg.summary = summaryLine('EXPORT', errorPart('ABORTED'));
+        job.done(new PortabilityExportError('ABORTED', RED._('portability-export.errors.stopped-queued')));
+      }
       let finished = false;
       const finish = () => {
         if (finished) return;

@@ -8,6 +8,7 @@ import { clock } from '../shared/util';
 import { isPscConfigNode, type PscConfigNode } from '../psc-config/psc-config-node';
 import { PscRefusal, type GateOutcome, type PscProfessional } from '../../lib/psc';
 import { redactRequest, type HttpRequestLike } from './redact';
+import { accessSummary } from '../shared/summary';
 
 interface PscAuthDef extends NodeDef {
   psc?: string;
@@ -39,6 +40,19 @@ function pscView(p: PscProfessional, via: 'session' | 'bearer', expiresAt?: numb
   };
 }
 
+/** The request's method, for msg.summary. */
+function requestMethod(msg: NodeMessage): string {
+  return String((msg.req as HttpRequestLike | undefined)?.method ?? 'GET').toUpperCase();
+}
+
+/** The request's path without its query (the query may carry a code, a state or an identifier), for msg.summary. */
+function requestPath(msg: NodeMessage): string {
+  const req = msg.req as HttpRequestLike | undefined;
+  const url = req?.originalUrl ?? req?.url ?? '/';
+  const q = url.indexOf('?');
+  return q < 0 ? url : url.slice(0, q);
+}
+
 export = function (RED: NodeAPI) {
   function PscAuthNode(this: Node, def: NodeDef) {
     RED.nodes.createNode(this, def);
@@ -57,6 +71,7 @@ export = function (RED: NodeAPI) {
 
     /** Sends a refusal on output 2 for an http response node; reports it when it is an error. */
     const refuse = (msg: NodeMessage, refusal: PscRefusal, headers: Record<string, string>, cookies: string[], send: (m: (NodeMessage | null)[]) => void, done: (err?: Error) => void) => {
+      msg.summary = accessSummary(requestMethod(msg), requestPath(msg), { allowed: false, status: refusal.status, code: refusal.code });
       msg.statusCode = refusal.status;
       msg.headers = cookies.length ? { ...headers, 'Set-Cookie': cookies } : headers;
       msg.payload = RED._(`psc-auth.refusals.${refusal.code}`);
@@ -127,6 +142,7 @@ export = function (RED: NodeAPI) {
       switch (outcome.kind) {
         case 'pass':
           msg.psc = pscView(outcome.professional, outcome.via, outcome.expiresAt);
+          msg.summary = accessSummary(requestMethod(msg), path, { allowed: true, via: outcome.via });
           send([msg, null]);
           done();
           return;

@@ -56,6 +56,8 @@ export interface NodeAPI {
   settings: Record<string, unknown> & { userDir?: string };
   log: { info(m: string): void; warn(m: string): void; error(m: string): void; debug(m: string): void };
   _(key: string, subs?: Record<string, unknown>): string;
+  /** The runtime's events (flows:started, runtime-event…). */
+  events?: { on(event: string, listener: (payload: any) => void): void };
   /** The editor's HTTP API (Express), for the endpoints an edit dialog reads. */
   httpAdmin: { get(path: string, ...handlers: AdminHandler[]): void };
   auth: { needsPermission(permission: string): AdminHandler };

@@ -45,6 +45,27 @@ describe('e2e: MLLP in a real Node-RED', function () {
     assert.doesNotMatch(red!.output, /\[error\]/);
   });
 
+  it('issue 12: a full deploy (POST /flows, Node-RED-Deployment-Type: full) that changes another node keeps a connected sender connected and answered', async () => {
+    const sock = await connectRetry(mllpPort);
+    let closed = false;
+    void sock.closed.then(() => (closed = true));
+    try {
+      assert.deepEqual(msaOf(await sock.request(sampleMessage('DEPLOY-1'))), { code: 'AA', controlId: 'DEPLOY-1' });
+      const mark = red!.output.length;
+      const flows = ackFlow(mllpPort).map((n) => (n.id === 'e2e-fn' ? { ...n, name: 'build ACK (changed)' } : n));
+      await red!.deploy(flows);
+      assert.match(red!.output.slice(mark), /Stopping flows[\s\S]*Started flows/, 'a full deploy: every node stopped and started');
+      assert.match(red!.output.slice(mark), /kept through the deploy, 1 connection\(s\) open/);
+      assert.deepEqual(msaOf(await sock.request(sampleMessage('DEPLOY-2'))), { code: 'AA', controlId: 'DEPLOY-2' });
+      // the deployed flows are the new ones: the function node's new name is what runs
+      const running = (await red!.request('GET', '/flows')).json<{ id: string; name?: string }[]>();
+      assert.equal(running.find((n) => n.id === 'e2e-fn')?.name, 'build ACK (changed)');
+      assert.equal(closed, false, 'never disconnected');
+    } finally {
+      await sock.close();
+    }
+  });
+
   it('serves again after a restart of Node-RED (same user dir)', async () => {
     await red!.restart();
     const sock = await connectRetry(mllpPort);

@@ -12,6 +12,7 @@ import { msaOf, sampleMessage } from '../support/mllp';
 import { adtMessage, withWrongKey } from '../fixtures/adt';
 import { mdmOf, receivedDocument } from '../fixtures/cda-received';
 import { textPdf } from '../fixtures/pdf';
+import { unzipAll } from '../fixtures/export-docs';
 import { LEGACY_CDA_FIELDS } from '../../nodes/shared/establishment';
 import { freeLayerPorts, layerDefaults, layerEnv, type LayerPorts } from './layer-pack';
 
@@ -67,6 +68,10 @@ describe('e2e: flow packs and examples in a real Node-RED', function () {
       const tabs = e.nodes.filter((n) => n.type === 'tab');
       if (examples.includes(e)) assert.equal(tabs.length, 1, `${e.file}: one tab`);
       for (const tab of tabs) assert.ok(String(tab.info ?? '').length > 40, `${e.file}: the tab "${tab.label}" says what the flow does`);
+      // issue 12: every debug node shows the one-line msg.summary, in the sidebar and as its status
+      for (const d of e.nodes.filter((n) => n.type === 'debug')) {
+        assert.deepEqual([d.complete, d.targetType, d.tostatus, d.statusVal, d.statusType], ['summary', 'msg', true, 'summary', 'msg'], `${e.file}: ${d.id}`);
+      }
       // issue 12: the establishment is set once, in a segur-establishment node, not typed again in each node
       for (const n of e.nodes.filter((x) => x.type === 'pdf-to-cda-n1' || x.type === 'portability-export')) {
         const est = e.nodes.find((x) => x.id === n.establishment);
@@ -165,27 +170,28 @@ describe('e2e: flow packs and examples in a real Node-RED', function () {
 
   it('example "adt-to-ins": the qualified A28 gives AA and an identity, the wrong key AA without the INS, no IPP AE and an error', async () => {
     assert.equal((await red!.request('POST', '/inject/ex-adt-ok')).status, 200);
+    // issue 12: the debug pane shows msg.summary, "A28 · IPP 000003 · INS qualifiée · AA"
     const patient = await pane!.waitFor((m) => m.id === 'ex-adt-patient');
-    assert.match(patient.msg, /"qualified":\s*true/);
-    await pane!.waitFor((m) => m.id === 'ex-adt-ack' && /"code":\s*"AA"/.test(m.msg));
+    assert.equal(patient.property, 'summary');
+    assert.match(patient.msg, /^A28 · IPP \S+ · INS qualifiée · AA$/);
+    await pane!.waitFor((m) => m.id === 'ex-adt-ack' && /^A28 · IPP \S+ · INS qualifiée · AA$/.test(m.msg));
     assert.equal((await red!.request('POST', '/inject/ex-adt-warn')).status, 200);
-    await pane!.waitFor((m) => m.id === 'ex-adt-patient' && /"ins":\s*null/.test(m.msg) && /"qualified":\s*false/.test(m.msg));
+    await pane!.waitFor((m) => m.id === 'ex-adt-patient' && /^A\d\d · IPP \S+ · INS non qualifiée\b.* · AA$/.test(m.msg));
     assert.equal((await red!.request('POST', '/inject/ex-adt-bad')).status, 200);
-    await pane!.waitFor((m) => m.id === 'ex-adt-ack' && /"code":\s*"AE"/.test(m.msg));
-    await pane!.waitFor((m) => m.id === 'ex-adt-error');
+    await pane!.waitFor((m) => m.id === 'ex-adt-ack' && / · AE$/.test(m.msg));
+    const error = await pane!.waitFor((m) => m.id === 'ex-adt-error');
+    assert.match(error.msg, / · AE$/);
+    assert.doesNotMatch(JSON.stringify(pane!.messages.filter((m) => m.id.startsWith('ex-adt-'))), /MARTIN|1985|2850569/, 'no patient data in the debug pane');
   });
 
   it('example "pdf-to-cda-n1": the PDF of the inject node becomes a CDA carrying the INS and an MDM^T02 of the volet Transmission 2.1 (msg.transmission)', async () => {
     assert.equal((await red!.request('POST', '/inject/ex-cda-inject')).status, 200);
-    const cda = await pane!.waitFor((m) => m.id === 'ex-cda-doc' && /"insIncluded":\s*true/.test(m.msg), 20_000);
-    assert.match(cda.msg, /"typeCode":\s*"11490-0"/);
-    assert.match(cda.msg, /"archived":\s*true/);
+    // issue 12: msg.summary — the CDA carrying the INS, archived; its MDM^T02 (new) for the PFI
+    const cda = await pane!.waitFor((m) => m.id === 'ex-cda-doc', 20_000);
+    assert.equal(cda.property, 'summary');
+    assert.match(cda.msg, /^CDA 11490-0 v1 · IPP \S+ · INS qualifiée · archived$/);
     const sent = await pane!.waitFor((m) => m.id === 'ex-cda-mdm');
-    assert.equal(sent.property, 'transmission');
-    assert.match(sent.msg, /"carrier":\s*"MDM"/);
-    assert.match(sent.msg, /"event":\s*"MDM\^T02"/);
-    assert.match(sent.msg, /"action":\s*"new"/);
-    assert.match(sent.msg, /"profile":\s*"2\.1\^CISIS_CDA_HL7_V2"/);
+    assert.match(sent.msg, /^MDM\^T02 · MSH-10 \S+ · 11490-0 v1 · IPP \S+ · INS qualifiée$/);
     assert.equal(pane!.messages.filter((m) => m.id === 'ex-cda-error').length, 0, 'no error');
     // the code lists of its edit dialog
     const codes = await red!.request('GET', '/pdf-to-cda-n1/codes', undefined, { accept: 'application/json' });
@@ -196,20 +202,18 @@ describe('e2e: flow packs and examples in a real Node-RED', function () {
 
   it('example "cda-ingest": the CR-BIO goes to reconcile (no identity in the store), its ORU gets AE 207 / 902 (LPS volet), the hostile DOCTYPE is rejected (DTD)', async () => {
     assert.equal((await red!.request('POST', '/inject/ex-cdain-cda')).status, 200);
+    // issue 12: msg.summary — where the document went, why, what the archive did, the ACK
     const rec = await pane!.waitFor((m) => m.id === 'ex-cdain-rec');
-    assert.match(rec.msg, /"outcome":\s*"reconcile"/);
-    assert.match(rec.msg, /"method":\s*"unknown-patient"/);
-    assert.match(rec.msg, /"type":\s*"11502-2"/);
-    assert.match(rec.msg, /"archive":\s*"archived"/);
+    assert.match(rec.msg, /^CDA · 11502-2 · to reconcile \(unknown-patient\) · archived( · AE)?$/);
     assert.doesNotMatch(rec.msg, /MARTIN|Paul|1985|185027505678953/, 'no patient data in the debug pane');
     assert.equal((await red!.request('POST', '/inject/ex-cdain-oru')).status, 200);
     const ack = await pane!.waitFor((m) => m.id === 'ex-cdain-ack');
-    assert.match(ack.msg, /"code":\s*"AE"/, 'kept for reconciliation: AE 207 with ERR-5 902, patient unknown');
-    assert.match(ack.msg, /"controlId":\s*"EXORU0001"/);
-    await pane!.waitFor((m) => m.id === 'ex-cdain-rec' && /"archive":\s*"duplicate"/.test(m.msg));
+    // kept for reconciliation: AE 207 with ERR-5 902, patient unknown; sent again: a duplicate
+    assert.equal(ack.msg, 'ORU^R01 · MSH-10 EXORU0001 · 11502-2 · to reconcile (unknown-patient) · duplicate · AE');
+    await pane!.waitFor((m) => m.id === 'ex-cdain-rec' && / · duplicate · AE$/.test(m.msg));
     assert.equal((await red!.request('POST', '/inject/ex-cdain-hostile')).status, 200);
     const rej = await pane!.waitFor((m) => m.id === 'ex-cdain-rej');
-    assert.match(rej.msg, /"code":\s*"DTD"/);
+    assert.match(rej.msg, /^CDA · rejected \(DTD\)( · A[ER])?$/);
     assert.doesNotMatch(rej.msg, /root:|daemon:/, 'the external entity was never read');
     assert.equal(pane!.messages.filter((m) => m.id === 'ex-cdain-pre').length, 0);
   });
@@ -218,33 +222,30 @@ describe('e2e: flow packs and examples in a real Node-RED', function () {
     // every example shares one store (ins-store file ""): counts depend on what the other examples archived
     assert.equal((await red!.request('POST', '/inject/ex-pexp-all')).status, 200);
     const shown = await pane!.waitFor((m) => m.id === 'ex-pexp-export', 30_000);
-    assert.equal(shown.property, 'export');
-    assert.match(shown.msg, /"documents":\s*\d+/);
-    assert.match(shown.msg, /"patients":\s*\d+/);
-    assert.match(shown.msg, /"sha256":\s*"[0-9a-f]{64}"/);
-    assert.match(shown.msg, /"exportId":\s*"[0-9a-f-]{36}"/);
-    assert.match(shown.msg, /"since":\s*null/, 'msg.everything: the whole history');
-    assert.match(shown.msg, /"types":\s*\[\s*"11490-0",\s*"34874-8",\s*"57833-6"\s*\]/);
-    const file = /"file":\s*"([^"]+)"/.exec(shown.msg)?.[1];
-    assert.ok(file, shown.msg);
+    assert.equal(shown.property, 'summary');
+    const [, exportId, documents] = /^EXPORT ([0-9a-f-]{36}) · all · [\d,]+ patients? · ([\d,]+) documents? · [\d,]+ bytes$/.exec(shown.msg) ?? [];
+    assert.ok(exportId, shown.msg);
     const folder = path.join(red!.userDir, 'segur-dpi', 'exports');
-    assert.equal(path.dirname(file), folder);
-    assert.match(path.basename(file), /^export-690000001-all-\d{8}-\d{6}(-\d+)?\.zip$/);
-    assert.ok(fs.statSync(file).size > 0);
-    assert.deepEqual(fs.readdirSync(folder), [path.basename(file)], 'the archive only, no partial file');
+    const [name, ...others] = fs.readdirSync(folder);
+    assert.deepEqual(others, [], 'the archive only, no partial file');
+    assert.match(name, /^export-690000001-all-\d{8}-\d{6}(-\d+)?\.zip$/);
+    const manifest = JSON.parse(unzipAll(fs.readFileSync(path.join(folder, name))).get('manifest.json')!.toString('utf8'));
+    assert.equal(manifest.export.exportId, exportId, 'the archive the summary names');
+    assert.equal(manifest.documents.length, Number(documents.replace(/,/g, '')));
+    assert.equal(manifest.export.depth.since, null, 'msg.everything: the whole history');
+    assert.equal(manifest.export.types, '*', 'the whole history: every type (issue 12)');
     assert.doesNotMatch(shown.msg, /MARTIN/, 'no patient data in the debug pane');
 
     // the test patient: known when another example stored it (adt-to-ins, pdf-to-cda-n1), else UNKNOWN_PATIENT
     assert.equal((await red!.request('POST', '/inject/ex-pexp-patient')).status, 200);
     const next = await pane!.waitFor((m) => (m.id === 'ex-pexp-export' && m !== shown) || m.id === 'ex-pexp-error', 30_000);
     if (next.id === 'ex-pexp-export') {
-      assert.match(next.msg, /"patients":\s*1\b/);
-      assert.match(next.msg, /"documents":\s*\d+/);
-      assert.match(next.msg, /export-690000001-patient-\d{8}-\d{6}(-\d+)?\.zip/);
-      assert.doesNotMatch(next.msg, /123456\.zip|MARTIN/, 'no patient data in the file name');
+      assert.match(next.msg, /^EXPORT [0-9a-f-]{36} · patient · 1 patient · [\d,]+ documents? · [\d,]+ bytes$/);
+      const names = fs.readdirSync(folder).filter((n) => n !== name);
+      assert.equal(names.length, 1);
+      assert.match(names[0], /^export-690000001-patient-\d{8}-\d{6}(-\d+)?\.zip$/, 'no patient data in the file name');
     } else {
-      assert.match(next.msg, /"code":\s*"UNKNOWN_PATIENT"/);
-      assert.doesNotMatch(next.msg, /"message":\s*"[^"]*123456/, 'the error names msg.ipp, not its value');
+      assert.equal(next.msg, 'EXPORT · ERROR UNKNOWN_PATIENT');
     }
   });
 
@@ -257,8 +258,8 @@ describe('e2e: flow packs and examples in a real Node-RED', function () {
       const res = await red!.request('POST', `/inject/${inject}`);
       assert.equal(res.status, 200);
       const shown = await pane!.waitFor((m) => m.id === debugId);
-      assert.match(shown.msg, /"code":\s*"AA"/);
-      assert.match(shown.msg, /"controlId":\s*"EX000001"/);
+      // issue 12: msg.summary of mllp-out — the message sent, its control id, the ACK
+      assert.match(shown.msg, /^\w+\^\w+ · MSH-10 EX000001 · AA · to 127\.0\.0\.1:\d+$/);
     });
   }
 

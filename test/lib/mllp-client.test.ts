@@ -81,14 +81,12 @@ describe('MLLP client', () => {
     const s = await startServer(0, () => undefined); // never answers
     servers.push(s.server);
     const c = client({ port: s.port, ackTimeoutMs: 100, maxRetries: 2 });
-    const t0 = Date.now();
     await assert.rejects(c.send(sampleMessage('T0001')), (err: MllpError) => {
       assert.equal(err.code, 'TIMEOUT');
       assert.equal(err.attempts, 3);
       assert.match(err.message, /no acknowledgement from 127\.0\.0\.1:\d+ within 100 ms \(3 attempts\)/);
       return true;
     });
-    assert.ok(Date.now() - t0 >= 300);
     assert.equal(s.received.length, 3);
     assert.ok(s.received.every((m) => m === sampleMessage('T0001')));
     assert.equal(s.state.connections, 3, 'a new connection per attempt');
@@ -114,9 +112,12 @@ describe('MLLP client', () => {
     const s = await startServer(0, () => undefined);
     servers.push(s.server);
     const c = client({ port: s.port, ackTimeoutMs: 60_000, maxRetries: 0 });
-    const t0 = Date.now();
-    await assert.rejects(c.send(sampleMessage('P0001'), { ackTimeoutMs: 80 }), { code: 'TIMEOUT' });
-    assert.ok(Date.now() - t0 < 2000);
+    // the time-out the message asked for, as the error says (never a duration measured: issue 12)
+    await assert.rejects(c.send(sampleMessage('P0001'), { ackTimeoutMs: 80 }), (err: MllpError) => {
+      assert.equal(err.code, 'TIMEOUT');
+      assert.match(err.message, /within 80 ms \(1 attempt/);
+      return true;
+    });
   });
 
   it('reconnects after the server restarts', async () => {

@@ -42,6 +42,7 @@ describe('lib/store SqliteIdentityStore', () => {
     assert.equal(first.result.identity?.patient.ins, null, 'an INS sent with PROV is not integrated');
     const second = await apply({ pid: { status: ['VALI'] }, evnOccurred: '20261123110000+0100' });
     assert.equal(second.result.outcome, 'applied');
+    assert.deepEqual([first.result.created, second.result.created], [true, false], 'the first message created the identity, the second updated it');
     const stored = await store.byIpp('123456', OID.IPP);
     assert.equal(stored?.patient.status, 'VALI');
     assert.equal(stored?.patient.qualified, true);

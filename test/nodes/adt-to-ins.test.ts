@@ -6,6 +6,7 @@ import { isDeepStrictEqual } from 'node:util';
 import adtToIns = require('../../nodes/adt-to-ins/adt-to-ins');
 import insStore = require('../../nodes/ins-store/ins-store');
 import { redactIssueText } from '../../nodes/adt-to-ins/report';
+import { assertSummary } from '../support/summary';
 import { encodeHl7, parseAck, readHeader } from '../../lib/hl7';
 import { readAdtPayload } from '../../lib/ins';
 import type { IdentityStore, SqliteIdentityStore } from '../../lib/store';
@@ -70,6 +71,10 @@ class Probe {
     assert.ok(this.out.length <= o + 1 && this.errors.length <= e + 1);
     const ack = this.acks[a];
     assert.equal(typeof ack.payload, 'string');
+    // issue 12: every output, and what a Catch node gets, carries one line without patient data
+    const line = assertSummary(ack, { has: [ack.ack.code], not: PATIENT_DATA });
+    if (this.out.length > o) assert.equal(assertSummary(this.out[o], { not: PATIENT_DATA }), line, 'output 1 and the ACK say the same');
+    if (this.errors.length > e) assertSummary(this.errors[e], { has: [ack.ack.code], not: PATIENT_DATA });
     return { ack, parsed: parseAck(ack.payload), out: this.out[o], err: this.errors[e] };
   }
 
@@ -166,7 +171,7 @@ describe('adt-to-ins node', function () {
       assert.equal(r.out.payload, input);
       assert.equal(r.out._msgid, 'm1');
       assert.deepEqual(r.out.mllp, mllp);
-      assert.deepEqual(r.out.hl7, { event: 'A28', controlId: 'MSG0001', sender: 'GAM/CHU-X', eventTime: '2026-11-23T10:10:00+01:00', action: 'update' });
+      assert.deepEqual(r.out.hl7, { event: 'A28', controlId: 'MSG0001', sender: 'GAM/CHU-X', eventTime: '2026-11-23T10:10:00+01:00', action: 'create' });
       assert.deepEqual(r.out.insStore, { outcome: 'applied', file: helper.getNode('st').file });
       assert.equal(helper.getNode('st').file, path.join(fs.realpathSync(tmp), path.basename(file)));
       assert.equal(r.out.patient.qualified, true);
@@ -176,6 +181,9 @@ describe('adt-to-ins node', function () {
       assert.deepEqual(r.out.patient.ins, { value: MARIE_NIR, oid: OID.NIR, kind: 'NIR', environment: 'production', validFrom: null });
       assert.equal(r.out.patient.birthName, 'MARTIN');
       assert.equal(r.err, undefined);
+      // issue 12: the debug pane's line, in the issue's form
+      assert.equal(r.out.summary, 'A28 · IPP 123456 · INS qualifiée · AA');
+      assert.equal(r.ack.summary, 'A28 · IPP 123456 · INS qualifiée · AA');
 
       // the store
       const stored = await store().byIpp('123456');
@@ -220,12 +228,31 @@ describe('adt-to-ins node', function () {
         assert.equal(r.parsed.controlId, `EV${i}`);
         assert.equal(readHeader(r.ack.payload).event, event);
         assert.equal(r.out?.hl7.event, event);
-        assert.equal(r.out?.hl7.action, 'update');
+        assert.equal(r.out?.hl7.action, i === 0 ? 'create' : 'update', event);
         assert.equal(r.ack.insStore.outcome, 'applied', event);
       }
       const history = await store().history(keyOf('123456'));
       assert.deepEqual(history.map((e) => e.event), updates);
       assert.ok(history.every((e) => e.applied));
+    });
+
+    it('issue 12: the first A28 of a new patient is reported as a creation (hl7.action "create"), the A31 that follows as an update, as the store\'s audit says', async () => {
+      const p = await start({ file: dbFile() });
+      const first = await p.adt({ event: 'A28', controlId: 'NEW1', evnOccurred: '20261123100000+0100' });
+      assert.equal(first.parsed.code, 'AA');
+      assert.equal(first.out?.hl7.action, 'create');
+      assert.equal(first.ack.hl7.action, 'create', 'the ACK output says the same');
+      const next = await p.adt({ event: 'A31', controlId: 'NEW2', evnOccurred: '20261123110000+0100' });
+      assert.equal(next.out?.hl7.action, 'update');
+      assert.equal(next.ack.hl7.action, 'update');
+      // another patient: created again; the same message sent again (a duplicate) creates nothing
+      const other = await p.adt({ event: 'A28', controlId: 'NEW3', pid: { ipp: '999001', ins: null, status: ['PROV'] }, evnOccurred: '20261123120000+0100' });
+      assert.equal(other.out?.hl7.action, 'create');
+      const again = await p.adt({ event: 'A28', controlId: 'NEW3', pid: { ipp: '999001', ins: null, status: ['PROV'] }, evnOccurred: '20261123120000+0100' });
+      assert.equal(again.ack.insStore.outcome, 'duplicate');
+      assert.equal(again.ack.hl7.action, 'update', 'what the message asks: nothing was created');
+      const audit = (await store().audit(10)).reverse().map((a) => a.action);
+      assert.deepEqual(audit, ['create', 'update', 'create']);
     });
 
     it('A40 merges: AA, the history of the merged IPP moves to the surviving one', async () => {

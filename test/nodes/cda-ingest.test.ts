@@ -13,6 +13,7 @@ import { HOSTILE, STRUCTURED_BODY, billionLaughs, cdaXml, pdfLike } from '../fix
 import { JEAN_NIR, LOCAL, MARIE_NIR, PATIENTS, PAUL_NIR, feedIdentity, mdmOf, oruOf, receivedDocument, type Received } from '../fixtures/cda-received';
 import { textPdf } from '../fixtures/pdf';
 import { delay, until, withMessages } from '../support/red-nodes';
+import { assertSummary } from '../support/summary';
 
 const helper = require('node-red-node-test-helper');
 helper.init(require.resolve('node-red'));
@@ -24,6 +25,8 @@ const MARIE_KEY = `${OID.IPP}|123456`;
 
 /** Patient data of the fixtures that must never reach a log line. */
 const PATIENT_DATA = ['MARTIN', 'Marie', 'DUPONT', 'Jean', 'Paul', '1985', '1975', '69123', '75056', MARIE_NIR, JEAN_NIR, PAUL_NIR, 'LAB-778899', '123456'];
+/** msg.summary may name the IPP (issue 12: "A28 · IPP 000003 · INS qualifiée · AA"), nothing else of the patient. */
+const NOT_IN_SUMMARY = PATIENT_DATA.filter((v) => v !== '123456' && v !== 'LAB-778899');
 
 function flow(o: { file?: string | null; archive?: boolean; acceptLevel3?: boolean; maxSize?: number; store?: string; reconcileAck?: string } = {}): Msg[] {
   const nodes: Msg[] = [];
@@ -90,6 +93,10 @@ class Probe {
     assert.ok(outs.length <= 1 && outs.every((p) => news(p).length === 1), `one output only: ${outs.join(', ')}`);
     assert.ok(news('ack').length <= 1, 'one acknowledgement at most');
     const ack = news('ack')[0];
+    // issue 12: every output carries one line without patient data; the ACK says the same, with its code
+    const line = outs[0] ? assertSummary(news(outs[0])[0], { has: [outs[0] === 'pre' ? 'preselected' : outs[0] === 'rec' ? 'to reconcile' : 'rejected'], not: NOT_IN_SUMMARY }) : null;
+    if (ack) assertSummary(ack, { has: [ack.ack.code, ...(line ? [line] : [])], not: NOT_IN_SUMMARY });
+    for (const e of news('err')) assertSummary(e, { has: ['ERROR'], not: NOT_IN_SUMMARY });
     return {
       port: outs[0] ?? null,
       msg: outs[0] ? news(outs[0])[0] : undefined,
@@ -258,6 +265,8 @@ describe('cda-ingest node', function () {
       assert.deepEqual(r.ack!.ack, { code: 'AA', controlId: 'ORU-1', text: '' });
       assert.deepEqual(r.ack!.mllp, mllp);
       assert.equal(r.ack!._msgid, 'm1');
+      assert.match(r.msg!.summary, /^ORU\^R01 · MSH-10 ORU-1 · \S+ · IPP 123456 · preselected \(\S+\) · archived · AA$/, 'issue 12: the debug pane\'s line');
+      assert.equal(r.ack!.summary, r.msg!.summary);
       const h = readHeader(r.ack!.payload);
       assert.equal(h.type, 'ACK');
       assert.equal(h.receivingApplication.split('^')[0], 'LABO', 'addressed to the sender');
@@ -468,7 +477,7 @@ describe('cda-ingest node', function () {
     it('an unknown patient (an INS no local identity carries)', async () => {
       const p = await start({ file: dbFile() });
       const doc = await receivedDocument('CR-BIO', pdf, PATIENTS.paul());
-      const r = await p.send({ payload: mdmOf(doc, 'T02', 'MDM-PAUL') }, true);
+      const r = await p.send({ payload: mdmOf(doc, 'T02', 'MDM-P1') }, true);
       assert.equal(r.port, 'rec');
       assert.equal(r.parsed!.code, 'AE');
       assert.deepEqual(r.parsed!.errors.map((e) => [e.code, e.application?.code]), [['207', '902']]);

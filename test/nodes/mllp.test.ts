@@ -7,7 +7,9 @@ import mllpOut = require('../../nodes/mllp-out/mllp-out');
 import { MllpClient } from '../../lib/mllp/client';
 import { MllpServer } from '../../lib/mllp/server';
 import { connections } from '../../lib/mllp/registry';
+import { sharedListeners } from '../../lib/mllp/listeners';
 import { RawMllpSocket, controlIdOf, delay, freePort, makeSelfSignedCert, msaOf, sampleMessage, simpleAck } from '../support/mllp';
+import { statusesOf, until, withMessages } from '../support/red-nodes';
 
 const helper = require('node-red-node-test-helper');
 const tlsNode = require('@node-red/nodes/core/network/05-tls.js');
@@ -56,6 +58,8 @@ async function waitListening(port: number): Promise<void> {
 }
 
 const NODES = [mllpIn, mllpResponse, mllpOut];
+/** The same nodes with their en-US texts (errors and statuses read as a person would). */
+const NODES_EN = withMessages(['mllp-in', 'mllp-response', 'mllp-out'], [mllpIn, mllpResponse, mllpOut]);
 
 describe('MLLP nodes', function () {
   this.timeout(15_000);
@@ -104,6 +108,8 @@ describe('MLLP nodes', function () {
       // plain JSON: survives cloning
       assert.deepEqual(JSON.parse(JSON.stringify({ hl7: msg.hl7, mllp: msg.mllp })), { hl7: msg.hl7, mllp: msg.mllp });
       assert.ok(connections.has(msg.mllp.connectionId));
+      // issue 12: one line for the debug pane, none of the message's content
+      assert.equal(msg.summary, 'ADT^A01 · MSH-10 IN00001 · from SENDER');
     });
 
     it('writes no debug line per message or connection at the info log level (issue 11: node.debug costs more than the message)', async () => {
@@ -278,19 +284,19 @@ describe('MLLP nodes', function () {
       assert.deepEqual(msaOf(await sock.request(sampleMessage('J0001'))), { code: 'AA', controlId: 'J0001' });
     });
 
-    it('shows a red ring when the port is in use', async () => {
+    it('issue 12: a port in use (EADDRINUSE) gives a red status naming the port and an error saying what to do', async () => {
       const blocker = net.createServer();
       await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
       const port = (blocker.address() as net.AddressInfo).port;
       try {
-        await helper.load(NODES, [{ id: 'in', type: 'mllp-in', port, host: '127.0.0.1', wires: [] }]);
-        const statuses: { fill?: string; shape?: string; text?: string }[] = [];
-        const until = Date.now() + 3000;
-        getNode('in').on('call:status', (call: { args: [{ fill?: string; shape?: string; text?: string }] }) => statuses.push(call.args[0]));
-        while (!statuses.some((s) => s.fill === 'red') && Date.now() < until) await delay(20);
-        const red = statuses.find((s) => s.fill === 'red');
-        assert.ok(red, JSON.stringify(statuses));
-        assert.equal(red.shape, 'ring');
+        await helper.load(NODES_EN, [{ id: 'in', type: 'mllp-in', port, host: '127.0.0.1', wires: [] }]);
+        const node = getNode('in') as TestNode & { error: { getCalls(): { thisValue: unknown; args: unknown[] }[] } };
+        await until(() => statusesOf(node).some((s) => s.fill === 'red'), 'a red status');
+        const red = statusesOf(node).find((s) => s.fill === 'red');
+        assert.deepEqual(red, { fill: 'red', shape: 'ring', text: `port ${port} in use` });
+        const errors = node.error.getCalls().filter((c) => c.thisValue === node).map((c) => String((c.args[0] as Error)?.message ?? c.args[0]));
+        assert.equal(errors.length, 1, errors.join('\n'));
+        assert.equal(errors[0], `cannot listen on 127.0.0.1:${port}: the port is already in use (another mllp-in of this Node-RED or another program listens on it) — choose another port`);
       } finally {
         blocker.close();
       }
@@ -305,7 +311,9 @@ describe('MLLP nodes', function () {
       assert.ok(before >= 1);
       await helper.unload();
       await sock.closed;
-      assert.equal(connections.size, before - 1);
+      // the runtime stopped (not a deploy): nothing is held for a next node
+      await until(() => connections.size === before - 1, 'the connection forgotten');
+      assert.deepEqual(sharedListeners(), {});
       // the port is free again
       const again = new MllpServer({ port, host: '127.0.0.1' });
       await again.listen();
@@ -394,6 +402,59 @@ describe('MLLP nodes', function () {
       assert.equal(msgs[3].payload, simpleAck('OUT3'));
       assert.deepEqual(msgs[3].mllp, { connectionId: 'kept' });
       assert.deepEqual(srv.received.map(controlIdOf), Array.from({ length: 20 }, (_, i) => `OUT${i}`));
+      assert.equal(msgs[3].summary, `ADT^A01 · MSH-10 OUT3 · AA · to 127.0.0.1:${srv.port}`, 'issue 12: the debug pane\'s line');
+    });
+
+    it('issue 12: without a host (none in the node, no msg.host), a red status and a Catch-able NO_HOST error naming what is missing', async () => {
+      await helper.load(NODES_EN, [
+        { id: 'out', type: 'mllp-out', host: '', port: 2575, ackTimeout: 5, retries: 0, wires: [['h']] },
+        { id: 'h', type: 'helper' },
+        { id: 'c', type: 'catch', scope: null, uncaught: false, wires: [['err']] },
+        { id: 'err', type: 'helper' },
+      ]);
+      const out = getNode('out');
+      assert.deepEqual(statusesOf(out)[0], { fill: 'red', shape: 'ring', text: 'no host' }, 'said at deploy');
+      const errors = nextMessages('err');
+      out.receive({ payload: sampleMessage('NOHOST1') });
+      const [e] = await errors;
+      assert.equal(e.error.code, 'NO_HOST');
+      assert.match(e.error.message, /no host — the node has none and msg\.host is not set/);
+      assert.equal(e.summary, 'MLLP · ERROR NO_HOST');
+      const last = statusesOf(out).pop() as Msg;
+      assert.equal(last.fill, 'red');
+      assert.match(last.text, /^no host · \d\d:\d\d:\d\d$/);
+    });
+
+    it('issue 12: "host and port from the message": the node waits for msg.host (grey), sends with it, and names msg.host / msg.port when they are missing or wrong', async () => {
+      const srv = await testServer((t) => simpleAck(controlIdOf(t)));
+      await helper.load(NODES_EN, [
+        { id: 'out', type: 'mllp-out', host: '', port: '', hostFromMsg: true, ackTimeout: 5, retries: 0, wires: [['h']] },
+        { id: 'h', type: 'helper' },
+        { id: 'c', type: 'catch', scope: null, uncaught: false, wires: [['err']] },
+        { id: 'err', type: 'helper' },
+      ]);
+      const out = getNode('out');
+      assert.deepEqual(statusesOf(out)[0], { fill: 'grey', shape: 'ring', text: 'host from msg.host' });
+      const got = nextMessages('h');
+      out.receive({ payload: sampleMessage('FROMMSG1'), host: '127.0.0.1', port: srv.port });
+      assert.equal((await got)[0].ack.code, 'AA');
+
+      const errs: Msg[] = [];
+      getNode('err').on('input', (m) => errs.push(m));
+      out.receive({ payload: sampleMessage('FROMMSG2'), port: srv.port });
+      await until(() => errs.length === 1, 'NO_HOST');
+      assert.equal(errs[0].error.code, 'NO_HOST');
+      assert.match(errs[0].error.message, /msg\.host is not set and the node has no default host/);
+      out.receive({ payload: sampleMessage('FROMMSG3'), host: '127.0.0.1' });
+      await until(() => errs.length === 2, 'NO_PORT');
+      assert.equal(errs[1].error.code, 'NO_PORT');
+      assert.match(errs[1].error.message, /no port — the node has none and msg\.port is not set/);
+      assert.match((statusesOf(out).pop() as Msg).text, /^no port · /);
+      out.receive({ payload: sampleMessage('FROMMSG4'), host: '127.0.0.1', port: 70000 });
+      await until(() => errs.length === 3, 'BAD_PORT');
+      assert.equal(errs[2].error.code, 'BAD_PORT');
+      assert.match(errs[2].error.message, /invalid port 70000 \(msg\.port\)/);
+      assert.deepEqual(srv.received.map(controlIdOf), ['FROMMSG1'], 'only the message with a host and a port was sent');
     });
 
     it('uses msg.host / msg.port when given', async () => {

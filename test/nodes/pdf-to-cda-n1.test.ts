@@ -22,6 +22,7 @@ import { DOC_ROOT, ENCOUNTER_ROOT, PRESCRIPTION_TYPES, SEGUR_TYPES, SET_ROOT, do
 import { NOT_PDFS, encryptedPdf, largePdf, MiB, openActionJavaScriptPdf, pagelessPdf, pdfAPdf, textPdf } from '../fixtures/pdf';
 import { checkCda, describeErrors } from '../support/check-cda';
 import { delay, statusesOf, until, withMessages } from '../support/red-nodes';
+import { assertSummary } from '../support/summary';
 
 const helper = require('node-red-node-test-helper');
 helper.init(require.resolve('node-red'));
@@ -132,6 +133,10 @@ class Probe {
     await until(() => (this.cda.length > c && this.pfi.length > m) || this.errors.length > e, 'both outputs or an error', 20_000);
     await delay(30); // anything else that would come
     assert.ok(this.cda.length <= c + 1 && this.pfi.length <= m + 1 && this.errors.length <= e + 1, 'one message per output at most');
+    // issue 12: each output, and what a Catch node gets, carries one line without patient data (the IPP aside)
+    if (this.cda[c]) assertSummary(this.cda[c], { has: [/^CDA /], not: NOT_IN_SUMMARY });
+    if (this.pfi[m]) assertSummary(this.pfi[m], { has: [/^(MDM|ORU)\^/], not: NOT_IN_SUMMARY });
+    if (this.errors[e]) assertSummary(this.errors[e], { has: ['ERROR'], not: NOT_IN_SUMMARY });
     return { cda: this.cda[c], pfi: this.pfi[m], err: this.errors[e] };
   }
 
@@ -162,6 +167,8 @@ class Probe {
 
 /** Patient data of the fixtures that must never appear in an error text or a status. */
 const PATIENT_DATA = ['MARTIN', 'Marie', 'DURAND', '1985-05-12', '19850512', '69123', MARIE_NIR, '123456', 'DUPONT', '654321', 'Jean', '1975-02-01', '19750201', provisionalPatient().ins!.value];
+/** msg.summary may name the IPP (issue 12: "A28 · IPP 000003 · INS qualifiée · AA"), nothing else of the patient. */
+const NOT_IN_SUMMARY = PATIENT_DATA.filter((v) => v !== '123456' && v !== '654321');
 function assertNoPatientData(text: string) {
   for (const v of PATIENT_DATA) assert.ok(!text.includes(v), `"${v}" appears in: ${text}`);
 }
@@ -367,6 +374,8 @@ describe('pdf-to-cda-n1 node', function () {
       const r = await p.produce({ payload: pdfa, patient: vali, document: documentInput('CRO') });
       await checkProduced(r, vali, { typeCode: '34874-8', action: 'new', archived: false });
       assert.ok(!r.cda.payload.includes(MARIE_NIR) && !r.pfi.payload.includes(MARIE_NIR), 'the INS read is not carried');
+      assert.equal(r.cda.summary, 'CDA 34874-8 v1 · IPP 123456 · sans INS', 'issue 12: the debug pane\'s line');
+      assert.equal(r.pfi.summary, `MDM^T02 · MSH-10 ${r.pfi.transmission.controlId} · 34874-8 v1 · IPP 123456 · sans INS`);
       assert.deepEqual(parseHl7(r.pfi.payload).getAll('PID-32'), ['PROV'], 'VALI goes with the INS only');
       assert.match(r.cda.payload, /<family qualifier="BR">MARTIN<\/family>/);
       assert.match(r.cda.payload, /<family qualifier="CL">DURAND<\/family>/);

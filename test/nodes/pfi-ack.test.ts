@@ -15,6 +15,7 @@ import { parseAck, parseHl7 } from '../../lib/hl7';
 import type { IdentityStore } from '../../lib/store';
 import { RawMllpSocket, delay, freePort } from '../support/mllp';
 import { statusesOf, until, withMessages } from '../support/red-nodes';
+import { assertSummary } from '../support/summary';
 
 const helper = require('node-red-node-test-helper');
 helper.init(require.resolve('node-red'));
@@ -129,6 +130,13 @@ describe('pfi-ack node (the journey of documents sent: ACK, ZAM^Z01 / Z02 / Z03)
     assert.deepEqual(got.journey[2].journey.documents, [DOC]);
     assert.equal(got.journey[2].zam.event, 'Z02');
     assert.equal(got.err.length, 0);
+    // issue 12: one line per output for the debug pane
+    assert.deepEqual(
+      got.journey.map((m) => m.summary),
+      ['ACK AA · MSH-10 MDM0042 · ack · 1 document', 'ZAM^Z01 · MSH-10 MDM0042 · dmp-received · 1 document', 'ZAM^Z02 · MSH-10 MDM0042 · mssante-received · 1 document'],
+    );
+    await until(() => got.acks.length === 2, 'the ACKs of both ZAM');
+    assert.deepEqual(got.acks.map((m) => assertSummary(m)), ['ACK of ZAM^Z01 · MSH-10 ZAM01 · AA', 'ACK of ZAM^Z02 · MSH-10 ZAM02 · AA']);
   });
 
   it('an N status is recorded (ok false, with its error) and acknowledged AA; a Z03 names the reader', async () => {
@@ -158,6 +166,9 @@ describe('pfi-ack node (the journey of documents sent: ACK, ZAM^Z01 / Z02 / Z03)
       got.err.map((m) => m.error.code),
       ['MISSING_CONTROL_ID', 'UNSUPPORTED_EVENT'],
     );
+    assert.deepEqual(got.err.map((m) => assertSummary(m)), ['ZAM · ERROR MISSING_CONTROL_ID', 'ZAM · ERROR UNSUPPORTED_EVENT']);
+    await until(() => got.acks.length === 2, 'both answered');
+    assert.deepEqual(got.acks.map((m) => assertSummary(m)), ['ACK of ZAM · MSH-10 ZAM21 · AE', 'ACK of ZAM · MSH-10 ZAM22 · AE']);
     assert.deepEqual((await store().journey(DOC)).map((j) => j.step), ['sent']);
   });
 
@@ -187,6 +198,8 @@ describe('pfi-ack node (the journey of documents sent: ACK, ZAM^Z01 / Z02 / Z03)
     pa.receive({ payload: zam({ event: 'Z01' }, 'ZAM41') });
     await until(() => got.acks.length === 1 && got.err.length === 1, 'the ACK and the error');
     const ar = parseAck(got.acks[0].payload);
+    assert.equal(assertSummary(got.acks[0]), 'ACK of ZAM^Z01 · MSH-10 ZAM41 · AR');
+    assert.equal(assertSummary(got.err[0]), 'ZAM^Z01 · ERROR STORE');
     assert.equal(ar.code, 'AR');
     assert.equal(ar.errors[0].code, '207');
     assert.equal(got.err[0].error.code, 'STORE');

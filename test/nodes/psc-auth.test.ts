@@ -8,6 +8,7 @@ import { readProfessional } from '../../lib/psc';
 import { freePort } from '../support/mllp';
 import { doctorAccount } from '../support/psc-provider';
 import { until, withMessages } from '../support/red-nodes';
+import { assertSummary } from '../support/summary';
 
 const helper = require('node-red-node-test-helper');
 helper.init(require.resolve('node-red'));
@@ -91,6 +92,7 @@ describe('psc-config and psc-auth nodes (test helper)', function () {
     assert.deepEqual(seen.refused[0].pscRefusal, { code: 'not-configured', status: 503 });
     assert.equal(seen.refused[0].payload, 'Authentication is not configured.');
     assert.ok(!seen.err[0].error.message.includes(SECRET));
+    assert.equal(assertSummary(seen.refused[0]), 'PSC · GET /portal · refused 503 not-configured', 'issue 12: the debug pane\'s line');
   });
 
   it('an API call without credentials: 401 with WWW-Authenticate on output 2, not an error; msg.req without Authorization', async () => {
@@ -104,6 +106,7 @@ describe('psc-config and psc-auth nodes (test helper)', function () {
     assert.equal(r.headers['Cache-Control'], 'no-store');
     assert.equal(r.req.headers.authorization, '[redacted]');
     assert.equal(seen.err.length, 0, 'the plain login challenge is no error');
+    assert.match(assertSummary(r, { not: [SECRET, 'Basic'] }), /^PSC · GET \/api\/data · refused 401 \S+$/);
   });
 
   it('PSC unreachable when a browser comes: 503 psc-unavailable on output 2 and a Catch-able error; nothing answered by the node itself', async () => {
@@ -115,6 +118,21 @@ describe('psc-config and psc-auth nodes (test helper)', function () {
     assert.equal(seen.refused[0].statusCode, 503);
     assert.match(seen.err[0].error.message, /request refused \(psc-unavailable\): discovery/);
     assert.equal(res.statusCode, 0, 'the http response node answers, from output 2');
+  });
+
+  it('issue 12: a request with a session passes on output 1 with msg.psc and msg.summary — the method and path, never the query nor who', async () => {
+    const seen = await start({});
+    const rp = helper.getNode('cfg').rp;
+    const doctor = readProfessional({ sub: 's1', ...doctorAccount().claims }, 'eidas1')!;
+    const session = rp.sessions.open(doctor, 't1');
+    // the cookie the callback would have set (the gate's own sealer)
+    const sealed = await rp.gate.o.sessionSealer.seal({ sid: session.id }, session.expiresAt, Date.now());
+    const { msg } = httpMsg('/api/data', { accept: 'application/json', cookie: `${rp.gate.cookieNames.session}=${sealed}` });
+    msg.req.originalUrl = '/api/data?ipp=123456';
+    helper.getNode('n').receive(msg);
+    await until(() => seen.ok.length === 1, 'the request passed');
+    assert.equal(seen.ok[0].psc.nationalId, doctor.nationalId);
+    assert.equal(assertSummary(seen.ok[0], { not: ['123456', doctor.nationalId, sealed] }), 'PSC · GET /api/data · allowed (session)');
   });
 
   it('msg.revoke (without a request) ends the sessions of a national id, or all; a bad value is a Catch-able error', async () => {
