@@ -3,14 +3,10 @@
 // palette, and the red triangles (node.valid, node.validationErrors) of nodes imported into the workspace.
 import { strict as assert } from 'node:assert';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { NodeRed, PROJECT_ROOT, adminToken } from './harness';
-
-/** Debian's chromium (.ci/run installs it); CHROMIUM_PATH to use another. */
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+import { launchChromium } from '../support/browser';
 
 /** The properties of an mllp-in besides its address, as its edit dialog saves them. */
 const IN = { name: '', tls: '', maxSize: 10, maxSizeUnit: 'MiB', autoAck: false, payloadType: 'string' };
@@ -24,15 +20,14 @@ function paletteTypes(): string[] {
 describe('e2e: the editor in headless Chromium', function () {
   this.timeout(180_000);
   let red: NodeRed;
+  let browser: Browser;
   let context: BrowserContext;
-  let profile: string;
   let page: Page;
 
   before(async function () {
-    assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium; .ci/run does it)`);
     red = await NodeRed.start({ flows: [] });
-    profile = fs.mkdtempSync(path.join(os.tmpdir(), 'segur-editor-chromium-'));
-    context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1400, height: 900 } });
+    browser = await launchChromium();
+    context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
     page = await context.newPage();
     // the editor takes a token from ?access_token= (what its own login stores)
     // logged in as the editor's own login leaves it: the token in localStorage
@@ -42,9 +37,8 @@ describe('e2e: the editor in headless Chromium', function () {
   });
 
   after(async () => {
-    await context?.close();
+    await browser?.close();
     await red?.stop();
-    if (profile) fs.rmSync(profile, { recursive: true, force: true });
   });
 
   /** Imports nodes into the workspace (as Import does) and gives each one's red triangle: valid, and the tooltip's lines. */
@@ -99,17 +93,17 @@ describe('e2e: the editor in headless Chromium', function () {
 
     const z = await activeFlow();
     const got = await importAndCheck([
-      { id: 'ed-in-same', type: 'mllp-in', z, x: 400, y: 60, port: 2575, host: '127.0.0.1', ...IN, wires: [[]] },
-      { id: 'ed-in-every', type: 'mllp-in', z, x: 400, y: 120, port: 2580, host: '0.0.0.0', ...IN, wires: [[]] },
+      { id: 'ed-in-same', type: 'mllp-in', z, x: 400, y: 60, port: 2582, host: '127.0.0.1', ...IN, wires: [[]] },
+      { id: 'ed-in-every', type: 'mllp-in', z, x: 400, y: 120, port: 2578, host: '0.0.0.0', ...IN, wires: [[]] },
       { id: 'ed-in-env', type: 'mllp-in', z, x: 400, y: 180, port: '${MLLP_PORT}', host: '127.0.0.1', ...IN, wires: [[]] },
       { id: 'ed-in-free', type: 'mllp-in', z, x: 400, y: 240, port: 2690, host: '127.0.0.1', ...IN, wires: [[]] },
     ]);
     assert.equal(got['ed-in-same'].valid, false);
     assert.equal(got['ed-in-same'].errors.length, 1, got['ed-in-same'].errors.join('; '));
-    assert.match(got['ed-in-same'].errors.join('\n'), /Port 2575 is already taken by the mllp-in "HL7 inbound :2575" \(flow "[^"]+"\)/);
-    assert.equal(got['ed-in-every'].valid, false, 'every interface takes 2580 on 127.0.0.1 too');
+    assert.match(got['ed-in-same'].errors.join('\n'), /Port 2582 is already taken by the mllp-in "business ACKs from the PFI" \(flow "[^"]+"\)/);
+    assert.equal(got['ed-in-every'].valid, false, 'every interface takes 2578 on 127.0.0.1 too');
     assert.equal(got['ed-in-every'].errors.length, 1, got['ed-in-every'].errors.join('; '));
-    assert.match(got['ed-in-every'].errors.join('\n'), /Port 2580 is already taken/);
+    assert.match(got['ed-in-every'].errors.join('\n'), /Port 2578 is already taken/);
     assert.equal(got['ed-in-env'].valid, true, got['ed-in-env'].errors.join('; '));
     assert.equal(got['ed-in-free'].valid, true);
   });
