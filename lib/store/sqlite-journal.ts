@@ -227,6 +227,7 @@ export class SqliteJournal {
                     SUM(CASE WHEN outcome = 'to-reconcile' THEN 1 ELSE 0 END) AS to_reconcile
                   FROM journal WHERE hour >= ? AND hour < ? AND node_id = ? GROUP BY hour, node_id, node_type ORDER BY hour, node_id`),
       // the newest row older than a time: with ids in time order, every row up to it is older
+      firstFrom: p(`SELECT id FROM journal WHERE at_ms >= ? ORDER BY at_ms, id LIMIT 1`),
       cutoff: p(`SELECT id FROM journal WHERE at_ms < ? ORDER BY at_ms DESC, id DESC LIMIT 1`),
       deleteRaw: p(`DELETE FROM journal_raw WHERE journal_id IN (SELECT journal_id FROM journal_raw WHERE journal_id <= ? ORDER BY journal_id LIMIT ?)`),
       deleteRows: p(`DELETE FROM journal WHERE id IN (SELECT id FROM journal WHERE id <= ? ORDER BY id LIMIT ?)`),
@@ -310,13 +311,18 @@ export class SqliteJournal {
       where.push(`${column} = ?`);
       params.push(value);
     };
+    // a time range as a range of ids (rows are written in time order): one seek in journal_time each, then
+    // every other filter's index is read in id order, newest first, without sorting the range
     if (q.from !== undefined) {
-      where.push('at_ms >= ?');
-      params.push(queryTime('from', q.from));
+      where.push('id >= ?');
+      params.push(this.firstIdFrom(queryTime('from', q.from)) ?? Number.MAX_SAFE_INTEGER);
     }
     if (q.to !== undefined) {
-      where.push('at_ms < ?');
-      params.push(queryTime('to', q.to));
+      const to = this.firstIdFrom(queryTime('to', q.to));
+      if (to !== null) {
+        where.push('id < ?');
+        params.push(to);
+      }
     }
     if (q.node) eq('node_id', q.node);
     if (q.nodeType) eq('node_type', q.nodeType);
@@ -348,6 +354,12 @@ export class SqliteJournal {
     const more = rows.length > limit;
     const entries = rows.slice(0, limit).map(toRecord);
     return { entries, next: more ? entries[entries.length - 1].id : null };
+  }
+
+  /** The id of the first row at or after `ms`, or null when there is none. */
+  private firstIdFrom(ms: number): number | null {
+    const row = this.st.firstFrom.get(ms) as { id: number } | undefined;
+    return row ? row.id : null;
   }
 
   figures(fromMs: number, toMs: number, node?: string): HourFigures[] {
