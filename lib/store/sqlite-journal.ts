@@ -238,6 +238,8 @@ export class SqliteJournal {
                      VALUES (?, ?, ?, ?, ?, ?, ?, 'open') ON CONFLICT (document_id) DO NOTHING`),
       task: p(`SELECT * FROM reconciliation_task WHERE id = ?`),
       taskOfDocument: p(`SELECT * FROM reconciliation_task WHERE document_id = ?`),
+      countTasks: p(`SELECT COUNT(*) AS n FROM reconciliation_task WHERE status = ?`),
+      countAllTasks: p(`SELECT COUNT(*) AS n FROM reconciliation_task`),
       decide: p(`UPDATE reconciliation_task SET status = ?, decided_at = ?, decided_by = ?, decision = ?, seen = ? WHERE id = ? AND status = 'open'`),
     };
   }
@@ -433,6 +435,11 @@ export class SqliteJournal {
   task(id: number): ReconciliationTask | null {
     const row = this.st.task.get(id) as TaskRow | undefined;
     return row ? toTask(row) : null;
+  }
+
+  countTasks(status: TaskStatus | 'all'): number {
+    const row = (status === 'all' ? this.st.countAllTasks.get() : this.st.countTasks.get(status)) as { n: number };
+    return row.n;
   }
 
   taskOfDocument(documentId: string): ReconciliationTask | null {

@@ -5,7 +5,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { GroupCommit, type WalSync } from './group-commit';
 import { DEFAULT_RETENTION, queryTime, type HourFigures, type JournalContent, type JournalEntry, type JournalPage, type JournalQuery, type JournalRecord, type JournalSize, type PruneOptions, type PruneResult } from './journal';
-import { attachedPatient, TaskAlreadyDecided, TaskDecisionError, type ReconciliationTask, type TaskDecision, type TaskPage, type TaskQuery } from './reconciliation';
+import { attachedPatient, TaskAlreadyDecided, TaskDecisionError, type ReconciliationTask, type TaskDecision, type TaskPage, type TaskQuery, type TaskStatus } from './reconciliation';
 import { JOURNAL_SCHEMA, SqliteJournal } from './sqlite-journal';
 import { DEFAULT_CLOCK_TOLERANCE_MS, type AdtReading, type PatientIdentity } from '../ins';
 import { migrateIdentity } from './migrate';
@@ -796,6 +796,10 @@ export class SqliteIdentityStore implements IdentityStore {
 
   async task(id: number): Promise<ReconciliationTask | null> {
     return this.jr.task(id);
+  }
+
+  async countTasks(status: TaskStatus | 'all' = 'open'): Promise<number> {
+    return this.jr.countTasks(status);
   }
 
   async taskOfDocument(documentId: string): Promise<ReconciliationTask | null> {

@@ -5,7 +5,7 @@
 // them takes the journal row of its exchange, written in the same savepoint (./journal.ts).
 import type { AdtReading, Ins, Ipp, PatientIdentity } from '../ins';
 import type { HourFigures, JournalContent, JournalEntry, JournalPage, JournalQuery, JournalRecord, JournalSize, PruneOptions, PruneResult } from './journal';
-import type { ReconciliationTask, TaskDecision, TaskInput, TaskPage, TaskQuery } from './reconciliation';
+import type { ReconciliationTask, TaskDecision, TaskInput, TaskPage, TaskQuery, TaskStatus } from './reconciliation';
 
 /**
  * The journal row of a write, written in the same savepoint: the row itself, or a function building it
@@ -246,6 +246,7 @@ export interface ReconciliationWorklist {
   tasks(query?: TaskQuery): Promise<TaskPage>;
   task(id: number): Promise<ReconciliationTask | null>;
   taskOfDocument(documentId: string): Promise<ReconciliationTask | null>;
+  countTasks(status?: TaskStatus | 'all'): Promise<number>;
   /**
    * Attaches the task's document to a local identity (the archived document's IPP and patient: the INS only
    * when that identity is qualified) or rejects it, audits who decided, when and what they saw; the task.
