@@ -5,6 +5,7 @@
 import type { Hl7Header } from '../../lib/hl7';
 import type { IdentityStore, JournalEntry } from '../../lib/store';
 import type { Node, NodeMessage } from './red';
+import { payloadBytes } from './util';
 import type { InsStoreNode } from './stores';
 
 /** The node as a row names it. */
@@ -38,13 +39,8 @@ export function headerFields(h: Hl7Header | undefined | null): Pick<JournalEntry
   return { type: h?.type || null, event: h?.event || null, controlId: h?.controlId || null, sender: senderOf(h), receiver: receiverOf(h) };
 }
 
-/** A payload's bytes for a row (a string as UTF-8: the journal keeps what the node read). */
-export function bytesOf(payload: unknown): Buffer | null {
-  if (Buffer.isBuffer(payload)) return payload;
-  if (payload instanceof Uint8Array) return Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
-  if (typeof payload === 'string') return Buffer.from(payload, 'utf8');
-  return null;
-}
+/** A payload's bytes for a row: a string encoded in the character set its MSH-18 declares (as it was received), so a replay reads it the same. */
+export const bytesOf = payloadBytes;
 
 /** The row id an earlier node left on the msg (mllp-in's auto-ACK row, pdf-to-cda-n1's, mllp-out's). */
 export function journalIdOf(msg: NodeMessage): number | null {
