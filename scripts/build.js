@@ -37,4 +37,10 @@ for (const [type, file] of Object.entries(pkg['node-red'].nodes)) {
   copyTree(src, out, (name) => !name.endsWith('.ts'));
   copyTree(path.join(root, 'icons'), path.join(out, 'icons'), () => true);
 }
-console.log(`build: ${Object.keys(pkg['node-red'].nodes).length} node(s) in dist/nodes`);
+// plugins (the operations console): their editor file (a sidebar tab) beside their runtime file
+for (const [name, file] of Object.entries(pkg['node-red'].plugins ?? {})) {
+  const out = path.join(root, path.dirname(file));
+  if (!fs.existsSync(path.join(out, `${name}.js`))) throw new Error(`build: ${file} was not produced by tsc`);
+  copyTree(path.join(nodesDir, name), out, (f) => !f.endsWith('.ts'));
+}
+console.log(`build: ${Object.keys(pkg['node-red'].nodes).length} node(s) and ${Object.keys(pkg['node-red'].plugins ?? {}).length} plugin(s) in dist/nodes`);

@@ -28,3 +28,5 @@ export {
   type CreateOptions,
 } from './message';
 export { buildAck, buildSafeAck, parseAck, listedErrors, HL7_ERROR_CODES, MAX_ACK_ERRORS, type AckCode, type AckError, type AckOptions, type ParsedAck } from './ack';
+export { SEGMENT_NAMES, fieldName, type SegmentNames } from './fields';
+export { layoutMessage, MAX_VALUE, type MessageLayout, type SegmentLayout, type FieldLayout } from './layout';

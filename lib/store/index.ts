@@ -1,4 +1,6 @@
 // Stores of the layer: the identity registry (and document archive) behind one interface.
 export * from './types';
+export * from './journal';
+export * from './reconciliation';
 export { SqliteIdentityStore, type SqliteStoreOptions } from './sqlite';
 export { fdatasync, walSync, INLINE_SYNC_MS, type WalSync } from './group-commit';

@@ -4,11 +4,19 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { GroupCommit, type WalSync } from './group-commit';
+import { DEFAULT_RETENTION, queryTime, type HourFigures, type JournalContent, type JournalEntry, type JournalPage, type JournalQuery, type JournalRecord, type JournalSize, type PruneOptions, type PruneResult } from './journal';
+import { attachedPatient, TaskAlreadyDecided, TaskDecisionError, type ReconciliationTask, type TaskDecision, type TaskPage, type TaskQuery, type TaskStatus } from './reconciliation';
+import { JOURNAL_SCHEMA, SqliteJournal } from './sqlite-journal';
 import { DEFAULT_CLOCK_TOLERANCE_MS, type AdtReading, type PatientIdentity } from '../ins';
 import { migrateIdentity } from './migrate';
 import {
   ippKey,
   type ApplyResult,
+  type ArchiveOptions,
+  type CancelOptions,
+  type JournalOf,
+  type JourneyInput,
+  type WriteOptions,
   type AuditEntry,
   type DocumentInput,
   type DocumentPatient,
@@ -27,9 +35,25 @@ import {
 /**
  * 2: the document archive. 3: PAM FR 2.11 identity statuses (QUAL/RECUP rewritten, qualification
  * recomputed: see migrateIdentities) and the content hash of each processed message. 4: the journey of
- * the documents sent (sent, ACK, ZAM business acknowledgements).
+ * the documents sent (sent, ACK, ZAM business acknowledgements). 5: the message journal, its raw bytes
+ * apart, the reconciliation tasks (./sqlite-journal.ts), and incremental auto-vacuum (pruning gives the
+ * space back to the file system).
  */
-const SCHEMA_VERSION = 4;
+const SCHEMA_VERSION = 5;
+
+/** SQLite's PRAGMA auto_vacuum value for INCREMENTAL. */
+const AUTO_VACUUM_INCREMENTAL = 2;
+
+/** The WAL is truncated to this size after a checkpoint (a pruning writes many pages; the file does not keep them). */
+const WAL_SIZE_LIMIT = 64 * 1024 * 1024;
+
+const DAY_MS = 86_400_000;
+
+/** The row of a write: given, or built from its result (inside the savepoint). */
+function entryOf<R>(journal: JournalOf<R> | undefined, result: R): JournalEntry | null {
+  if (!journal) return null;
+  return typeof journal === 'function' ? journal(result) : journal;
+}
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -229,6 +253,11 @@ export class SqliteIdentityStore implements IdentityStore {
   readonly file: string;
   private readonly db: Database.Database;
   private readonly st: Record<string, Database.Statement>;
+  /** The journal and reconciliation tasks (schema 5). */
+  private readonly jr: SqliteJournal;
+  /** A pruning under way (one at a time per store), and whether the store is closing (pruning stops). */
+  private pruning: Promise<PruneResult> | null = null;
+  private closing = false;
   /** Under 'fsync' durability: the queue of writes, committed in groups and synced before they resolve. */
   private readonly group: GroupCommit | null;
   /** Under 'normal' durability: a write in its own IMMEDIATE transaction, created once. */
@@ -239,12 +268,16 @@ export class SqliteIdentityStore implements IdentityStore {
     if (opts.file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(opts.file)), { recursive: true });
     this.db = new Database(opts.file);
     try {
+      // before the first table of a new database; an existing one is vacuumed into it below (schema 5)
+      this.db.pragma('auto_vacuum = INCREMENTAL');
       this.db.pragma('journal_mode = WAL');
+      this.db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT}`);
       // NORMAL under both durabilities: under 'fsync' the WAL is synced after each group, off the event loop
       this.db.pragma('synchronous = NORMAL');
       this.db.pragma('foreign_keys = ON');
       this.db.pragma('busy_timeout = 5000');
       this.db.exec(SCHEMA);
+      this.db.exec(JOURNAL_SCHEMA);
       const version = this.db.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).get() as { value: string } | undefined;
       if (!version) this.db.prepare(`INSERT INTO meta (key, value) VALUES ('schema_version', ?)`).run(String(SCHEMA_VERSION));
       else if (Number(version.value) > SCHEMA_VERSION) {
@@ -252,6 +285,9 @@ export class SqliteIdentityStore implements IdentityStore {
       } else if (Number(version.value) < SCHEMA_VERSION) {
         this.db.transaction(() => this.migrate(Number(version.value))).immediate();
       }
+      // schema 5: a database created before has no incremental auto-vacuum; VACUUM rebuilds it with it (once,
+      // outside any transaction; tried again at the next opening if it fails, the store working meanwhile)
+      if (opts.file !== ':memory:' && this.db.pragma('auto_vacuum', { simple: true }) !== AUTO_VACUUM_INCREMENTAL) this.db.exec('VACUUM');
     } catch (err) {
       // not a database, read-only, newer schema…: do not leave the file open behind the error
       this.db.close();
@@ -280,6 +316,8 @@ export class SqliteIdentityStore implements IdentityStore {
       link: p(`INSERT INTO link (ipp_key, other_key, kind, active, event_time) VALUES (?, ?, ?, ?, ?)
                ON CONFLICT (ipp_key, other_key, kind) DO UPDATE SET active = excluded.active, event_time = excluded.event_time`),
       audit: p(`INSERT INTO audit (at, actor, action, ipp_key, detail) VALUES (?, ?, ?, ?, ?)`),
+      historyOfMessage: p(`SELECT * FROM identity_history WHERE ipp_key = ? AND sender = ? AND control_id = ? ORDER BY seq`),
+      reattach: p(`UPDATE document SET ipp_key = ?, ipp_id = ?, ins_value = ?, patient = ? WHERE id = ?`),
       byIns: p(`SELECT * FROM identity WHERE ins_value = ? AND merged_into IS NULL ORDER BY ipp_key`),
       byInsOid: p(`SELECT * FROM identity WHERE ins_value = ? AND ins_oid = ? AND merged_into IS NULL ORDER BY ipp_key`),
       linkTo: p(`SELECT kind FROM link WHERE other_key = ? AND kind IN ('merge', 'change-id') AND active = 1 LIMIT 1`),
@@ -304,6 +342,7 @@ export class SqliteIdentityStore implements IdentityStore {
       journey: p(`SELECT document_id, step, at, control_id, ok, detail FROM document_journey WHERE document_id = ? ORDER BY seq`),
       documentsOfMessage: p(`SELECT DISTINCT document_id FROM document_journey WHERE control_id = ? AND step = 'sent' ORDER BY document_id`),
     };
+    this.jr = new SqliteJournal(this.db);
     const direct = this.db.transaction((write: () => unknown) => write()).immediate;
     this.direct = direct as <T>(write: () => T) => T;
     const wal = opts.file === ':memory:' ? null : `${path.resolve(opts.file)}-wal`;
@@ -339,7 +378,9 @@ export class SqliteIdentityStore implements IdentityStore {
    * Brings a database of an earlier schema to SCHEMA_VERSION, in one transaction: the tables added since
    * were created by SCHEMA (CREATE … IF NOT EXISTS); 3 adds the content hash of processed messages and
    * rewrites each identity with migrateIdentity (QUAL → VALI, RECUP → PROV, the INS kept only where the
-   * identity is qualified under PAM FR 2.11), each change with an audit entry. No row is deleted.
+   * identity is qualified under PAM FR 2.11), each change with an audit entry; 5 adds the journal and
+   * the tasks (created by JOURNAL_SCHEMA), then the constructor vacuums the file into incremental
+   * auto-vacuum. No row is deleted.
    */
   private migrate(from: number): void {
     const now = new Date().toISOString();
@@ -519,8 +560,18 @@ export class SqliteIdentityStore implements IdentityStore {
     return null;
   }
 
-  applyAdt(reading: AdtReading, origin: MessageOrigin, ack: { code: string; text: string }): Promise<ApplyResult> {
-    return this.write(() => this.applySync(reading, origin, ack));
+  applyAdt(reading: AdtReading, origin: MessageOrigin, ack: { code: string; text: string }, opts: WriteOptions<ApplyResult> = {}): Promise<ApplyResult> {
+    return this.write(() => {
+      const result = this.applySync(reading, origin, ack);
+      this.journalWith(opts.journal, result);
+      return result;
+    });
+  }
+
+  /** Writes the row of a write in its savepoint, if it has one; its id. */
+  private journalWith<R>(journal: JournalOf<R> | undefined, result: R): number | null {
+    const entry = entryOf(journal, result);
+    return entry ? this.jr.insert(entry) : null;
   }
 
   async byIpp(id: string, authority?: string): Promise<StoredIdentity | null> {
@@ -574,11 +625,27 @@ export class SqliteIdentityStore implements IdentityStore {
     }));
   }
 
+  async historyOfMessage(key: string, sender: string, controlId: string): Promise<HistoryEntry[]> {
+    const at = this.follow(key)?.ipp_key ?? key;
+    return (this.st.historyOfMessage.all(at, sender, controlId) as Record<string, string | number | null>[]).map((r) => ({
+      seq: r.seq as number,
+      originKey: r.origin_key as string,
+      event: r.event as string,
+      eventTime: r.event_time as string | null,
+      status: r.status as string | null,
+      applied: r.applied === 1,
+      sender: r.sender as string,
+      controlId: r.control_id as string,
+      recordedAt: r.recorded_at as string,
+      patient: r.data ? (JSON.parse(r.data as string) as PatientIdentity) : null,
+    }));
+  }
+
   async stats() {
     return this.st.stats.get() as { identities: number; qualified: number; merged: number; messages: number; documents: number };
   }
 
-  async archiveDocument(doc: DocumentInput): Promise<boolean> {
+  async archiveDocument(doc: DocumentInput, opts: ArchiveOptions = {}): Promise<boolean> {
     const effectiveMs = Date.parse(doc.effectiveTime);
     if (!Number.isFinite(effectiveMs)) throw new Error(`document ${doc.id}: effectiveTime "${doc.effectiveTime}" is not a date`);
     const row = {
@@ -605,22 +672,159 @@ export class SqliteIdentityStore implements IdentityStore {
       pdfBytes: doc.pdf?.length ?? 0,
       now: new Date().toISOString(),
     };
+    const steps = (opts.journey ?? []).map((e) => this.journeyRow(e));
     return this.write(() => {
       const added = this.st.insertDocument.run(row).changes === 1;
       if (added && doc.replaces) this.st.markReplaced.run(doc.replaces);
+      for (const step of steps) this.st.recordJourney.run(...step);
+      const journalId = this.journalWith(opts.journal, added);
+      if (added && opts.task) this.jr.createTask(doc.id, opts.task, journalId);
       return added;
     });
   }
 
-  cancelDocument(id: string): Promise<boolean> {
-    return this.write(() => this.st.markCancelled.run(id).changes === 1);
+  cancelDocument(id: string, opts: CancelOptions = {}): Promise<boolean> {
+    const steps = (opts.journey ?? []).map((e) => this.journeyRow(e));
+    return this.write(() => {
+      for (const step of steps) this.st.recordJourney.run(...step);
+      const cancelled = this.st.markCancelled.run(id).changes === 1;
+      this.journalWith(opts.journal, cancelled);
+      return cancelled;
+    });
   }
 
-  recordJourney(entry: Omit<JourneyEntry, 'at'> & { at?: string }): Promise<void> {
-    const at = entry.at ?? new Date().toISOString();
-    const detail = JSON.stringify(entry.detail ?? {});
+  /** The parameters of a journey row. */
+  private journeyRow(entry: JourneyInput): [string, string, string, string | null, number, string] {
+    return [entry.documentId, entry.step, entry.at ?? new Date().toISOString(), entry.controlId, entry.ok ? 1 : 0, JSON.stringify(entry.detail ?? {})];
+  }
+
+  recordJourney(entry: JourneyInput | JourneyInput[], opts: WriteOptions<void> = {}): Promise<void> {
+    const steps = (Array.isArray(entry) ? entry : [entry]).map((e) => this.journeyRow(e));
     return this.write(() => {
-      this.st.recordJourney.run(entry.documentId, entry.step, at, entry.controlId, entry.ok ? 1 : 0, detail);
+      for (const step of steps) this.st.recordJourney.run(...step);
+      this.journalWith(opts.journal, undefined);
+    });
+  }
+
+  // ---- the journal (./journal.ts)
+
+  journal(entry: JournalEntry): Promise<number> {
+    return this.write(() => this.jr.insert(entry));
+  }
+
+  async searchJournal(query: JournalQuery): Promise<JournalPage> {
+    return this.jr.search(query);
+  }
+
+  async journalEntry(id: number): Promise<JournalRecord | null> {
+    return this.jr.get(id);
+  }
+
+  async journalContent(id: number): Promise<JournalContent | null> {
+    return this.jr.content(id);
+  }
+
+  async figures(range: { from: string; to: string; node?: string }): Promise<HourFigures[]> {
+    return this.jr.figures(queryTime('from', range.from), queryTime('to', range.to), range.node);
+  }
+
+  async journalSize(): Promise<JournalSize> {
+    return this.jr.size();
+  }
+
+  /**
+   * Deletes the raw bytes of the rows older than rawDays, then the rows older than rowDays, `batch` rows
+   * per write — each write a savepoint of a group commit, so the flow's messages are committed between
+   * them —, then gives the freed pages back to the file system (incremental vacuum, `vacuumPages` per
+   * write) and checkpoints: the file shrinks. One pruning at a time: a second call gets the first's result.
+   */
+  prune(opts: PruneOptions = {}): Promise<PruneResult> {
+    if (!this.pruning) {
+      this.pruning = this.pruneSteps(opts).finally(() => {
+        this.pruning = null;
+      });
+    }
+    return this.pruning;
+  }
+
+  private async pruneSteps(opts: PruneOptions): Promise<PruneResult> {
+    const now = opts.now ?? Date.now();
+    const rawDays = opts.rawDays ?? DEFAULT_RETENTION.rawDays;
+    const rowDays = opts.rowDays ?? DEFAULT_RETENTION.rowDays;
+    for (const [name, days] of [['rawDays', rawDays], ['rowDays', rowDays]] as const) {
+      if (!(typeof days === 'number' && days > 0)) throw new RangeError(`prune: ${name} must be a number of days above 0`);
+    }
+    const batch = opts.batch ?? 500;
+    const pages = opts.vacuumPages ?? 256;
+    const stop = () => this.closing || !this.db.open || (opts.stopped?.() ?? false);
+    const result: PruneResult = { raw: 0, rows: 0, pagesFreed: 0, steps: 0 };
+    const steps = async (step: () => number, add: (n: number) => void, full: number) => {
+      while (!stop()) {
+        const n = await this.write(step);
+        result.steps++;
+        add(n);
+        if (n < full) return;
+      }
+    };
+    const rawCut = this.jr.cutoff(now - rawDays * DAY_MS);
+    if (rawCut !== null) await steps(() => this.jr.deleteRaw(rawCut, batch), (n) => (result.raw += n), batch);
+    const rowCut = this.jr.cutoff(now - rowDays * DAY_MS);
+    if (rowCut !== null) await steps(() => this.jr.deleteRows(rowCut, batch), (n) => (result.rows += n), batch);
+    if (this.db.open && this.db.pragma('auto_vacuum', { simple: true }) === AUTO_VACUUM_INCREMENTAL) {
+      const freelist = () => this.db.pragma('freelist_count', { simple: true }) as number;
+      await steps(
+        () => {
+          const before = freelist();
+          if (before === 0) return 0;
+          this.db.pragma(`incremental_vacuum(${pages})`);
+          return before - freelist();
+        },
+        (n) => (result.pagesFreed += n),
+        1,
+      );
+      // the file is truncated when a checkpoint copies the whole WAL back (no-op for an in-memory database)
+      if (this.db.open && this.file !== ':memory:') this.db.pragma('wal_checkpoint(PASSIVE)');
+    }
+    return result;
+  }
+
+  // ---- reconciliation tasks (./reconciliation.ts)
+
+  async tasks(query: TaskQuery = {}): Promise<TaskPage> {
+    return this.jr.tasks(query);
+  }
+
+  async task(id: number): Promise<ReconciliationTask | null> {
+    return this.jr.task(id);
+  }
+
+  async countTasks(status: TaskStatus | 'all' = 'open'): Promise<number> {
+    return this.jr.countTasks(status);
+  }
+
+  async taskOfDocument(documentId: string): Promise<ReconciliationTask | null> {
+    return this.jr.taskOfDocument(documentId);
+  }
+
+  decideTask(id: number, decision: TaskDecision, actor: string, seen?: unknown): Promise<ReconciliationTask> {
+    return this.write(() => {
+      const task = this.jr.task(id);
+      if (!task) throw new TaskDecisionError('NO_TASK', `no reconciliation task ${id}`);
+      if (task.status !== 'open') throw new TaskAlreadyDecided(task);
+      const at = new Date().toISOString();
+      if ('attach' in decision) {
+        const identity = this.follow(decision.attach);
+        if (!identity) throw new TaskDecisionError('UNKNOWN_IDENTITY', `the registry holds no identity ${decision.attach}`);
+        const patient = attachedPatient(toStored(identity));
+        this.st.reattach.run(identity.ipp_key, patient.ipp?.id ?? null, patient.ins?.value ?? null, JSON.stringify(patient), task.documentId);
+        const taken = { attach: identity.ipp_key, ...(identity.ipp_key !== decision.attach ? { asked: decision.attach } : {}) };
+        this.jr.decide(id, 'attached', at, actor, taken, seen);
+        this.st.audit.run(at, actor, 'reconcile-attach', identity.ipp_key, JSON.stringify({ task: id, document: task.documentId, reason: task.reason, decision: taken, insKept: patient.ins !== null, seen: seen ?? null }));
+      } else {
+        this.jr.decide(id, 'rejected', at, actor, { reject: decision.reject }, seen);
+        this.st.audit.run(at, actor, 'reconcile-reject', null, JSON.stringify({ task: id, document: task.documentId, reason: task.reason, decision: { reject: decision.reject }, seen: seen ?? null }));
+      }
+      return this.jr.task(id) as ReconciliationTask;
     });
   }
 
@@ -696,6 +900,8 @@ export class SqliteIdentityStore implements IdentityStore {
 
   /** Waits for the writes under way (committed and synced), then closes the database. */
   async close(): Promise<void> {
+    this.closing = true;
+    if (this.pruning) await this.pruning.catch(() => undefined);
     if (this.group) {
       await this.group.drained();
       this.group.close();

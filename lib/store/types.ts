@@ -1,8 +1,22 @@
 // The identity registry of the layer (and, from issue 4 on, its document archive), behind an
 // interface: SQLite (embedded, default) now, PostgreSQL next. Every method is asynchronous so that a
 // networked implementation fits the same contract. A write (applyAdt, archiveDocument, cancelDocument,
-// recordJourney) resolves once it is durable: an answer that says "recorded" may then be sent.
+// recordJourney) resolves once it is durable: an answer that says "recorded" may then be sent. Each of
+// them takes the journal row of its exchange, written in the same savepoint (./journal.ts).
 import type { AdtReading, Ins, Ipp, PatientIdentity } from '../ins';
+import type { HourFigures, JournalContent, JournalEntry, JournalPage, JournalQuery, JournalRecord, JournalSize, PruneOptions, PruneResult } from './journal';
+import type { ReconciliationTask, TaskDecision, TaskInput, TaskPage, TaskQuery, TaskStatus } from './reconciliation';
+
+/**
+ * The journal row of a write, written in the same savepoint: the row itself, or a function building it
+ * from what the write did (its result), called inside the savepoint — a row that cannot be built rolls
+ * the write back. The store sets the row's `id` once written.
+ */
+export type JournalOf<R> = JournalEntry | ((result: R) => JournalEntry);
+
+export interface WriteOptions<R> {
+  journal?: JournalOf<R>;
+}
 
 /** Where a message came from: the idempotence key is (sender, controlId), checked against the content hash. */
 export interface MessageOrigin {
@@ -176,37 +190,83 @@ export interface JourneyEntry {
   detail: Record<string, unknown>;
 }
 
+/** A journey step to record with a write (recordJourney's entry). */
+export type JourneyInput = Omit<JourneyEntry, 'at'> & { at?: string };
+
+export interface ArchiveOptions extends WriteOptions<boolean> {
+  /** A reconciliation task for the document, created with it (not when the id was already archived). */
+  task?: TaskInput;
+  /** Journey steps recorded with it (pdf-to-cda-n1's 'sent'). */
+  journey?: JourneyInput[];
+}
+
+export interface CancelOptions extends WriteOptions<boolean> {
+  journey?: JourneyInput[];
+}
+
 export interface DocumentArchive {
   /** Archives a document; archiving the same id again changes nothing (returns false). */
-  archiveDocument(doc: DocumentInput): Promise<boolean>;
+  archiveDocument(doc: DocumentInput, opts?: ArchiveOptions): Promise<boolean>;
   getDocument(id: string): Promise<DocumentRecord | null>;
   /** The documents matching, oldest production date first, read lazily (bounded memory). */
   listDocuments(query: DocumentQuery): AsyncIterable<DocumentRecord>;
   countDocuments(query: DocumentQuery): Promise<number>;
   /** Marks an archived document cancelled (withdrawn: MDM^T04); false when the id is not archived. */
-  cancelDocument(id: string): Promise<boolean>;
+  cancelDocument(id: string, opts?: CancelOptions): Promise<boolean>;
   /** The archived bytes of a document. */
   documentContent(id: string): Promise<{ cda: Buffer; pdf: Buffer | null } | null>;
 }
 
 /** Where the journey of the documents sent is kept. */
 export interface DocumentJourneys {
-  /** Records a step of a document's journey (`at` defaults to now). */
-  recordJourney(entry: Omit<JourneyEntry, 'at'> & { at?: string }): Promise<void>;
+  /** Records a step of a document's journey (`at` defaults to now), or several in one savepoint. */
+  recordJourney(entry: JourneyInput | JourneyInput[], opts?: WriteOptions<void>): Promise<void>;
   /** A document's journey, in the order recorded. */
   journey(documentId: string): Promise<JourneyEntry[]>;
   /** The documents a message (MSH-10 of the MDM/ORU sent) carried: from the 'sent' steps. */
   documentsOfMessage(controlId: string): Promise<string[]>;
 }
 
-export interface IdentityStore extends DocumentArchive, DocumentJourneys {
+/** The message journal (./journal.ts): every exchange of the pack's nodes, searched by its keys, pruned by age. */
+export interface MessageJournal {
+  /** Writes the row of an exchange that changes nothing else (a rejection, mllp-out's ACK…), through the same durable commits; its id. */
+  journal(entry: JournalEntry): Promise<number>;
+  /** Newest first, by the filters given (JournalQueryError for a bad one). */
+  searchJournal(query: JournalQuery): Promise<JournalPage>;
+  journalEntry(id: number): Promise<JournalRecord | null>;
+  /** The bytes of an exchange while the raw retention keeps them (null: no such row, or pruned). */
+  journalContent(id: number): Promise<JournalContent | null>;
+  /** Per node and per hour, the hours starting in [from, to) (ISO 8601). */
+  figures(range: { from: string; to: string; node?: string }): Promise<HourFigures[]>;
+  /** Deletes the bytes older than rawDays, then the rows older than rowDays, in short steps, and gives the space back. */
+  prune(opts?: PruneOptions): Promise<PruneResult>;
+  journalSize(): Promise<JournalSize>;
+}
+
+/** The reconciliation worklist (./reconciliation.ts). */
+export interface ReconciliationWorklist {
+  tasks(query?: TaskQuery): Promise<TaskPage>;
+  task(id: number): Promise<ReconciliationTask | null>;
+  taskOfDocument(documentId: string): Promise<ReconciliationTask | null>;
+  countTasks(status?: TaskStatus | 'all'): Promise<number>;
+  /**
+   * Attaches the task's document to a local identity (the archived document's IPP and patient: the INS only
+   * when that identity is qualified) or rejects it, audits who decided, when and what they saw; the task.
+   * TaskAlreadyDecided when it was decided before (nothing changes), TaskDecisionError for no such task or identity.
+   */
+  decideTask(id: number, decision: TaskDecision, actor: string, seen?: unknown): Promise<ReconciliationTask>;
+}
+
+export interface IdentityStore extends DocumentArchive, DocumentJourneys, MessageJournal, ReconciliationWorklist {
   /** Applies a reading of an ADT message (only AA readings change anything), atomically; resolves once on disk. */
-  applyAdt(reading: AdtReading, origin: MessageOrigin, ack: { code: string; text: string }): Promise<ApplyResult>;
+  applyAdt(reading: AdtReading, origin: MessageOrigin, ack: { code: string; text: string }, opts?: WriteOptions<ApplyResult>): Promise<ApplyResult>;
   /** The identity of an IPP (by id and, when given, authority OID or namespace); follows merges. */
   byIpp(id: string, authority?: string): Promise<StoredIdentity | null>;
   /** Identities carrying this INS value (only qualified identities carry one); merged IPPs are left out. */
   byIns(value: string, opts?: { qualifiedOnly?: boolean }): Promise<StoredIdentity[]>;
   history(key: string): Promise<HistoryEntry[]>;
+  /** The history entries a message (sender, MSH-10) wrote about an IPP (followed through merges): what it changed. */
+  historyOfMessage(ippKey: string, sender: string, controlId: string): Promise<HistoryEntry[]>;
   links(key: string): Promise<LinkEntry[]>;
   audit(limit?: number): Promise<AuditEntry[]>;
   /** Counts, for status dots and tests. */

@@ -1,8 +1,12 @@
 // ins-store: configuration node of the identity registry of the layer (latest identity per IPP,
-// status history, merges and links, audit trail, idempotence of ADT messages). SQLite for now, one
-// open database per file shared by every ins-store node that names it (nodes/shared/stores.ts).
+// status history, merges and links, audit trail, idempotence of ADT messages, document archive, message
+// journal, reconciliation tasks). SQLite for now, one open database per file shared by every ins-store
+// node that names it (nodes/shared/stores.ts). The node prunes the journal in the background (its
+// retention) and offers the store to the operations console (nodes/shared/console-registry.ts).
 import type { Node, NodeAPI, NodeDef } from '../shared/red';
 import { STORE_ENGINES, acquire, release, resolveStoreFile, type InsStoreNode, type StoreEngine } from '../shared/stores';
+import { registerStore } from '../shared/console-registry';
+import { DEFAULT_RETENTION } from '../../lib/store';
 
 interface InsStoreDef extends NodeDef {
   engine?: string;
@@ -12,7 +16,22 @@ interface InsStoreDef extends NodeDef {
    * synced (lib/store SqliteStoreOptions.durability). Anything else: durable writes.
    */
   durability?: string;
-};
+  /** Journal retention in days: the raw bytes (default 30), the rows (default 365). */
+  rawDays?: string | number;
+  rowDays?: string | number;
+  /** The message journal: false (unticked) to write none — for the benchmark's comparison; on by default. */
+  journal?: boolean;
+}
+
+/** The first pruning a minute after the node starts (not while the flows start), then one an hour. */
+const FIRST_PRUNE_MS = 60_000;
+const PRUNE_EVERY_MS = 3_600_000;
+
+/** A retention in days from the node's field: a number above 0, else the default. */
+function retentionDays(value: unknown, fallback: number): number {
+  const n = typeof value === 'number' ? value : typeof value === 'string' && value.trim() ? Number(value) : NaN;
+  return Number.isFinite(n) && n > 0 ? n : fallback;
+}
 
 export = function (RED: NodeAPI) {
   function InsStoreConfigNode(this: InsStoreNode, def: NodeDef) {
@@ -24,10 +43,15 @@ export = function (RED: NodeAPI) {
     node.file = resolveStoreFile(config.file, RED.settings.userDir);
     node.store = null;
     node.openError = null;
+    node.journal = config.journal !== false;
     node.getStore = () => {
       if (node.store) return node.store;
       throw node.openError ?? new Error(RED._('ins-store.errors.closed', { file: node.file }));
     };
+
+    const retention = { rawDays: retentionDays(config.rawDays, DEFAULT_RETENTION.rawDays), rowDays: retentionDays(config.rowDays, DEFAULT_RETENTION.rowDays) };
+    if (retention.rowDays < retention.rawDays) retention.rowDays = retention.rawDays; // a row is never pruned before its bytes
+    (node as InsStoreNode & { retention: typeof retention }).retention = retention;
 
     let held = false;
     if (!(STORE_ENGINES as readonly string[]).includes(engine)) {
@@ -44,7 +68,33 @@ export = function (RED: NodeAPI) {
       }
     }
 
+    // the journal pruned in the background: a minute after the start, then every hour, in short steps
+    let pruneTimer: NodeJS.Timeout | null = null;
+    let stopped = false;
+    const prune = () => {
+      pruneTimer = null;
+      const st = node.store;
+      if (!st || stopped) return;
+      st.prune({ ...retention, stopped: () => stopped }).then(
+        (r) => {
+          if (r.raw || r.rows) node.log(RED._('ins-store.log.pruned', { raw: r.raw, rows: r.rows, pages: r.pagesFreed }));
+        },
+        (err: Error) => node.warn(RED._('ins-store.errors.prune', { error: err.message })),
+      ).finally(() => {
+        if (!stopped) pruneTimer = setTimeout(prune, PRUNE_EVERY_MS).unref();
+      });
+    };
+    let unregister: (() => void) | null = null;
+    if (node.store) {
+      pruneTimer = setTimeout(prune, FIRST_PRUNE_MS).unref();
+      unregister = registerStore({ id: node.id, name: node.name || 'ins-store', engine, retention, get: () => node.getStore() });
+    }
+
     node.on('close', (_removed: boolean, done: () => void) => {
+      stopped = true;
+      if (pruneTimer) clearTimeout(pruneTimer);
+      pruneTimer = null;
+      unregister?.();
       node.store = null;
       if (!node.openError) node.openError = new Error(RED._('ins-store.errors.closed', { file: node.file }));
       if (!held) return done();

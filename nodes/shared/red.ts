@@ -61,6 +61,8 @@ export interface NodeAPI {
   /** The editor's HTTP API (Express), for the endpoints an edit dialog reads. */
   httpAdmin: { get(path: string, ...handlers: AdminHandler[]): void };
   auth: { needsPermission(permission: string): AdminHandler };
+  /** Node-RED plugins (the operations console registers itself as one). */
+  plugins: { registerPlugin(id: string, definition: Record<string, unknown>): void };
 }
 
 /** An Express handler of RED.httpAdmin (the part used here). */

@@ -56,10 +56,28 @@ describe('lib/store migration of a database written by release 0.1.0 (PAM FR 2.1
     assert.ok(after.audit > rowsBefore.audit);
     const db = new Database(file, { readonly: true });
     try {
-      assert.equal((db.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).get() as { value: string }).value, '4');
+      assert.equal((db.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).get() as { value: string }).value, '5');
     } finally {
       db.close();
     }
+  });
+
+  it('schema 5: the journal and the reconciliation tasks, empty; the file vacuumed into incremental auto-vacuum (issue 14)', async () => {
+    const before = new Database(RELEASE_0_1_0, { readonly: true });
+    try {
+      assert.notEqual(before.pragma('auto_vacuum', { simple: true }), 2, 'the fixture has none');
+    } finally {
+      before.close();
+    }
+    const db = new Database(file, { readonly: true });
+    try {
+      assert.equal(db.pragma('auto_vacuum', { simple: true }), 2);
+      for (const t of ['journal', 'journal_raw', 'reconciliation_task']) assert.equal((db.prepare(`SELECT COUNT(*) AS n FROM ${t}`).get() as { n: number }).n, 0, t);
+    } finally {
+      db.close();
+    }
+    assert.deepEqual((await store.searchJournal({})).entries, []);
+    assert.deepEqual((await store.tasks()).tasks, []);
   });
 
   it('QUAL becomes VALI and stays qualified with its INS', async () => {

@@ -1,0 +1,476 @@
+// The journal, its retention and the reconciliation tasks in the SQLite store (schema 5). Every method
+// that writes runs inside the caller's transaction (a savepoint of a group commit): SqliteIdentityStore
+// decides when. The SQL is kept to what PostgreSQL also runs (positional parameters aside: `?` → `$n`),
+// except the PRAGMAs of pruning.
+import type Database from 'better-sqlite3';
+import {
+  JournalQueryError,
+  queryLimit,
+  queryTime,
+  type HourFigures,
+  type JournalContent,
+  type JournalEntry,
+  type JournalError,
+  type JournalPage,
+  type JournalQuery,
+  type JournalRecord,
+  type JournalSize,
+} from './journal';
+import type { ReconciliationTask, TaskInput, TaskPage, TaskQuery, TaskStatus } from './reconciliation';
+
+/**
+ * Schema 5. The raw bytes live in their own table, so that pruning them frees whole pages (given back to
+ * the file system by incremental vacuum); the row keeps the keys for a year. The indexes serve the
+ * console's filters, each ordered by id (newest first), partial where most rows have no value; the
+ * last one covers the dashboard's counts per hour and node.
+ */
+export const JOURNAL_SCHEMA = `
+CREATE TABLE IF NOT EXISTS journal (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  at TEXT NOT NULL,
+  at_ms INTEGER NOT NULL,
+  hour INTEGER NOT NULL,
+  node_id TEXT NOT NULL,
+  node_type TEXT NOT NULL,
+  node_name TEXT,
+  direction TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  type TEXT,
+  event TEXT,
+  control_id TEXT,
+  sender TEXT,
+  receiver TEXT,
+  ack_code TEXT,
+  ack_text TEXT,
+  errors TEXT,
+  outcome TEXT NOT NULL,
+  ipp TEXT,
+  ipp_key TEXT,
+  ins TEXT,
+  document_id TEXT,
+  set_id TEXT,
+  version INTEGER,
+  encounter TEXT,
+  replay_of INTEGER,
+  parent_id INTEGER,
+  actor TEXT,
+  detail TEXT
+);
+CREATE INDEX IF NOT EXISTS journal_time ON journal (at_ms);
+CREATE INDEX IF NOT EXISTS journal_node ON journal (node_id, id);
+CREATE INDEX IF NOT EXISTS journal_type ON journal (type, id);
+CREATE INDEX IF NOT EXISTS journal_control ON journal (control_id, id) WHERE control_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS journal_ipp ON journal (ipp, id) WHERE ipp IS NOT NULL;
+CREATE INDEX IF NOT EXISTS journal_ins ON journal (ins, id) WHERE ins IS NOT NULL;
+CREATE INDEX IF NOT EXISTS journal_document ON journal (document_id, id) WHERE document_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS journal_ack ON journal (ack_code, id) WHERE ack_code IS NOT NULL;
+CREATE INDEX IF NOT EXISTS journal_outcome ON journal (outcome, id);
+CREATE INDEX IF NOT EXISTS journal_replay ON journal (replay_of, id) WHERE replay_of IS NOT NULL;
+CREATE INDEX IF NOT EXISTS journal_figures ON journal (hour, node_id, node_type, kind, direction, ack_code, outcome);
+CREATE TABLE IF NOT EXISTS journal_raw (
+  journal_id INTEGER PRIMARY KEY,
+  message BLOB,
+  answer BLOB
+);
+CREATE TABLE IF NOT EXISTS reconciliation_task (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  document_id TEXT NOT NULL UNIQUE,
+  created_at TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  reason_text TEXT NOT NULL,
+  traits TEXT NOT NULL,
+  candidates TEXT NOT NULL,
+  journal_id INTEGER,
+  status TEXT NOT NULL,
+  decided_at TEXT,
+  decided_by TEXT,
+  decision TEXT,
+  seen TEXT
+);
+CREATE INDEX IF NOT EXISTS reconciliation_task_status ON reconciliation_task (status, id);
+`;
+
+const HOUR_MS = 3_600_000;
+
+const JOURNAL_COLUMNS = `id, at, node_id, node_type, node_name, direction, kind, type, event, control_id, sender, receiver, ack_code, ack_text,
+  errors, outcome, ipp, ipp_key, ins, document_id, set_id, version, encounter, replay_of, parent_id, actor, detail,
+  EXISTS (SELECT 1 FROM journal_raw r WHERE r.journal_id = journal.id AND r.message IS NOT NULL) AS has_message,
+  EXISTS (SELECT 1 FROM journal_raw r WHERE r.journal_id = journal.id AND r.answer IS NOT NULL) AS has_answer`;
+
+interface JournalRow {
+  id: number;
+  at: string;
+  node_id: string;
+  node_type: string;
+  node_name: string | null;
+  direction: string;
+  kind: string;
+  type: string | null;
+  event: string | null;
+  control_id: string | null;
+  sender: string | null;
+  receiver: string | null;
+  ack_code: string | null;
+  ack_text: string | null;
+  errors: string | null;
+  outcome: string;
+  ipp: string | null;
+  ipp_key: string | null;
+  ins: string | null;
+  document_id: string | null;
+  set_id: string | null;
+  version: number | null;
+  encounter: string | null;
+  replay_of: number | null;
+  parent_id: number | null;
+  actor: string | null;
+  detail: string | null;
+  has_message: number;
+  has_answer: number;
+}
+
+function toRecord(r: JournalRow): JournalRecord {
+  return {
+    id: r.id,
+    at: r.at,
+    node: { id: r.node_id, type: r.node_type, name: r.node_name },
+    direction: r.direction as JournalRecord['direction'],
+    kind: r.kind as JournalRecord['kind'],
+    type: r.type,
+    event: r.event,
+    controlId: r.control_id,
+    sender: r.sender,
+    receiver: r.receiver,
+    ack: r.ack_code ? { code: r.ack_code, text: r.ack_text ?? '', errors: r.errors ? (JSON.parse(r.errors) as JournalError[]) : [] } : null,
+    outcome: r.outcome as JournalRecord['outcome'],
+    keys: { ipp: r.ipp, ippKey: r.ipp_key, ins: r.ins, documentId: r.document_id, setId: r.set_id, version: r.version, encounter: r.encounter },
+    replayOf: r.replay_of,
+    parentId: r.parent_id,
+    actor: r.actor,
+    detail: r.detail ? (JSON.parse(r.detail) as Record<string, unknown>) : {},
+    hasMessage: r.has_message === 1,
+    hasAnswer: r.has_answer === 1,
+  };
+}
+
+interface TaskRow {
+  id: number;
+  document_id: string;
+  created_at: string;
+  reason: string;
+  reason_text: string;
+  traits: string;
+  candidates: string;
+  journal_id: number | null;
+  status: string;
+  decided_at: string | null;
+  decided_by: string | null;
+  decision: string | null;
+  seen: string | null;
+}
+
+function toTask(r: TaskRow): ReconciliationTask {
+  return {
+    id: r.id,
+    documentId: r.document_id,
+    createdAt: r.created_at,
+    reason: r.reason,
+    reasonText: r.reason_text,
+    traits: JSON.parse(r.traits) as ReconciliationTask['traits'],
+    candidates: JSON.parse(r.candidates) as ReconciliationTask['candidates'],
+    journalId: r.journal_id,
+    status: r.status as TaskStatus,
+    decision: r.decision ? (JSON.parse(r.decision) as ReconciliationTask['decision']) : null,
+    decidedAt: r.decided_at,
+    decidedBy: r.decided_by,
+    seen: r.seen ? (JSON.parse(r.seen) as unknown) : null,
+  };
+}
+
+/** An empty string is no value: stored as NULL, so that the partial indexes stay small. */
+const v = <T>(x: T | undefined | null | ''): T | null => (x === undefined || x === '' ? null : x);
+
+/** The bare IPP of a key "<authority>|<id>". */
+const ippIdOf = (key: string) => key.slice(key.indexOf('|') + 1);
+
+export class SqliteJournal {
+  private readonly st: Record<string, Database.Statement>;
+
+  constructor(private readonly db: Database.Database) {
+    const p = (sql: string) => db.prepare(sql);
+    this.st = {
+      insert: p(`INSERT INTO journal (at, at_ms, hour, node_id, node_type, node_name, direction, kind, type, event, control_id, sender, receiver,
+                   ack_code, ack_text, errors, outcome, ipp, ipp_key, ins, document_id, set_id, version, encounter, replay_of, parent_id, actor, detail)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      insertRaw: p(`INSERT INTO journal_raw (journal_id, message, answer) VALUES (?, ?, ?)`),
+      audit: p(`INSERT INTO audit (at, actor, action, ipp_key, detail) VALUES (?, ?, ?, ?, ?)`),
+      get: p(`SELECT ${JOURNAL_COLUMNS} FROM journal WHERE id = ?`),
+      content: p(`SELECT message, answer FROM journal_raw WHERE journal_id = ?`),
+      figures: p(`SELECT hour, node_id, node_type,
+                    SUM(CASE WHEN kind = 'message' AND direction = 'in' THEN 1 ELSE 0 END) AS messages_in,
+                    SUM(CASE WHEN kind = 'message' AND direction = 'out' THEN 1 ELSE 0 END) AS messages_out,
+                    SUM(CASE WHEN ack_code IN ('AA', 'CA') THEN 1 ELSE 0 END) AS aa,
+                    SUM(CASE WHEN ack_code IN ('AE', 'CE') THEN 1 ELSE 0 END) AS ae,
+                    SUM(CASE WHEN ack_code IN ('AR', 'CR') THEN 1 ELSE 0 END) AS ar,
+                    SUM(CASE WHEN outcome = 'produced' THEN 1 ELSE 0 END) AS produced,
+                    SUM(CASE WHEN outcome = 'preselected' THEN 1 ELSE 0 END) AS preselected,
+                    SUM(CASE WHEN outcome = 'to-reconcile' THEN 1 ELSE 0 END) AS to_reconcile
+                  FROM journal WHERE hour >= ? AND hour < ? GROUP BY hour, node_id, node_type ORDER BY hour, node_id`),
+      figuresOfNode: p(`SELECT hour, node_id, node_type,
+                    SUM(CASE WHEN kind = 'message' AND direction = 'in' THEN 1 ELSE 0 END) AS messages_in,
+                    SUM(CASE WHEN kind = 'message' AND direction = 'out' THEN 1 ELSE 0 END) AS messages_out,
+                    SUM(CASE WHEN ack_code IN ('AA', 'CA') THEN 1 ELSE 0 END) AS aa,
+                    SUM(CASE WHEN ack_code IN ('AE', 'CE') THEN 1 ELSE 0 END) AS ae,
+                    SUM(CASE WHEN ack_code IN ('AR', 'CR') THEN 1 ELSE 0 END) AS ar,
+                    SUM(CASE WHEN outcome = 'produced' THEN 1 ELSE 0 END) AS produced,
+                    SUM(CASE WHEN outcome = 'preselected' THEN 1 ELSE 0 END) AS preselected,
+                    SUM(CASE WHEN outcome = 'to-reconcile' THEN 1 ELSE 0 END) AS to_reconcile
+                  FROM journal WHERE hour >= ? AND hour < ? AND node_id = ? GROUP BY hour, node_id, node_type ORDER BY hour, node_id`),
+      // the newest row older than a time: with ids in time order, every row up to it is older
+      firstFrom: p(`SELECT id FROM journal WHERE at_ms >= ? ORDER BY at_ms, id LIMIT 1`),
+      cutoff: p(`SELECT id FROM journal WHERE at_ms < ? ORDER BY at_ms DESC, id DESC LIMIT 1`),
+      deleteRaw: p(`DELETE FROM journal_raw WHERE journal_id IN (SELECT journal_id FROM journal_raw WHERE journal_id <= ? ORDER BY journal_id LIMIT ?)`),
+      deleteRows: p(`DELETE FROM journal WHERE id IN (SELECT id FROM journal WHERE id <= ? ORDER BY id LIMIT ?)`),
+      rowCount: p(`SELECT COUNT(*) AS n FROM journal`),
+      rawCount: p(`SELECT COUNT(*) AS n FROM journal_raw`),
+      oldest: p(`SELECT at FROM journal ORDER BY id LIMIT 1`),
+      insertTask: p(`INSERT INTO reconciliation_task (document_id, created_at, reason, reason_text, traits, candidates, journal_id, status)
+                     VALUES (?, ?, ?, ?, ?, ?, ?, 'open') ON CONFLICT (document_id) DO NOTHING`),
+      task: p(`SELECT * FROM reconciliation_task WHERE id = ?`),
+      taskOfDocument: p(`SELECT * FROM reconciliation_task WHERE document_id = ?`),
+      countTasks: p(`SELECT COUNT(*) AS n FROM reconciliation_task WHERE status = ?`),
+      countAllTasks: p(`SELECT COUNT(*) AS n FROM reconciliation_task`),
+      decide: p(`UPDATE reconciliation_task SET status = ?, decided_at = ?, decided_by = ?, decision = ?, seen = ? WHERE id = ? AND status = 'open'`),
+    };
+  }
+
+  /** Writes a row (and its bytes), inside the caller's transaction; sets entry.id. A replay is audited with who asked. */
+  insert(entry: JournalEntry): number {
+    const at = entry.at ?? new Date().toISOString();
+    const atMs = Date.parse(at);
+    if (!Number.isFinite(atMs)) throw new Error(`journal: at "${at}" is not a time`);
+    if (!entry.node?.id || !entry.node.type) throw new Error('journal: the entry names no node');
+    const k = entry.keys ?? {};
+    const ippKey = v(k.ippKey);
+    const ipp = v(k.ipp) ?? (ippKey ? ippIdOf(ippKey) : null);
+    const errors = entry.ack?.errors?.length ? JSON.stringify(entry.ack.errors) : null;
+    const detail = entry.detail && Object.keys(entry.detail).length ? JSON.stringify(entry.detail) : null;
+    const id = Number(
+      this.st.insert.run(
+        at,
+        atMs,
+        Math.floor(atMs / HOUR_MS),
+        entry.node.id,
+        entry.node.type,
+        v(entry.node.name),
+        entry.direction,
+        entry.kind,
+        v(entry.type),
+        v(entry.event),
+        v(entry.controlId),
+        v(entry.sender),
+        v(entry.receiver),
+        v(entry.ack?.code),
+        entry.ack ? (entry.ack.text ?? '') : null,
+        errors,
+        entry.outcome,
+        ipp,
+        ippKey,
+        v(k.ins),
+        v(k.documentId),
+        v(k.setId),
+        k.version ?? null,
+        v(k.encounter),
+        entry.replayOf ?? null,
+        entry.parentId ?? null,
+        v(entry.actor),
+        detail,
+      ).lastInsertRowid,
+    );
+    if (entry.message || entry.answer) this.st.insertRaw.run(id, entry.message ?? null, entry.answer ?? null);
+    if (entry.replayOf) {
+      this.st.audit.run(at, entry.actor ?? 'unknown', 'replay', ippKey, JSON.stringify({ journal: id, replayOf: entry.replayOf, node: entry.node.id, outcome: entry.outcome }));
+    }
+    entry.id = id;
+    return id;
+  }
+
+  get(id: number): JournalRecord | null {
+    const row = this.st.get.get(id) as JournalRow | undefined;
+    return row ? toRecord(row) : null;
+  }
+
+  content(id: number): JournalContent | null {
+    const row = this.st.content.get(id) as { message: Buffer | null; answer: Buffer | null } | undefined;
+    return row ? { message: row.message, answer: row.answer } : null;
+  }
+
+  search(q: JournalQuery): JournalPage {
+    const limit = queryLimit(q.limit);
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const eq = (column: string, value: unknown) => {
+      where.push(`${column} = ?`);
+      params.push(value);
+    };
+    // a time range as a range of ids (rows are written in time order): one seek in journal_time each, then
+    // every other filter's index is read in id order, newest first, without sorting the range
+    if (q.from !== undefined) {
+      where.push('id >= ?');
+      params.push(this.firstIdFrom(queryTime('from', q.from)) ?? Number.MAX_SAFE_INTEGER);
+    }
+    if (q.to !== undefined) {
+      const to = this.firstIdFrom(queryTime('to', q.to));
+      if (to !== null) {
+        where.push('id < ?');
+        params.push(to);
+      }
+    }
+    if (q.node) eq('node_id', q.node);
+    if (q.nodeType) eq('node_type', q.nodeType);
+    if (q.direction) eq('direction', q.direction);
+    if (q.type) eq('type', q.type);
+    if (q.event) eq('event', q.event);
+    if (q.controlId) eq('control_id', q.controlId);
+    if (q.ipp) {
+      // the bare id through its index, the authority when a key is given
+      eq('ipp', q.ipp.includes('|') ? ippIdOf(q.ipp) : q.ipp);
+      if (q.ipp.includes('|')) eq('ipp_key', q.ipp);
+    }
+    if (q.ins) eq('ins', q.ins);
+    if (q.documentId) eq('document_id', q.documentId);
+    if (q.ackCode === 'none') where.push('ack_code IS NULL');
+    else if (q.ackCode) eq('ack_code', q.ackCode);
+    if (q.outcome) eq('outcome', q.outcome);
+    if (q.replayOf !== undefined) {
+      if (!Number.isInteger(q.replayOf)) throw new JournalQueryError('replayOf', 'replayOf: a journal id');
+      eq('replay_of', q.replayOf);
+    }
+    if (q.before !== undefined) {
+      if (!Number.isInteger(q.before) || q.before < 1) throw new JournalQueryError('before', 'before: the cursor of the page before (a journal id)');
+      where.push('id < ?');
+      params.push(q.before);
+    }
+    const sql = `SELECT ${JOURNAL_COLUMNS} FROM journal ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
+    const rows = this.db.prepare(sql).all(...params, limit + 1) as JournalRow[];
+    const more = rows.length > limit;
+    const entries = rows.slice(0, limit).map(toRecord);
+    return { entries, next: more ? entries[entries.length - 1].id : null };
+  }
+
+  /** The id of the first row at or after `ms`, or null when there is none. */
+  private firstIdFrom(ms: number): number | null {
+    const row = this.st.firstFrom.get(ms) as { id: number } | undefined;
+    return row ? row.id : null;
+  }
+
+  figures(fromMs: number, toMs: number, node?: string): HourFigures[] {
+    const from = Math.floor(fromMs / HOUR_MS);
+    const to = Math.ceil(toMs / HOUR_MS);
+    const rows = (node ? this.st.figuresOfNode.all(from, to, node) : this.st.figures.all(from, to)) as Record<string, number | string>[];
+    return rows.map((r) => ({
+      hour: new Date(Number(r.hour) * HOUR_MS).toISOString(),
+      node: r.node_id as string,
+      nodeType: r.node_type as string,
+      messagesIn: Number(r.messages_in),
+      messagesOut: Number(r.messages_out),
+      AA: Number(r.aa),
+      AE: Number(r.ae),
+      AR: Number(r.ar),
+      produced: Number(r.produced),
+      received: Number(r.preselected) + Number(r.to_reconcile),
+      preselected: Number(r.preselected),
+      toReconcile: Number(r.to_reconcile),
+    }));
+  }
+
+  // ---- retention: each step a short write of its own
+
+  /** The id of the newest row older than `ms`, or null. */
+  cutoff(ms: number): number | null {
+    const row = this.st.cutoff.get(ms) as { id: number } | undefined;
+    return row ? row.id : null;
+  }
+
+  /** Deletes the bytes of up to `batch` rows with id ≤ cut; how many. */
+  deleteRaw(cut: number, batch: number): number {
+    return this.st.deleteRaw.run(cut, batch).changes;
+  }
+
+  /** Deletes up to `batch` rows with id ≤ cut and their bytes; how many rows. */
+  deleteRows(cut: number, batch: number): number {
+    this.st.deleteRaw.run(cut, batch);
+    return this.st.deleteRows.run(cut, batch).changes;
+  }
+
+  size(): JournalSize {
+    const pageCount = this.db.pragma('page_count', { simple: true }) as number;
+    const freePages = this.db.pragma('freelist_count', { simple: true }) as number;
+    const pageSize = this.db.pragma('page_size', { simple: true }) as number;
+    return {
+      rows: (this.st.rowCount.get() as { n: number }).n,
+      rawRows: (this.st.rawCount.get() as { n: number }).n,
+      oldest: (this.st.oldest.get() as { at: string } | undefined)?.at ?? null,
+      pages: pageCount - freePages,
+      freePages,
+      pageSize,
+    };
+  }
+
+  // ---- reconciliation tasks
+
+  /** Creates the task of a document (none when it has one already), inside the caller's transaction. */
+  createTask(documentId: string, input: TaskInput, journalId: number | null): void {
+    this.st.insertTask.run(
+      documentId,
+      new Date().toISOString(),
+      input.reason,
+      input.reasonText,
+      JSON.stringify(input.traits),
+      JSON.stringify(input.candidates),
+      journalId ?? input.journalId ?? null,
+    );
+  }
+
+  task(id: number): ReconciliationTask | null {
+    const row = this.st.task.get(id) as TaskRow | undefined;
+    return row ? toTask(row) : null;
+  }
+
+  countTasks(status: TaskStatus | 'all'): number {
+    const row = (status === 'all' ? this.st.countAllTasks.get() : this.st.countTasks.get(status)) as { n: number };
+    return row.n;
+  }
+
+  taskOfDocument(documentId: string): ReconciliationTask | null {
+    const row = this.st.taskOfDocument.get(documentId) as TaskRow | undefined;
+    return row ? toTask(row) : null;
+  }
+
+  tasks(q: TaskQuery): TaskPage {
+    const limit = queryLimit(q.limit);
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const status = q.status ?? 'open';
+    if (status !== 'all') {
+      if (!['open', 'attached', 'rejected'].includes(status)) throw new JournalQueryError('status', 'status: open, attached, rejected or all');
+      where.push('status = ?');
+      params.push(status);
+    }
+    if (q.before !== undefined) {
+      if (!Number.isInteger(q.before) || q.before < 1) throw new JournalQueryError('before', 'before: the cursor of the page before (a task id)');
+      where.push('id < ?');
+      params.push(q.before);
+    }
+    const rows = this.db
+      .prepare(`SELECT * FROM reconciliation_task ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`)
+      .all(...params, limit + 1) as TaskRow[];
+    const tasks = rows.slice(0, limit).map(toTask);
+    return { tasks, next: rows.length > limit ? tasks[tasks.length - 1].id : null };
+  }
+
+  /** Records a decision on an open task; false when it is not open (decided before). */
+  decide(id: number, status: Exclude<TaskStatus, 'open'>, at: string, actor: string, decision: unknown, seen: unknown): boolean {
+    return this.st.decide.run(status, at, actor, JSON.stringify(decision), seen === undefined ? null : JSON.stringify(seen), id).changes === 1;
+  }
+}

@@ -1,0 +1,241 @@
+// Issue 14, the message journal in the store: "Written in the same transaction as what the node records
+// (no journal row for a change that was rolled back, no change without its row)", searched by "time
+// range, node, type/event, control id, IPP, INS, document id, ACK code, outcome", replays linked to their
+// original and audited, the dashboard's figures per node and hour.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { readAdtPayload } from '../../lib/ins';
+import { SqliteIdentityStore, JournalQueryError, type ApplyResult, type JournalEntry } from '../../lib/store';
+import { NODE, documentInput, journalEntry } from '../fixtures/journal';
+import { adtMessage, MARIE_NIR, OID, type AdtSpec } from '../fixtures/adt';
+import { HeldSync } from '../support/held-sync';
+import { until } from '../support/red-nodes';
+
+describe('lib/store journal (issue 14)', () => {
+  let dir: string;
+  let file: string;
+  let store: SqliteIdentityStore;
+
+  const origin = (controlId: string) => ({ sender: 'GAM/CHU-X', controlId, actor: 'test' });
+  function reading(spec: AdtSpec, controlId: string) {
+    return readAdtPayload(adtMessage({ ...spec, controlId }));
+  }
+  /** What another connection reads in the file: the rows of a table. */
+  function count(table: string, where = '1'): number {
+    const db = new Database(file, { readonly: true, fileMustExist: true });
+    try {
+      return (db.prepare(`SELECT COUNT(*) AS n FROM ${table} WHERE ${where}`).get() as { n: number }).n;
+    } finally {
+      db.close();
+    }
+  }
+
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'segur-journal-'));
+    file = path.join(dir, 'ins-store.db');
+    store = new SqliteIdentityStore({ file });
+  });
+  afterEach(async () => {
+    await store.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  describe('the same transaction as the change', () => {
+    it('applyAdt writes its row in its savepoint, built from its result (outcome, ACK), with its bytes; the entry gets its id', async () => {
+      const entry = journalEntry({ controlId: 'J1' });
+      const result = await store.applyAdt(reading({}, 'J1'), origin('J1'), { code: 'AA', text: '' }, { journal: (r: ApplyResult) => Object.assign(entry, { outcome: r.outcome }) });
+      assert.equal(result.outcome, 'applied');
+      assert.ok(entry.id && entry.id > 0);
+      const row = await store.journalEntry(entry.id);
+      assert.equal(row?.outcome, 'applied');
+      assert.equal(row?.controlId, 'J1');
+      assert.equal(row?.keys.ipp, '123456', 'the bare IPP taken from the key');
+      assert.equal(row?.ack?.code, 'AA');
+      assert.equal(row?.hasMessage, true);
+      const content = await store.journalContent(entry.id);
+      assert.equal(content?.message?.toString(), 'MSH|^~\\&|GAM|CHU-X\r');
+      assert.match(content?.answer?.toString() ?? '', /MSA\|AA\|C1/);
+    });
+
+    it('a write whose savepoint fails leaves no journal row (and no change); the others of its group keep theirs', async () => {
+      const held = new HeldSync();
+      store.syncWal = held.sync;
+      const good = store.applyAdt(reading({ pid: { ipp: '400001' } }, 'F1'), origin('F1'), { code: 'AA', text: '' }, { journal: journalEntry({ controlId: 'F1' }) });
+      // a control id the store cannot record (NOT NULL): the identity is written, then the history insert fails
+      const bad = store.applyAdt(reading({ pid: { ipp: '400002' } }, 'F2'), { ...origin('F2'), controlId: null as unknown as string }, { code: 'AA', text: '' }, { journal: journalEntry({ controlId: 'F2' }) });
+      await assert.rejects(bad);
+      await until(() => held.held === 1, 'the sync');
+      held.release();
+      assert.equal((await good).outcome, 'applied');
+      assert.equal(count('journal', `control_id = 'F1'`), 1);
+      assert.equal(count('journal', `control_id = 'F2'`), 0, 'no row for the change rolled back');
+      assert.equal(count('identity', `ipp_key = '${OID.IPP}|400002'`), 0);
+    });
+
+    it('a row that cannot be written takes its change back: never a change without its row', async () => {
+      const broken = { ...journalEntry({ controlId: 'N1' }), node: { id: '', type: '' } };
+      await assert.rejects(store.applyAdt(reading({ pid: { ipp: '400003' } }, 'N1'), origin('N1'), { code: 'AA', text: '' }, { journal: broken }), /names no node/);
+      assert.equal(await store.byIpp('400003', OID.IPP), null, 'the identity rolled back with its row');
+      assert.equal(count('processed_message', `control_id = 'N1'`), 0);
+      await assert.rejects(
+        store.applyAdt(reading({ pid: { ipp: '400004' } }, 'N2'), origin('N2'), { code: 'AA', text: '' }, {
+          journal: () => {
+            throw new Error('the ACK could not be built');
+          },
+        }),
+        /could not be built/,
+      );
+      assert.equal(await store.byIpp('400004', OID.IPP), null);
+    });
+
+    it('the row is committed with its change and resolves only once synced (durable like the change)', async () => {
+      const held = new HeldSync();
+      store.syncWal = held.sync;
+      let settled = false;
+      const w = store.applyAdt(reading({ pid: { ipp: '400005' } }, 'D1'), origin('D1'), { code: 'AA', text: '' }, { journal: journalEntry({ controlId: 'D1' }) }).then(() => (settled = true));
+      await until(() => held.held === 1, 'the sync');
+      assert.equal(settled, false);
+      assert.equal(count('journal', `control_id = 'D1'`), 1);
+      assert.equal(count('identity', `ipp_key = '${OID.IPP}|400005'`), 1);
+      held.release();
+      await w;
+    });
+
+    it('archiveDocument writes the document, its journey steps, its task and its row in one savepoint; none of them when one fails', async () => {
+      const task = { reason: 'unknown-patient', reasonText: 'no local identity', traits: { birthName: 'MARTIN', firstNames: 'Marie', firstName: 'Marie', usedName: '', birthDate: '1985-05-12', sex: 'F' }, candidates: [] };
+      const entry = journalEntry({ type: 'ORU', event: 'R01', controlId: 'O1', outcome: 'to-reconcile', keys: { documentId: 'DOC1' } });
+      assert.equal(await store.archiveDocument(documentInput('DOC1'), { journal: entry, task, journey: [{ documentId: 'DOC1', step: 'sent', controlId: 'O1', ok: true, detail: {} }] }), true);
+      const t = await store.taskOfDocument('DOC1');
+      assert.equal(t?.status, 'open');
+      assert.equal(t?.journalId, entry.id, 'the task names the row of the exchange that brought it');
+      assert.equal((await store.journey('DOC1')).length, 1);
+
+      const failing = { ...journalEntry({ controlId: 'O2' }), at: 'not a time' };
+      await assert.rejects(store.archiveDocument(documentInput('DOC2'), { journal: failing, task, journey: [{ documentId: 'DOC2', step: 'sent', controlId: 'O2', ok: true, detail: {} }] }));
+      assert.equal(await store.getDocument('DOC2'), null);
+      assert.equal(await store.taskOfDocument('DOC2'), null);
+      assert.deepEqual(await store.journey('DOC2'), []);
+    });
+
+    it('a document archived again (same id) changes nothing: the row says so through the callback, no second task', async () => {
+      const task = { reason: 'unknown-patient', reasonText: '', traits: { birthName: 'X', firstNames: 'Y', firstName: 'Y', usedName: '', birthDate: '', sex: 'U' }, candidates: [] };
+      await store.archiveDocument(documentInput('DOC3'), { task, journal: journalEntry({ controlId: 'A1' }) });
+      const again = journalEntry({ controlId: 'A2' });
+      assert.equal(await store.archiveDocument(documentInput('DOC3'), { task, journal: (added) => ({ ...again, outcome: added ? 'to-reconcile' : 'duplicate' }) }), false);
+      assert.equal((await store.searchJournal({ controlId: 'A2' })).entries[0].outcome, 'duplicate');
+      assert.equal((await store.tasks()).tasks.length, 1);
+    });
+
+    it('cancelDocument and recordJourney (several steps) carry their row too; journal() alone for what changes nothing', async () => {
+      await store.archiveDocument(documentInput('DOC4', { origin: 'produced' }));
+      await store.recordJourney(
+        [
+          { documentId: 'DOC4', step: 'ack', controlId: 'M1', ok: true, detail: {} },
+          { documentId: 'DOC4', step: 'dmp-received', controlId: 'M1', ok: true, detail: {} },
+        ],
+        { journal: journalEntry({ type: 'ZAM', event: 'Z01', controlId: 'Z1', outcome: 'recorded', keys: { documentId: 'DOC4' } }) },
+      );
+      assert.equal(await store.cancelDocument('DOC4', { journal: (done) => journalEntry({ controlId: 'T4', outcome: done ? 'cancelled' : 'rejected', keys: { documentId: 'DOC4' } }) }), true);
+      const id = await store.journal(journalEntry({ controlId: 'R1', outcome: 'rejected', ack: { code: 'AR', text: 'not HL7', errors: [{ code: '100', location: 'MSH^1', text: 'no MSH' }] } }));
+      assert.deepEqual((await store.journey('DOC4')).map((j) => j.step), ['ack', 'dmp-received']);
+      assert.deepEqual((await store.searchJournal({ documentId: 'DOC4' })).entries.map((e) => e.outcome), ['cancelled', 'recorded']);
+      const rejected = await store.journalEntry(id);
+      assert.deepEqual(rejected?.ack, { code: 'AR', text: 'not HL7', errors: [{ code: '100', location: 'MSH^1', text: 'no MSH' }] });
+    });
+  });
+
+  describe('search', () => {
+    beforeEach(async () => {
+      const at = (h: number) => new Date(Date.UTC(2026, 0, 10, h)).toISOString();
+      const rows: Partial<JournalEntry>[] = [
+        { at: at(8), controlId: 'S1', keys: { ippKey: `${OID.IPP}|100001`, ins: MARIE_NIR } },
+        { at: at(9), controlId: 'S2', event: 'A31', ack: { code: 'AE' }, outcome: 'refused', keys: { ippKey: `${OID.IPP}|100002` } },
+        { at: at(10), node: { id: 'cda1', type: 'cda-ingest' }, type: 'ORU', event: 'R01', controlId: 'S3', outcome: 'to-reconcile', keys: { ipp: '100001', documentId: '1.2.3^D1', setId: '1.2.3^S1', version: 1 } },
+        { at: at(11), node: { id: 'out1', type: 'mllp-out' }, direction: 'out', type: 'MDM', event: 'T02', controlId: 'S4', outcome: 'acknowledged', keys: { documentId: '1.2.3^D2' } },
+        { at: at(12), controlId: 'S5', ack: { code: 'AR' }, outcome: 'rejected', keys: {}, message: null, answer: null },
+        { at: at(13), node: { id: 'pdf1', type: 'pdf-to-cda-n1' }, direction: 'out', kind: 'document', type: 'MDM', event: 'T02', controlId: 'S6', ack: null, outcome: 'produced', keys: { ippKey: 'other-authority|100001', documentId: '1.2.3^D3' } },
+      ];
+      for (const r of rows) await store.journal(journalEntry(r));
+    });
+    const ids = async (q: Parameters<SqliteIdentityStore['searchJournal']>[0]) => (await store.searchJournal(q)).entries.map((e) => e.controlId);
+
+    it('finds by each key, newest first', async () => {
+      assert.deepEqual(await ids({}), ['S6', 'S5', 'S4', 'S3', 'S2', 'S1']);
+      assert.deepEqual(await ids({ controlId: 'S2' }), ['S2']);
+      assert.deepEqual(await ids({ ins: MARIE_NIR }), ['S1']);
+      assert.deepEqual(await ids({ ipp: '100001' }), ['S6', 'S3', 'S1'], 'a bare IPP under any authority');
+      assert.deepEqual(await ids({ ipp: `${OID.IPP}|100001` }), ['S1'], 'an IPP key: that authority only');
+      assert.deepEqual(await ids({ documentId: '1.2.3^D1' }), ['S3']);
+      assert.deepEqual(await ids({ node: 'cda1' }), ['S3']);
+      assert.deepEqual(await ids({ nodeType: 'mllp-out' }), ['S4']);
+      assert.deepEqual(await ids({ type: 'MDM' }), ['S6', 'S4']);
+      assert.deepEqual(await ids({ type: 'ADT', event: 'A31' }), ['S2']);
+      assert.deepEqual(await ids({ ackCode: 'AE' }), ['S2']);
+      assert.deepEqual(await ids({ ackCode: 'none' }), ['S6']);
+      assert.deepEqual(await ids({ outcome: 'to-reconcile' }), ['S3']);
+      assert.deepEqual(await ids({ direction: 'out' }), ['S6', 'S4']);
+      assert.deepEqual(await ids({ from: '2026-01-10T09:00:00Z', to: '2026-01-10T11:00:00Z' }), ['S3', 'S2'], 'from inclusive, to exclusive');
+      assert.deepEqual(await ids({ ipp: '100001', from: '2026-01-10T09:00:00Z' }), ['S6', 'S3'], 'filters together');
+    });
+
+    it('pages with a cursor: each page newest first, the next one older, the last without cursor', async () => {
+      const p1 = await store.searchJournal({ limit: 4 });
+      assert.deepEqual(p1.entries.map((e) => e.controlId), ['S6', 'S5', 'S4', 'S3']);
+      assert.ok(p1.next);
+      const p2 = await store.searchJournal({ limit: 4, before: p1.next! });
+      assert.deepEqual(p2.entries.map((e) => e.controlId), ['S2', 'S1']);
+      assert.equal(p2.next, null);
+    });
+
+    it('refuses a query that is not one (bad time, limit or cursor)', async () => {
+      await assert.rejects(store.searchJournal({ from: 'yesterday' }), JournalQueryError);
+      await assert.rejects(store.searchJournal({ limit: 0 }), JournalQueryError);
+      await assert.rejects(store.searchJournal({ limit: 100000 }), JournalQueryError);
+      await assert.rejects(store.searchJournal({ before: -1 }), JournalQueryError);
+    });
+
+    it('a replay links to its original (found by replayOf) and is audited with who asked', async () => {
+      const original = (await store.searchJournal({ controlId: 'S1' })).entries[0];
+      const id = await store.journal(journalEntry({ controlId: 'S1', outcome: 'duplicate', replayOf: original.id, actor: 'alice' }));
+      assert.deepEqual((await store.searchJournal({ replayOf: original.id })).entries.map((e) => e.id), [id]);
+      const row = await store.journalEntry(id);
+      assert.equal(row?.replayOf, original.id);
+      assert.equal(row?.actor, 'alice');
+      const audit = (await store.audit(1))[0];
+      assert.equal(audit.action, 'replay');
+      assert.equal(audit.actor, 'alice');
+      assert.deepEqual(audit.detail, { journal: id, replayOf: original.id, node: NODE.id, outcome: 'duplicate' });
+    });
+  });
+
+  describe('dashboard figures', () => {
+    it('counts per node and hour: messages in / out, AA / AE / AR, documents produced, received, preselected, to reconcile', async () => {
+      const at = (h: number, m = 0) => new Date(Date.UTC(2026, 0, 10, h, m)).toISOString();
+      const cda = { id: 'cda1', type: 'cda-ingest' };
+      const entries: Partial<JournalEntry>[] = [
+        { at: at(8, 1) },
+        { at: at(8, 2), ack: { code: 'AE' }, outcome: 'refused' },
+        { at: at(8, 3), ack: { code: 'AR' }, outcome: 'failed' },
+        { at: at(9, 0) },
+        { at: at(8, 4), node: cda, type: 'ORU', outcome: 'preselected' },
+        { at: at(8, 5), node: cda, type: 'ORU', ack: { code: 'AE' }, outcome: 'to-reconcile' },
+        { at: at(8, 6), node: cda, kind: 'document', type: 'CDA', ack: null, outcome: 'to-reconcile' },
+        { at: at(8, 7), node: { id: 'pdf1', type: 'pdf-to-cda-n1' }, direction: 'out', kind: 'document', ack: null, outcome: 'produced' },
+        { at: at(8, 8), node: { id: 'out1', type: 'mllp-out' }, direction: 'out', ack: { code: 'CA' }, outcome: 'acknowledged' },
+      ];
+      for (const e of entries) await store.journal(journalEntry(e));
+      const figures = await store.figures({ from: at(8), to: at(10) });
+      const of = (node: string, hour: number) => figures.find((f) => f.node === node && f.hour === at(hour));
+      assert.deepEqual(of('adt1', 8), { hour: at(8), node: 'adt1', nodeType: 'adt-to-ins', messagesIn: 3, messagesOut: 0, AA: 1, AE: 1, AR: 1, produced: 0, received: 0, preselected: 0, toReconcile: 0 });
+      assert.equal(of('adt1', 9)?.messagesIn, 1);
+      assert.deepEqual(of('cda1', 8), { hour: at(8), node: 'cda1', nodeType: 'cda-ingest', messagesIn: 2, messagesOut: 0, AA: 1, AE: 1, AR: 0, produced: 0, received: 3, preselected: 1, toReconcile: 2 });
+      assert.equal(of('pdf1', 8)?.produced, 1);
+      assert.equal(of('pdf1', 8)?.messagesOut, 0, 'a document produced is not a message sent: mllp-out counts those');
+      assert.deepEqual([of('out1', 8)?.messagesOut, of('out1', 8)?.AA], [1, 1]);
+      assert.deepEqual((await store.figures({ from: at(9), to: at(10), node: 'adt1' })).map((f) => f.messagesIn), [1]);
+    });
+  });
+});
