@@ -77,7 +77,9 @@ function showWho(): void {
     h('span', null, 'Logged in as ', h('strong', { id: 'username' }, me.user.username), ` (${rights})`),
     source === 'console'
       ? h('button', { type: 'button', class: 'link', onclick: () => void logout().then(start) }, 'Log out')
-      : h('span', { class: 'hint' }, ' — through the editor'),
+      : source === 'editor'
+        ? h('span', { class: 'hint' }, ' — through the editor')
+        : null,
   );
 }
 
