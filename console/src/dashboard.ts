@@ -66,14 +66,14 @@ function liveView(d: Dashboard): HTMLElement {
       when(l.at),
     ];
   });
-  return table('MLLP now', ['Node', 'State', 'Open connections', 'Queue', 'Last error', 'Reported'], rows, { class: 'grid live', id: 'live' });
+  return table(null, ['Node', 'State', 'Open connections', 'Queue', 'Last error', 'Reported'], rows, { class: 'grid live', id: 'live' });
 }
 
 function alertsView(d: Dashboard): HTMLElement {
   const all = d.alerts.flatMap((m) => m.alerts.map((a) => ({ monitor: m.name || m.node, ...a })));
   if (!all.length) return h('p', { class: 'empty' }, 'No alert rule (add a segur-monitor node to raise alerts).');
   return table(
-    'Alerts',
+    null,
     ['Monitor', 'Rule', 'State', 'Value', 'Threshold', 'Since', ''],
     all
       .sort((a, b) => (a.state === b.state ? 0 : a.state === 'raised' ? -1 : 1))

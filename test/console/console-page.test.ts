@@ -197,6 +197,7 @@ describe('the console page in Chromium, against the console API (issue 14)', fun
     const frame = page.locator('iframe.pdf-frame');
     await frame.waitFor();
     assert.match((await frame.getAttribute('src')) ?? '', /^blob:/);
+    if (SHOTS) await page.waitForTimeout(2000); // the PDF viewer draws the page after the frame loads
     await shot(page, 'worklist');
 
     await page.click(`button[data-attach="${MARIE_KEY}"]`);
