@@ -131,6 +131,8 @@ function decisionPanel(ctx: Context, detail: TaskDetail, candidates: Candidate[]
     post<{ task: TaskSummary }>(`/tasks/${t.id}/decision`, { ...body, seen: seen() })
       .then(() => reload())
       .catch((err: unknown) => {
+        // decided meanwhile (another person, another tab): the first decision stands, show it
+        if (err instanceof ApiError && err.code === 'already-decided') return reload();
         for (const b of section.querySelectorAll('button')) b.disabled = false;
         fill(result, h('p', { class: 'problem', role: 'alert' }, err instanceof ApiError ? `${err.message} (${err.status} ${err.code})` : String(err)));
       });
