@@ -34,6 +34,9 @@ const FILTERS: Filter[] = [
   { name: 'outcome', label: 'Outcome', kind: 'select', options: OUTCOMES },
 ];
 
+/** The business keys and the time range, always shown; the rest folded under "More filters". */
+const MAIN_FILTERS = 6;
+
 /** A datetime-local value (local time) ↔ ISO 8601 (what the API takes). */
 function toIso(local: string): string {
   const d = new Date(local);
@@ -101,7 +104,13 @@ export async function showJournal(ctx: Context, params: URLSearchParams): Promis
   const form = h(
     'form',
     { class: 'search', role: 'search', 'aria-label': 'Search the journal' },
-    h('div', { class: 'fields' }, FILTERS.map((f) => control(f, values[f.name]))),
+    h('div', { class: 'fields' }, FILTERS.slice(0, MAIN_FILTERS).map((f) => control(f, values[f.name]))),
+    h(
+      'details',
+      { class: 'more-filters', open: FILTERS.slice(MAIN_FILTERS).some((f) => values[f.name]) },
+      h('summary', null, 'More filters: type, event, node, direction, ACK code, outcome'),
+      h('div', { class: 'fields' }, FILTERS.slice(MAIN_FILTERS).map((f) => control(f, values[f.name]))),
+    ),
     h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'primary' }, 'Search'), h('button', { type: 'button', onclick: () => (location.hash = '#journal') }, 'Clear')),
   );
   form.addEventListener('submit', (ev) => {

@@ -184,6 +184,19 @@ describe('the console page in Chromium, against the console API (issue 14)', fun
     await context.close();
   });
 
+  it('the folded filters: "More filters" opens, an outcome narrows the search, and stays open for the next', async () => {
+    const { context, page } = await open(WRITER);
+    await page.locator('#username', { hasText: 'alice' }).waitFor();
+    assert.equal(await page.locator('#f-outcome').isVisible(), false, 'folded');
+    await page.click('details.more-filters summary');
+    await page.selectOption('#f-outcome', 'to-reconcile');
+    await page.click('form.search button[type=submit]');
+    await page.locator('table.journal caption', { hasText: 'outcome=to-reconcile' }).waitFor();
+    assert.deepEqual(await page.locator('table.journal tbody td:nth-child(6)').allTextContents(), ['ORU-77']);
+    assert.equal(await page.locator('#f-outcome').isVisible(), true);
+    await context.close();
+  });
+
   it('the worklist: the differing birth date marked, the PDF in the page, attach after a confirmation — archived and emitted, once', async () => {
     const { context, page } = await open(WRITER, '#worklist');
     await page.locator('table.tasks tbody tr').first().waitFor();

@@ -228,6 +228,10 @@ describe('e2e: the operations console in headless Chromium, the layer pack in a 
     // the page's CSP forbids evaluating strings: read the tile until it has counted them (or the test times out)
     while (Number(await page.locator('#tile-in .big').textContent()) < before + 3) await page.waitForTimeout(500);
     assert.match((await page.locator('#totals').textContent()) ?? '', /PAM FR → INS, recorded\s*adt-to-ins/, 'per node, with its name in the flows');
+    // what mllp-in reports now: the GAM's listener and this test's connection
+    const gamLine = page.locator('#live tr', { hasText: `listening on port ${ports.gam}` });
+    await gamLine.waitFor();
+    assert.ok(Number(await gamLine.locator('td:nth-child(3)').textContent()) >= 1, 'the GAM connection is counted');
     await context.close();
   });
 
