@@ -7,7 +7,8 @@
 //   opens /segur-dpi/, finds an ADT message by INS and by control id, opens it field by field, replays it:
 //   the answer says nothing changed and the journal shows one replay, the identity one history entry;
 // - a report cda-ingest cannot preselect (its birth date differs: output 2) is a task of the worklist,
-//   attached from the page: the archive holds it under the local IPP, the task says who decided;
+//   attached from the page: the archive holds it under the local IPP, the task says who decided, and the
+//   pack's reconcile-out emits the decision ("to the DPI");
 // - the dashboard's count of messages received grows, on its own, while ADT messages flow;
 // - the reader logs in through the console's own form: the journal, no Replay; the viewer: "Not allowed".
 //
@@ -22,6 +23,7 @@ import { MllpClient } from '../../lib/mllp';
 import { adtMessage, MARIE_NIR, OID } from '../fixtures/adt';
 import { LOCAL, oruOf, PATIENTS, receivedDocument } from '../fixtures/cda-received';
 import { textPdf } from '../fixtures/pdf';
+import { DebugPane } from './comms';
 import { NodeRed, PROJECT_ROOT, getFreePort } from './harness';
 import { freeLayerPorts, layerEnv, layerPack, type LayerPorts } from './layer-pack';
 
@@ -67,6 +69,7 @@ describe('e2e: the operations console in headless Chromium, the layer pack in a 
   let browser: Browser;
   let gam: MllpClient;
   let reports: MllpClient;
+  let pane: DebugPane;
   let operatorToken = '';
   let adtRow = 0;
   let seq = 0;
@@ -105,6 +108,7 @@ describe('e2e: the operations console in headless Chromium, the layer pack in a 
     ports = await freeLayerPorts();
     red = await NodeRed.start({ flows: layerPack(), port: await getFreePort(), env: layerEnv(ports), users: [OPERATOR, READER, VIEWER] });
     operatorToken = await tokenOf(OPERATOR);
+    pane = await DebugPane.open(red.port);
     gam = new MllpClient({ host: '127.0.0.1', port: ports.gam, ackTimeoutMs: 10_000, maxRetries: 0 });
     reports = new MllpClient({ host: '127.0.0.1', port: ports.reports, ackTimeoutMs: 30_000, maxRetries: 0 });
     // Marie MARTIN, qualified, from the GAM
@@ -114,6 +118,7 @@ describe('e2e: the operations console in headless Chromium, the layer pack in a 
 
   after(async () => {
     await browser?.close();
+    pane?.close();
     await gam?.close();
     await reports?.close();
     await red?.stop();
@@ -176,7 +181,7 @@ describe('e2e: the operations console in headless Chromium, the layer pack in a 
     await editor.context().close();
   });
 
-  it('a report whose birth date differs (cda-ingest output 2) is a task; attached from the worklist: archived under the local IPP, decided by the operator', async () => {
+  it('a report whose birth date differs (cda-ingest output 2) is a task; attached from the worklist: archived under the local IPP, decided by the operator, emitted by reconcile-out', async () => {
     const doc = await receivedDocument('CR-BIO', await textPdf({ lines: ['Compte rendu de biologie (e2e console)', 'Patiente fictive.'] }), PATIENTS.marieOtherBirthDate());
     const ack = parseAck((await reports.send(Buffer.from(oruOf(doc.xml, 'E2E-ORU-1'), 'utf8'))).ack);
     assert.equal(ack.code, 'AE', 'not integrated automatically (LPS 904)');
@@ -209,6 +214,9 @@ describe('e2e: the operations console in headless Chromium, the layer pack in a 
     const archived = await api<{ document: { ippKey: string; patient: { birthDate: string } } }>('GET', `/documents/${encodeURIComponent(documentId)}/journey`, operatorToken);
     assert.equal(archived.body.document.ippKey, MARIE_KEY, 'the archive holds it under the local identity');
     assert.equal(archived.body.document.patient.birthDate, '1985-05-12', 'with the local traits');
+    // reconcile-out emitted the decision: the layer pack's "to the DPI" debug node shows its summary line
+    const emitted = await pane.waitFor((m) => m.id === 'layer-rep-to-dpi' && m.msg.includes(documentId), 10_000);
+    assert.match(emitted.msg, new RegExp(`attached · task ${task} · document .* · by console:operator`));
     await context.close();
   });
 
