@@ -223,7 +223,8 @@ describe('e2e: the operations console in headless Chromium, the layer pack in a 
   it('the dashboard counts the messages received as they flow, refreshing on its own', async () => {
     const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
     const page = await context.newPage();
-    await page.goto(`${red.url}/segur-dpi/`);
+    await page.goto(`${red.url}/segur-dpi`); // without the slash: sent to /segur-dpi/
+    assert.equal(page.url(), `${red.url}/segur-dpi/`);
     await page.fill('#login-username', OPERATOR.username);
     await page.fill('#login-password', OPERATOR.password);
     await page.click('form.login button[type=submit]');
