@@ -68,8 +68,8 @@ describe('the console page in Chromium, against the console API (issue 14)', fun
     await page.goto(`${base()}/segur-dpi/${hash}`);
     return { context, page };
   };
-  const shot = async (page: Page, name: string) => {
-    if (SHOTS) await page.screenshot({ path: path.join(SHOTS, `console-${name}.png`), fullPage: false });
+  const shot = async (page: Page, name: string, fullPage = false) => {
+    if (SHOTS) await page.screenshot({ path: path.join(SHOTS, `console-${name}.png`), fullPage });
   };
 
   before(async function () {
@@ -233,7 +233,7 @@ describe('the console page in Chromium, against the console API (issue 14)', fun
     assert.match((await page.locator('#live').textContent()) ?? '', /backoff.*3.*ECONNREFUSED/);
     assert.match((await page.locator('#journeys').textContent()) ?? '', /Lettre de liaison\s*✓.*✓.*✓.*—/);
     const before = Number(await page.locator('#tile-in .big').textContent());
-    await shot(page, 'dashboard');
+    await shot(page, 'dashboard', true);
     await store.journal(journalEntry({ controlId: 'MSG0002' }));
     reportLive({ id: 'in1', type: 'mllp-in', name: 'GAM' }, { port: 2575, listening: true, connections: 5 });
     await page.locator('#tile-in .big', { hasText: String(before + 1) }).waitFor({ timeout: 20_000 });
