@@ -13,6 +13,15 @@ const NOT_REPLAYABLE: Record<string, string> = {
   'node-gone': 'the node that handled it is not deployed, or replays nothing',
 };
 
+/** What the node noted (action, method, address, error…: never patient data), as "key: value" pairs. */
+function detailText(detail: Record<string, unknown> | null): string {
+  if (!detail) return '';
+  return Object.entries(detail)
+    .filter(([, v]) => v !== null && v !== undefined && v !== '')
+    .map(([k, v]) => `${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
+    .join(' · ');
+}
+
 /** A field's value: the components of each repetition when it has some, else the value as sent. */
 function fieldValue(f: LayoutField): Child {
   if (f.length !== undefined) return h('span', { class: 'mono' }, f.value, h('span', { class: 'sub' }, ` … (${f.length.toLocaleString('en')} characters)`));
@@ -177,6 +186,8 @@ export async function showMessage(ctx: Context, id: number): Promise<View> {
         ['INS', e.keys.ins ?? ''],
         ['Document', e.keys.documentId ?? ''],
         ['Encounter', e.keys.encounter ?? ''],
+        ['Follows from', e.parentId ? h('a', { href: `#message/${e.parentId}` }, `#${e.parentId}`) : ''],
+        ['Details', detailText(e.detail)],
         ['Replay of', d.original ? h('a', { href: `#message/${d.original.id}` }, `#${d.original.id}`) : ''],
         ['Replayed by', e.actor ?? ''],
       ]),
