@@ -17,6 +17,7 @@ export interface View {
 
 let me: Me | null = null;
 let current: View | null = null;
+let lastView: string | null = null;
 
 const main = () => document.getElementById('main') as HTMLElement;
 
@@ -64,7 +65,14 @@ async function route(): Promise<void> {
     fill(root);
     failure(root, err);
   }
-  document.title = `${root.querySelector('h2')?.textContent ?? 'Console'} — Ségur DPI`;
+  const title = root.querySelector('h2');
+  document.title = `${title?.textContent ?? 'Console'} — Ségur DPI`;
+  // another view: a screen reader or keyboard user starts at its title (a new search keeps the focus in the form)
+  if (view !== lastView && title && lastView !== null) {
+    title.setAttribute('tabindex', '-1');
+    title.focus();
+  }
+  lastView = view;
 }
 
 function showWho(): void {
