@@ -134,7 +134,7 @@ function replayView(ctx: Context, d: MessageDetail, reload: () => void): HTMLEle
     return section;
   }
   const button = h('button', { type: 'button', id: 'replay', class: 'primary' }, 'Replay');
-  button.addEventListener('click', () => {
+  const send = () => {
     button.disabled = true;
     fill(result, 'Replaying…');
     post<ReplayAnswer>(`/journal/${d.entry.id}/replay`, {})
@@ -155,10 +155,27 @@ function replayView(ctx: Context, d: MessageDetail, reload: () => void): HTMLEle
         fill(result, h('p', { class: 'problem', role: 'alert' }, err instanceof ApiError ? `${err.message} (${err.status} ${err.code})` : String(err)));
       })
       .finally(() => (button.disabled = false));
-  });
+  };
+  // mllp-out sends to another system again, and mllp-in passes on to the nodes behind it: asked twice
+  const outward = d.entry.node.type === 'mllp-out' ? `to ${String(d.entry.detail?.address ?? d.entry.receiver ?? 'the address it went to')}` : d.entry.node.type === 'mllp-in' ? 'to the nodes behind it' : null;
+  const confirm = h(
+    'div',
+    { class: 'confirm', hidden: true },
+    h('p', null, `This sends the message again ${outward ?? ''}: the receiver may not recognise it as a repeat. Send it?`),
+    h('button', { type: 'button', class: 'primary', id: 'replay-confirm', onclick: () => ((confirm.hidden = true), send()) }, 'Yes, send it again'),
+    h('button', { type: 'button', onclick: () => (confirm.hidden = true) }, 'Cancel'),
+  );
+  button.addEventListener('click', () => (outward ? (confirm.hidden = false) : send()));
   section.append(
-    h('p', { class: 'hint' }, 'Sends this message again through the node that handled it (', d.entry.node.name || d.entry.node.id, '). Its idempotence rules apply: a message already applied changes nothing.'),
+    h(
+      'p',
+      { class: 'hint' },
+      outward
+        ? ['Sends this message again ', outward, ' (', d.entry.node.name || d.entry.node.id, ').']
+        : ['Sends this message again through the node that handled it (', d.entry.node.name || d.entry.node.id, '). Its idempotence rules apply: a message already applied changes nothing.'],
+    ),
     button,
+    confirm,
     result,
   );
   return section;

@@ -48,6 +48,8 @@ describe('the console page in Chromium, against the console API (issue 14)', fun
   let store: IdentityStore;
   let browser: Browser;
   let adtRow: number;
+  let mllpOutRow: number;
+  const sentAgain: number[] = [];
   /** The helper's admin app (where the console lives) on a port of its own: helper.url() serves only httpNode. */
   let admin: http.Server;
   const base = () => `http://127.0.0.1:${(admin.address() as { port: number }).port}`;
@@ -102,7 +104,13 @@ describe('the console page in Chromium, against the console API (issue 14)', fun
         { documentId: '1.2.250.1.999.2^LDL-1', step: 'ack', controlId: 'MDM-1', ok: true, detail: { code: 'AA' } },
       ],
     });
+    mllpOutRow = await store.journal(journalEntry({ node: { id: 'out1', type: 'mllp-out', name: 'PFI' }, direction: 'out', type: 'MDM', event: 'T02', controlId: 'MDM-1', receiver: '127.0.0.1:6661', outcome: 'acknowledged', detail: { address: '127.0.0.1:6661' }, keys: { documentId: '1.2.250.1.999.2^LDL-1' } }));
     offs.push(
+      registerReplay('out1', async (r) => {
+        sentAgain.push(r.entry.id);
+        const id = await store.journal(journalEntry({ node: { id: 'out1', type: 'mllp-out', name: 'PFI' }, direction: 'out', type: 'MDM', event: 'T02', controlId: 'MDM-1', outcome: 'acknowledged', replayOf: r.originalId, actor: r.actor }));
+        return { journalId: id, outcome: 'acknowledged', changed: true, ack: { code: 'AA', text: '' }, text: 'sent again: acknowledged (AA)' };
+      }),
       registerReplay('adt1', async (r) => {
         const id = await store.journal(journalEntry({ controlId: 'MSG0001', outcome: 'duplicate', replayOf: r.originalId, actor: r.actor, keys: { ipp: '123456', ippKey: MARIE_KEY, ins: MARIE_NIR } }));
         return { journalId: id, outcome: 'duplicate', changed: false, ack: { code: 'AA', text: 'already processed (GAM/CHU-X MSG0001): not applied again' }, text: 'already applied: nothing changed' };
@@ -181,6 +189,20 @@ describe('the console page in Chromium, against the console API (issue 14)', fun
     assert.deepEqual(replays.map((e) => [e.actor, e.outcome]), [['console:alice', 'duplicate']]);
     await shot(page, 'replay');
     assert.deepEqual((page as unknown as { problems: string[] }).problems, []);
+    await context.close();
+  });
+
+  it('Replay of an mllp-out row asks first (it goes to another system again); Cancel sends nothing', async () => {
+    const { context, page } = await open(WRITER, `#message/${mllpOutRow}`);
+    await page.locator('#replay').waitFor();
+    assert.match((await page.locator('section.replay').textContent()) ?? '', /Sends this message again to 127\.0\.0\.1:6661/);
+    await page.click('#replay');
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    assert.deepEqual(sentAgain, [], 'nothing sent on Cancel');
+    await page.click('#replay');
+    await page.click('#replay-confirm');
+    await page.locator('.replay-result', { hasText: 'sent again: acknowledged (AA)' }).waitFor();
+    assert.deepEqual(sentAgain, [mllpOutRow]);
     await context.close();
   });
 
