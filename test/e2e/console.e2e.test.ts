@@ -4,7 +4,7 @@
 // (['flows.read'], no console) — and headless Chromium (Debian's chromium through playwright-core):
 // - every API route refuses an anonymous request (401), a reader cannot replay nor decide;
 // - the operator logs in through the editor's own login, finds the console in the editor's sidebar tab,
-//   opens /segur-dpi/, finds an ADT message by INS and by control id, opens it field by field, replays it:
+//   opens /segur-dpi/ from the tab's link, finds an ADT message by INS and by control id, opens it field by field, replays it:
 //   the answer says nothing changed and the journal shows one replay, the identity one history entry;
 // - a report cda-ingest cannot preselect (its birth date differs: output 2) is a task of the worklist,
 //   attached from the page: the archive holds it under the local IPP, the task says who decided, and the
@@ -143,11 +143,12 @@ describe('e2e: the operations console in headless Chromium, the layer pack in a 
     await editor.evaluate('RED.sidebar.show("segur-dpi-console")');
     const tab = editor.frameLocator('iframe[title="Ségur DPI"]');
     await tab.locator('#username', { hasText: 'operator' }).waitFor({ timeout: 30_000 });
-    assert.equal(await editor.locator('a[href="segur-dpi/"]', { hasText: 'Open the console' }).count(), 1);
     await shot(editor, 'sidebar');
 
-    const page = await editor.context().newPage();
-    await page.goto(`${red.url}/segur-dpi/`);
+    // the tab's link opens the console in a tab of its own, logged in with the editor's token
+    const [page] = await Promise.all([editor.context().waitForEvent('page'), editor.click('a[href="segur-dpi/"]')]);
+    await page.waitForLoadState();
+    assert.equal(page.url(), `${red.url}/segur-dpi/`);
     await page.locator('#username', { hasText: 'operator' }).waitFor();
     assert.match((await page.textContent('#who')) ?? '', /read and write.*through the editor/);
 
