@@ -2,7 +2,8 @@
 'use strict';
 // Build: compile the TypeScript (runtime, tests, bench) with tsc into dist/, then place each node's
 // editor file, help (locales/) and the pack's icons beside its compiled runtime file, where Node-RED
-// looks for them (dist/nodes/<type>/<type>.html, locales/<lang>/, icons/).
+// looks for them (dist/nodes/<type>/<type>.html, locales/<lang>/, icons/); last, the operations
+// console's page (console/, bundled by rollup into dist/console/: console/rollup.config.mjs).
 const fs = require('fs');
 const path = require('path');
 const { execFileSync } = require('child_process');
@@ -44,3 +45,11 @@ for (const [name, file] of Object.entries(pkg['node-red'].plugins ?? {})) {
   copyTree(path.join(nodesDir, name), out, (f) => !f.endsWith('.ts'));
 }
 console.log(`build: ${Object.keys(pkg['node-red'].nodes).length} node(s) and ${Object.keys(pkg['node-red'].plugins ?? {}).length} plugin(s) in dist/nodes`);
+
+// the operations console's page (issue 14): after tsc, which emptied dist/
+execFileSync(process.execPath, [path.join(path.dirname(require.resolve('rollup/package.json')), 'dist', 'bin', 'rollup'), '--silent', '-c', path.join(root, 'console', 'rollup.config.mjs')], {
+  stdio: 'inherit',
+  cwd: root,
+});
+if (!fs.existsSync(path.join(dist, 'console', 'index.html'))) throw new Error('build: dist/console/index.html was not produced by rollup');
+console.log('build: the console page in dist/console');

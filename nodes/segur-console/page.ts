@@ -67,9 +67,16 @@ function servePage(dir: string, rel: string, res: ApiResponse, next: (err?: unkn
   res.send(body);
 }
 
-/** Registers GET /segur-dpi/ and the page's files (never under /segur-dpi/api/). */
+/**
+ * Registers GET /segur-dpi/ and the page's files (never under /segur-dpi/api/); /segur-dpi without its
+ * slash is sent to /segur-dpi/, where the page's relative links (console.js, console.css) resolve.
+ */
 export function registerConsolePage(httpAdmin: { get(path: string | RegExp, ...h: ApiHandler[]): void }, dir = CONSOLE_DIR): void {
   const root = path.resolve(dir);
-  httpAdmin.get(/^\/segur-dpi\/?$/, (_req: ApiRequest, res: ApiResponse, next) => servePage(root, '', res, next));
+  httpAdmin.get(/^\/segur-dpi$/, (_req: ApiRequest, res: ApiResponse) => {
+    res.status(301).set('Location', 'segur-dpi/').set('Cache-Control', 'no-cache');
+    res.end();
+  });
+  httpAdmin.get(/^\/segur-dpi\/$/, (_req: ApiRequest, res: ApiResponse, next) => servePage(root, '', res, next));
   httpAdmin.get(/^\/segur-dpi\/(?!api(?:\/|$))(.+)$/, (req: ApiRequest, res: ApiResponse, next) => servePage(root, (req.params as Record<string, string>)[0] ?? '', res, next));
 }

@@ -79,6 +79,12 @@ export interface NodeRedOptions {
    * scripts/node-red.js generates it and prints the password, which the harness reads from the output.
    */
   login?: 'preset' | 'generated';
+  /**
+   * More users of adminAuth beside the harness's own (permissions '*'), for tests of permissions: the
+   * user dir gets the settings.js of `npm start` with these users added (passwords stored bcrypt-hashed).
+   * Only with login 'preset'.
+   */
+  users?: { username: string; password: string; permissions: string | string[] }[];
 }
 
 export interface HttpResponse {
@@ -112,7 +118,17 @@ export class NodeRed {
     if ((opts.login ?? 'preset') === 'preset') {
       this.credentials = { username: 'e2e', password: randomBytes(12).toString('base64url') };
       adminAuth.writeAdminUser(this.userDir, this.credentials.username, this.credentials.password, 4);
+      if (opts.users?.length) this.writeSettingsWithUsers(opts.users);
     }
+  }
+
+  /** scripts/settings.js as npm start copies it, then the extra users pushed onto its adminAuth. */
+  private writeSettingsWithUsers(users: NonNullable<NodeRedOptions['users']>): void {
+    const from = [path.dirname(require.resolve('node-red/package.json')), path.dirname(require.resolve('@node-red/editor-api/package.json'))];
+    const bcrypt = require(require.resolve('bcryptjs', { paths: from })) as { hashSync(p: string, rounds: number): string };
+    const hashed = users.map((u) => ({ username: u.username, password: bcrypt.hashSync(u.password, 4), permissions: u.permissions }));
+    const base = fs.readFileSync(path.join(PROJECT_ROOT, 'scripts', 'settings.js'), 'utf8');
+    fs.writeFileSync(path.join(this.userDir, 'settings.js'), `${base}\n// added by the e2e harness (users option)\nmodule.exports.adminAuth.users.push(...${JSON.stringify(hashed)});\n`);
   }
 
   /** The admin user file in the user dir. */

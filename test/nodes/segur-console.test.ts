@@ -324,7 +324,8 @@ describe('segur-console HTTP API (issue 14)', function () {
     assert.match(page.headers['content-security-policy'], /default-src 'self'/);
     assert.match(page.headers['content-security-policy'], /frame-ancestors 'self'/);
     assert.equal(page.headers['x-content-type-options'], 'nosniff');
-    assert.equal((await helper.request().get('/segur-dpi')).status, 200);
+    const bare = await helper.request().get('/segur-dpi');
+    assert.deepEqual([bare.status, bare.headers.location], [301, 'segur-dpi/'], 'to the page, where its relative links resolve');
     const js = await helper.request().get('/segur-dpi/console.js');
     assert.match(js.headers['content-type'], /^text\/javascript/);
     for (const p of ['/segur-dpi/..%2Fsecret.html', '/segur-dpi/%2e%2e/secret.html', '/segur-dpi/x.exe', '/segur-dpi/missing.js']) {
