@@ -19,6 +19,8 @@ interface InsStoreDef extends NodeDef {
   /** Journal retention in days: the raw bytes (default 30), the rows (default 365). */
   rawDays?: string | number;
   rowDays?: string | number;
+  /** The message journal: false (unticked) to write none — for the benchmark's comparison; on by default. */
+  journal?: boolean;
 }
 
 /** The first pruning a minute after the node starts (not while the flows start), then one an hour. */
@@ -41,6 +43,7 @@ export = function (RED: NodeAPI) {
     node.file = resolveStoreFile(config.file, RED.settings.userDir);
     node.store = null;
     node.openError = null;
+    node.journal = config.journal !== false;
     node.getStore = () => {
       if (node.store) return node.store;
       throw node.openError ?? new Error(RED._('ins-store.errors.closed', { file: node.file }));
