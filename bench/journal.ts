@@ -71,6 +71,19 @@ async function applyAll(store: SqliteIdentityStore, msgs: Buffer[], lanes: numbe
   return (msgs.length * 1000) / (performance.now() - t);
 }
 
+/** What one message's commit appends to the WAL, the journal on or off: 50 messages into a new store (no checkpoint yet), WAL size ÷ 50. */
+async function walBytesPerMessage(dir: string, journal: boolean): Promise<number> {
+  const file = path.join(dir, `wal-${onOff(journal)}.db`);
+  const store = new SqliteIdentityStore({ file, durability: 'normal' });
+  try {
+    const before = fs.statSync(`${file}-wal`).size;
+    await applyAll(store, feedBytes(10, `WAL${onOff(journal)}`), 1, journal);
+    return (fs.statSync(`${file}-wal`).size - before) / 50;
+  } finally {
+    await store.close();
+  }
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 /** The median of each round's on ÷ off (the two ran one after the other: the machine's drift cancels out more). */
 const pairedRatio = (on: number[], off: number[]) => median(on.map((x, i) => x / off[i]));
@@ -81,6 +94,8 @@ const onOff = (on: boolean) => (on ? 'on' : 'off');
 
 interface Cost {
   rows: (string | number)[][];
+  /** lib/store: the WAL bytes one message's commit appends, journal off and on */
+  wal?: { off: number; on: number };
   /** on ÷ off of the medians, and paired (pairedRatio), by writers / connections */
   ratio: Record<number, number>;
   paired: Record<number, number>;
@@ -112,6 +127,7 @@ async function libCost(dir: string, patients: number, rounds: number): Promise<C
     }
   }
   if (journaled !== sent) throw new Error(`bench: ${journaled} journal rows for ${sent} messages`);
+  const wal = { off: await walBytesPerMessage(dir, false), on: await walBytesPerMessage(dir, true) };
   const rows: (string | number)[][] = [];
   const ratio: Record<number, number> = {};
   const paired: Record<number, number> = {};
@@ -123,7 +139,7 @@ async function libCost(dir: string, patients: number, rounds: number): Promise<C
     rows.push(['lib/ins + lib/store, durable, journal off', String(lanes), off, '']);
     rows.push(['lib/ins + lib/store, durable, journal on (row + message and ACK bytes, same savepoint)', String(lanes), on, pct(1 - on / off)]);
   }
-  return { rows, ratio, paired };
+  return { rows, ratio, paired, wal };
 }
 
 /** The ins-store setting that turns the journal on or off (nodes/ins-store). */
@@ -552,7 +568,7 @@ export async function run(): Promise<BenchTable[]> {
         columns: ['path', 'writers / connections', 'msgs/s', 'cost'],
         rows: [...lib.rows, ...(e2e?.rows ?? [])],
         notes: [
-          `Each cell the median of ${rounds} runs (lib) / ${Math.max(2, rounds - 1)} (end to end), the two variants alternating (off on, then on off); a new store per run. Journal on: each message's row (keys, outcome, ACK) and its bytes (the message, the ACK) written in applyAdt's savepoint, as adt-to-ins writes it. End to end: the flow of the adt bench (mllp-in → adt-to-ins → mllp-response, durable ACKs, one message in flight per connection) with ins-store's "Write the journal" (\`${JOURNAL_SETTING}\`) ticked or not — adt-to-ins writes the rows; each run checked to have written rows (on) or none (off).`,
+          `Each cell the median of ${rounds} runs (lib) / ${Math.max(2, rounds - 1)} (end to end), the two variants alternating (off on, then on off); a new store per run. Journal on: each message's row (keys, outcome, ACK) and its bytes (the message, the ACK) written in applyAdt's savepoint, as adt-to-ins writes it. End to end: the flow of the adt bench (mllp-in → adt-to-ins → mllp-response, durable ACKs, one message in flight per connection) with ins-store's "Write the journal" (\`${JOURNAL_SETTING}\`) ticked or not — adt-to-ins writes the rows; each run checked to have written rows (on) or none (off). What one message's commit appends to the WAL (then synced, later checkpointed): ${(lib.wal!.off / 1024).toFixed(0)} KiB journal off, ${(lib.wal!.on / 1024).toFixed(0)} KiB on (a new store, 50 messages).`,
           e2e
             ? `Issue 14 goal: the journal costs at most 15 % of the throughput. End to end (connections): ${goal(e2e)}${met(e2e)}. lib/store (writers): ${goal(lib)}.`
             : `Issue 14 goal: the journal costs at most 15 % of the throughput. lib/store only (writers): ${goal(lib)}${met(lib)}. End to end not measured: adt-to-ins writes no journal row yet (ins-store "${JOURNAL_SETTING}" on left the journal empty).`,
