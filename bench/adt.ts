@@ -18,7 +18,7 @@ import { NodeRed, getFreePort } from '../test/e2e/harness';
 import { identityFlow } from '../test/e2e/identity-flows';
 import { percentile, type BenchTable } from './table';
 
-function feedBytes(patients: number, run: string): Buffer[] {
+export function feedBytes(patients: number, run: string): Buffer[] {
   // every message once (the feed's deliberate retry is left out: a benchmark of distinct messages)
   const seen = new Set<string>();
   const out: Buffer[] = [];
@@ -113,7 +113,7 @@ async function walBytesPerMessage(dir: string, msgs: Buffer[]): Promise<number> 
   }
 }
 
-async function mllpRun(port: number, msgs: FeedMessage[][], connections: number) {
+export async function mllpRun(port: number, msgs: FeedMessage[][], connections: number) {
   const lists: FeedMessage[][] = Array.from({ length: connections }, () => []);
   msgs.forEach((l, p) => lists[p % connections].push(...l.filter((m, i) => l.findIndex((x) => x.controlId === m.controlId) === i)));
   const clients = lists.map(() => new MllpClient({ host: '127.0.0.1', port, ackTimeoutMs: 10_000, maxRetries: 3, backoffBaseMs: 50 }));

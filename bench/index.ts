@@ -9,6 +9,7 @@ const suites: Record<string, () => Promise<{ run(): Promise<BenchTable[]> }>> = 
   cda: () => import('./cda'),
   ingest: () => import('./ingest'),
   export: () => import('./export'),
+  journal: () => import('./journal'),
 };
 
 async function main() {
