@@ -16,6 +16,9 @@
     var TELECOM = /^(tel|fax|mailto|http|ftp|mllp):\S/;
     // an HL7 v2 field in ER7 form (MSH-3…6): nothing that would end the field
     var HL7_FIELD = /^[^|~\\\u0000-\u001f\u007f]*$/;
+    // a whole value read from Node-RED's environment when the flows start (${NAME}): its value is
+    // checked then, by the runtime (segur-establishment logs what is wrong), not in the editor
+    var ENV_REFERENCE = /^\$\{[^}]+\}$/;
 
     function text(v) {
         return v === undefined || v === null ? '' : String(v).trim();
@@ -24,6 +27,10 @@
     function blank(v) {
         var t = text(v);
         return t === '' || t === '_ADD_';
+    }
+    /** A whole value of the form ${NAME}, which Node-RED replaces by the environment variable NAME. */
+    function isEnvReference(v) {
+        return ENV_REFERENCE.test(text(v));
     }
     function isOid(v) {
         var t = text(v);
@@ -73,21 +80,25 @@
     /**
      * The fields of an establishment that are wrong, by name (nodes/shared/establishment.ts
      * establishmentProblems says why at run time): required FINESS and name; OIDs, telecom, time zone,
-     * MSH-3…6, processing id checked when given.
+     * MSH-3…6, processing id checked when given. A field holding ${NAME} is left to the runtime, which
+     * checks the value the environment gives it when the flows start.
      */
     function establishmentProblems(e) {
         var bad = [];
+        function wrong(k, test) {
+            if (!isEnvReference(e[k]) && !test(e[k])) bad.push(k);
+        }
         ['documentIdRoot', 'setIdRoot', 'ippAuthorityOid', 'encounterIdRoot'].forEach(function (k) {
-            if (!blank(e[k]) && !isOid(e[k])) bad.push(k);
+            wrong(k, function (v) { return blank(v) || isOid(v); });
         });
-        if (!isFiness(e.custodianFiness)) bad.push('custodianFiness');
-        if (blank(e.custodianName)) bad.push('custodianName');
-        if (!blank(e.custodianTelecom) && !isTelecom(e.custodianTelecom)) bad.push('custodianTelecom');
-        if (!isTimeZone(blank(e.timeZone) ? 'Europe/Paris' : e.timeZone)) bad.push('timeZone');
+        wrong('custodianFiness', isFiness);
+        wrong('custodianName', function (v) { return !blank(v); });
+        wrong('custodianTelecom', function (v) { return blank(v) || isTelecom(v); });
+        wrong('timeZone', function (v) { return isTimeZone(blank(v) ? 'Europe/Paris' : v); });
         ['hl7SendingApplication', 'hl7SendingFacility', 'hl7ReceivingApplication', 'hl7ReceivingFacility'].forEach(function (k) {
-            if (!isHl7Field(e[k])) bad.push(k);
+            wrong(k, isHl7Field);
         });
-        if (!blank(e.hl7ProcessingId) && ['P', 'T', 'D'].indexOf(text(e.hl7ProcessingId)) < 0) bad.push('hl7ProcessingId');
+        wrong('hl7ProcessingId', function (v) { return blank(v) || ['P', 'T', 'D'].indexOf(text(v)) >= 0; });
         return bad;
     }
 
@@ -119,6 +130,7 @@
 
     var api = {
         blank: blank,
+        isEnvReference: isEnvReference,
         isOid: isOid,
         isFiness: isFiness,
         isTelecom: isTelecom,

@@ -10,75 +10,8 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { NodeRed, getFreePort } from './harness';
 import { identityFlow } from './identity-flows';
-import { connectRetry } from './mllp-flows';
-import { parseAck, type ParsedAck } from '../../lib/hl7';
+import { checkFeedInStore, sendFeed } from './feed';
 import { identityFeed, FEED_IPP_OID, type FeedMessage } from '../fixtures/identity-feed';
-
-interface Row {
-  ipp_key: string;
-  status: string;
-  qualified: number;
-  ins_value: string | null;
-  data: string;
-}
-
-function readStore(file: string) {
-  const db = new Database(file, { readonly: true, fileMustExist: true });
-  try {
-    const rows = db.prepare('SELECT ipp_key, status, qualified, ins_value, data FROM identity ORDER BY ipp_key').all() as Row[];
-    const history = db.prepare('SELECT ipp_key, COUNT(*) AS n FROM identity_history GROUP BY ipp_key').all() as { ipp_key: string; n: number }[];
-    const messages = (db.prepare('SELECT COUNT(*) AS n FROM processed_message').get() as { n: number }).n;
-    return { rows, history: new Map(history.map((h) => [h.ipp_key, h.n])), messages };
-  } finally {
-    db.close();
-  }
-}
-
-/** The store holds exactly the identities the feed leads to; returns how many are qualified. */
-function checkStoreFile(file: string, feed: ReturnType<typeof identityFeed>): number {
-  const { rows, history, messages } = readStore(file);
-  assert.equal(rows.length, feed.expected.length, 'one identity per patient, no more');
-  assert.equal(messages, feed.recordedMessages, 'messages recorded once each (AE not recorded, retries not twice)');
-  const byKey = new Map(rows.map((r) => [r.ipp_key, r]));
-  for (const e of feed.expected) {
-    const key = `${FEED_IPP_OID}|${e.ipp}`;
-    const row = byKey.get(key);
-    assert.ok(row, `identity ${key} stored`);
-    const patient = JSON.parse(row.data);
-    assert.equal(row.status, e.status, key);
-    assert.equal(row.qualified === 1, e.qualified, `${key} qualified`);
-    assert.equal(row.ins_value, e.ins, `${key} INS`);
-    assert.equal(patient.usedName, e.usedName, `${key} latest data, not the late message`);
-    assert.equal(history.get(key), e.history, `${key} history entries`);
-  }
-  return rows.filter((r) => r.qualified === 1).length;
-}
-
-/**
- * Sends each patient's messages in order, the patients spread over `connections` connections (one
- * message in flight per connection); calls `onAck` for each ACK received. Resolves with the ACKs that
- * were not the expected ones; a connection that breaks ends its share.
- */
-async function sendFeed(port: number, lists: FeedMessage[][], connections: number, onAck: (m: FeedMessage, ack: ParsedAck) => void = () => {}): Promise<string[]> {
-  const problems: string[] = [];
-  const byConnection: FeedMessage[][] = Array.from({ length: connections }, () => []);
-  lists.forEach((list, p) => byConnection[p % connections].push(...list));
-  await Promise.all(
-    byConnection.map(async (msgs) => {
-      const sock = await connectRetry(port);
-      try {
-        for (const m of msgs) {
-          const ack = parseAck(await sock.request(Buffer.from(m.text, 'latin1'), 10_000));
-          onAck(m, ack);
-          if (ack.code !== m.ack || ack.controlId !== m.controlId) problems.push(`${m.controlId}: got ${ack.code}/${ack.controlId}, expected ${m.ack}`);
-        }
-      } finally {
-        await sock.close();
-      }
-    }),
-  );
-  return problems;
-}
 
 describe('e2e: identity feed (PAM FR ADT) into the INS store, in a real Node-RED', function () {
   this.timeout(120_000);
@@ -98,7 +31,7 @@ describe('e2e: identity feed (PAM FR ADT) into the INS store, in a real Node-RED
   });
 
   const sendAll = (lists: FeedMessage[][], connections: number) => sendFeed(mllpPort, lists, connections);
-  const checkStore = () => checkStoreFile(storeFile, feed);
+  const checkStore = () => checkFeedInStore(storeFile, feed, 'E2E');
 
   it(`acknowledges ${'1,000'} ADT messages over 8 connections, each with the expected code`, async () => {
     assert.equal(total, 1000);
@@ -168,6 +101,6 @@ describe('e2e: SIGKILL during an identity feed — every ACK received is on disk
   it('started again, the whole feed sent again: the expected ACK for each message, and exactly the expected identities', async () => {
     await red!.startAgain();
     assert.deepEqual((await sendFeed(mllpPort, feed.messages, 8)).slice(0, 10), []);
-    assert.equal(checkStoreFile(storeFile, feed), feed.expected.filter((e) => e.qualified).length);
+    assert.equal(checkFeedInStore(storeFile, feed, 'CRASH'), feed.expected.filter((e) => e.qualified).length);
   });
 });

@@ -1,6 +1,7 @@
-// The ready-made flow packs (flows/) and the examples (examples/) deploy in a real Node-RED and work
-// as shipped: the palette shows the pack's nodes, every MLLP listener answers, the examples' inject
-// nodes produce the result their description promises.
+// The ready-made flow pack (flows/: the layer) and the examples (examples/) deploy together in a real
+// Node-RED and work as shipped: the palette shows the pack's nodes, every MLLP listener answers, the
+// examples' inject nodes produce the result their description promises. The layer pack end to end:
+// layer.e2e.test.ts.
 import { strict as assert } from 'node:assert';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -12,6 +13,7 @@ import { adtMessage, withWrongKey } from '../fixtures/adt';
 import { mdmOf, receivedDocument } from '../fixtures/cda-received';
 import { textPdf } from '../fixtures/pdf';
 import { LEGACY_CDA_FIELDS } from '../../nodes/shared/establishment';
+import { freeLayerPorts, layerDefaults, layerEnv, type LayerPorts } from './layer-pack';
 
 function readFlows(dir: string): { file: string; nodes: FlowNode[] }[] {
   const full = path.join(PROJECT_ROOT, dir);
@@ -22,7 +24,7 @@ function readFlows(dir: string): { file: string; nodes: FlowNode[] }[] {
     .map((file) => ({ file, nodes: JSON.parse(fs.readFileSync(path.join(full, file), 'utf8')) as FlowNode[] }));
 }
 
-/** Gives every MLLP port of the flows a free port (the shipped ones may be taken on a test machine). */
+/** Gives every MLLP port of the examples a free port (the shipped ones may be taken on a test machine). */
 async function remapPorts(flows: FlowNode[]): Promise<Map<number, number>> {
   const map = new Map<number, number>();
   for (const n of flows) {
@@ -42,11 +44,13 @@ describe('e2e: flow packs and examples in a real Node-RED', function () {
   let red: NodeRed | null = null;
   let pane: DebugPane | null = null;
   let ports = new Map<number, number>();
+  let layer: LayerPorts;
 
   before(async () => {
-    const all = [...packs, ...examples].flatMap((f) => f.nodes);
-    ports = await remapPorts(all);
-    red = await NodeRed.start({ flows: all });
+    ports = await remapPorts(examples.flatMap((f) => f.nodes));
+    layer = await freeLayerPorts();
+    // the layer's ports come from its environment variables (the pack itself is imported unchanged)
+    red = await NodeRed.start({ flows: [...packs, ...examples].flatMap((f) => f.nodes), env: layerEnv(layer) });
     pane = await DebugPane.open(red.port);
   });
   after(async () => {
@@ -54,15 +58,15 @@ describe('e2e: flow packs and examples in a real Node-RED', function () {
     await red?.stop();
   });
 
-  it('ships flow packs, and an example that uses each node of the pack', () => {
-    assert.ok(packs.length >= 2);
+  it('ships the layer pack, and an example that uses each node of the pack', () => {
+    assert.deepEqual(packs.map((p) => p.file), ['segur-dpi-layer.json'], 'one pack: the layer (the first three packs are tabs of it)');
     const types = new Set(examples.flatMap((e) => e.nodes.map((n) => n.type)));
     const pkg = JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8'));
     for (const t of Object.keys(pkg['node-red'].nodes)) assert.ok(types.has(t), `an example uses ${t}`);
     for (const e of [...packs, ...examples]) {
       const tabs = e.nodes.filter((n) => n.type === 'tab');
-      assert.equal(tabs.length, 1, `${e.file}: one tab`);
-      assert.ok(String(tabs[0].info ?? '').length > 40, `${e.file}: the tab says what the flow does`);
+      if (examples.includes(e)) assert.equal(tabs.length, 1, `${e.file}: one tab`);
+      for (const tab of tabs) assert.ok(String(tab.info ?? '').length > 40, `${e.file}: the tab "${tab.label}" says what the flow does`);
       // issue 12: the establishment is set once, in a segur-establishment node, not typed again in each node
       for (const n of e.nodes.filter((x) => x.type === 'pdf-to-cda-n1' || x.type === 'portability-export')) {
         const est = e.nodes.find((x) => x.id === n.establishment);
@@ -71,6 +75,27 @@ describe('e2e: flow packs and examples in a real Node-RED', function () {
         assert.deepEqual(own, [], `${e.file}: ${n.type} holds no establishment field of its own`);
       }
     }
+  });
+
+  it('the layer pack: one tab per function, every node named and described, one store, one establishment, one PSC client; every ${SEGUR_*} defined with a default', () => {
+    const nodes = packs[0].nodes;
+    assert.equal(new Set(nodes.map((n) => n.id)).size, nodes.length, 'every id once');
+    assert.deepEqual(
+      nodes.filter((n) => n.type === 'tab').map((n) => n.label),
+      ['Ségur DPI · 1 · Identities (GAM → INS)', 'Ségur DPI · 2 · Documents produced (PDF → CDA → PFI)', 'Ségur DPI · 3 · Reports received (RIS / LIS → record)', 'Ségur DPI · 4 · Portability (export, ProSanté Connect)', 'Ségur DPI · 5 · Errors and status'],
+    );
+    for (const n of nodes.filter((x) => x.type !== 'tab' && x.type !== 'global-config')) {
+      assert.ok(String(n.name ?? '').trim(), `${n.id} (${n.type}) is named`);
+      assert.ok(String(n.info ?? '').length > 10, `${n.id} (${n.type}) has a description`);
+    }
+    for (const type of ['ins-store', 'segur-establishment', 'psc-config', 'global-config']) assert.equal(nodes.filter((n) => n.type === type).length, 1, `one ${type}`);
+    // the debug nodes show the one-line summary (msg.summary), never a whole message
+    for (const d of nodes.filter((n) => n.type === 'debug')) assert.deepEqual([d.complete, d.targetType, d.statusVal, d.statusType], ['summary', 'msg', 'summary', 'msg'], d.id);
+    const defaults = layerDefaults(nodes);
+    const used = new Set([...JSON.stringify(nodes).matchAll(/"\$\{(\w+)\}"/g)].map((m) => m[1]));
+    for (const name of used) assert.ok(defaults.has(name), `\${${name}} is a global environment variable of the pack, with a default`);
+    for (const [name, def] of defaults) assert.ok(name === 'SEGUR_DPI_INBOX' || name === 'SEGUR_STORE_FILE' || name.startsWith('SEGUR_PSC_') || def !== '', `${name}: a default a test machine can use`);
+    assert.equal(defaults.get('SEGUR_BIND_ADDRESS'), '127.0.0.1', 'listeners on the loopback interface unless told otherwise');
   });
 
   it('loads every node of the pack in the palette, category "Ségur DPI", with help in English and French', async () => {
@@ -104,24 +129,8 @@ describe('e2e: flow packs and examples in a real Node-RED', function () {
     for (const e of examples) assert.ok(listed.includes(e.file.replace(/\.json$/, '')), `${e.file} is listed: ${listed}`);
   });
 
-  it('the HL7 inbound pack acknowledges a message (AA) and shows its header in the debug pane', async () => {
-    const pack = packs.find((p) => p.file === '01-hl7-inbound.json')!;
-    const port = Number(pack.nodes.find((n) => n.type === 'mllp-in')!.port);
-    const sock = await connectRetry(port);
-    try {
-      const ack = await sock.request(sampleMessage('PACK-1'));
-      assert.deepEqual(msaOf(ack), { code: 'AA', controlId: 'PACK-1' });
-    } finally {
-      sock.close();
-    }
-    const shown = await pane!.waitFor((m) => m.id === 'segur-hl7-debug' && m.msg.includes('PACK-1'));
-    assert.equal(shown.property, 'hl7');
-  });
-
-  it('the identity feed pack stores a PAM FR A28 and answers AA; a wrong INS key gets AA with a warning; no IPP gets AE', async () => {
-    const pack = packs.find((p) => p.file === '02-identity-feed.json')!;
-    const port = Number(pack.nodes.find((n) => n.type === 'mllp-in')!.port);
-    const sock = await connectRetry(port);
+  it('the layer pack beside the examples: its identity listener stores a PAM FR A28 (AA), a wrong INS key gets AA with a warning, no IPP gets AE', async () => {
+    const sock = await connectRetry(layer.gam);
     try {
       const ok = await sock.request(Buffer.from(adtMessage({ controlId: 'PACK-ADT-1' }), 'latin1'));
       assert.deepEqual(msaOf(ok), { code: 'AA', controlId: 'PACK-ADT-1' });
@@ -134,38 +143,24 @@ describe('e2e: flow packs and examples in a real Node-RED', function () {
     } finally {
       await sock.close();
     }
-    const shown = await pane!.waitFor((m) => m.id === 'segur-idfeed-debug' && m.msg.includes('PACK-ADT-1'));
-    assert.doesNotMatch(shown.msg, /MARTIN|2850569123456/, 'the debug pane shows no patient data');
-    await pane!.waitFor((m) => m.id === 'segur-idfeed-errors' && m.msg.includes('PID^1^3'));
   });
 
-  it('the reports pack preselects the record of a locally qualified INS, rejects a hostile report, and acknowledges both', async () => {
-    const feed = packs.find((p) => p.file === '02-identity-feed.json')!;
-    const reports = packs.find((p) => p.file === '03-reports-received.json')!;
-    const feedPort = Number(feed.nodes.find((n) => n.type === 'mllp-in')!.port);
-    const reportsPort = Number(reports.nodes.find((n) => n.type === 'mllp-in')!.port);
-    const id = await connectRetry(feedPort);
+  it('the layer pack beside the examples: its reports listener preselects the record of a locally qualified INS (AA), rejects a hostile report (AE)', async () => {
+    const id = await connectRetry(layer.gam);
     try {
       assert.equal(msaOf(await id.request(Buffer.from(adtMessage({ controlId: 'PACK-RPT-ID' }), 'latin1'))).code, 'AA');
     } finally {
       await id.close();
     }
     const doc = await receivedDocument('CR-BIO', await textPdf());
-    const sock = await connectRetry(reportsPort);
+    const sock = await connectRetry(layer.reports);
     try {
       assert.deepEqual(msaOf(await sock.request(mdmOf(doc, 'T02', 'PACK-RPT-1'), 10_000)), { code: 'AA', controlId: 'PACK-RPT-1' });
       const hostile = mdmOf(doc, 'T02', 'PACK-RPT-2').replace(/\^Base64\^[A-Za-z0-9+/=]{8}/, '^Base64^!!!!!!!!');
-      const bad = msaOf(await sock.request(hostile, 10_000));
-      assert.equal(bad.controlId, 'PACK-RPT-2');
-      assert.notEqual(bad.code, 'AA');
+      assert.deepEqual(msaOf(await sock.request(hostile, 10_000)), { code: 'AE', controlId: 'PACK-RPT-2' });
     } finally {
       await sock.close();
     }
-    const pre = await pane!.waitFor((m) => m.id === 'segur-reports-pre' && m.msg.includes('PACK-RPT-1'));
-    assert.match(pre.msg, /"method":\s*"INS"/);
-    assert.doesNotMatch(pre.msg, /MARTIN|1985/, 'the debug pane shows no patient data');
-    const rej = await pane!.waitFor((m) => m.id === 'segur-reports-rej');
-    assert.match(rej.msg, /BAD_BASE64/);
   });
 
   it('example "adt-to-ins": the qualified A28 gives AA and an identity, the wrong key AA without the INS, no IPP AE and an error', async () => {
@@ -269,6 +264,7 @@ describe('e2e: flow packs and examples in a real Node-RED', function () {
 
   it('example "psc-auth": the configuration loads on its defaults (PSC sandbox); an API call without a session gets 401 from output 2', async () => {
     assert.doesNotMatch(red!.output, /ProSanté Connect configuration unusable/);
+    // without the harness's admin token: a bearer token psc-auth would check with PSC (503 offline)
     const res = await red!.request('GET', '/psc-example/hello', undefined, { accept: 'application/json', authorization: '' });
     assert.equal(res.status, 401);
     assert.match(res.body, /ProSanté Connect/);

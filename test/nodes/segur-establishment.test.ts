@@ -181,6 +181,15 @@ describe('the edit dialogs\' checks (resources/segur-dpi-editor.js) agree with t
     }
   });
 
+  it('${NAME} in any field passes the editor (Node-RED gives its value when the flows start, the runtime checks that value)', () => {
+    for (const field of Object.keys(SAMPLES)) {
+      assert.deepEqual(editor.establishmentProblems({ ...FIELDS, [field]: '${SEGUR_X}' }), [], field);
+    }
+    assert.equal(editor.isEnvReference(' ${SEGUR_FINESS} '), true);
+    assert.equal(editor.isEnvReference('FINESS ${SEGUR_FINESS}'), false, 'only a whole value: Node-RED replaces nothing else');
+    assert.ok(establishmentProblems({ ...FIELDS, custodianFiness: '${SEGUR_FINESS}' }).some((p) => p.includes('(custodianFiness)')), 'an unset variable reaches the runtime as is: wrong there');
+  });
+
   it('the same lists of fields: the old pdf-to-cda-n1 fields, what documents need', () => {
     assert.deepEqual(editor.LEGACY_CDA_FIELDS, [...LEGACY_CDA_FIELDS]);
     assert.deepEqual(editor.CDA_FIELDS, [...CDA_FIELDS]);
