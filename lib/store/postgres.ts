@@ -89,6 +89,15 @@ export function redactUrl(url: string): string {
   }
 }
 
+/** The URL with the user and password given apart (percent-encoded), when given. */
+function withCredentials(url: string, user?: string, password?: string): string {
+  if (!user && !password) return url;
+  const u = new URL(url);
+  if (user) u.username = encodeURIComponent(user);
+  if (password) u.password = encodeURIComponent(password);
+  return u.toString();
+}
+
 type Client = pg.PoolClient;
 
 interface Locks {
@@ -120,9 +129,8 @@ export class PostgresIdentityStore implements IdentityStore {
   constructor(opts: PostgresStoreOptions) {
     this.label = redactUrl(opts.url);
     this.pool = new pg.Pool({
-      connectionString: opts.url,
-      ...(opts.user ? { user: opts.user } : {}),
-      ...(opts.password ? { password: opts.password } : {}),
+      // pg lets the URL's fields win over user and password given beside it: they go into the URL
+      connectionString: withCredentials(opts.url, opts.user, opts.password),
       ...(opts.ssl ? { ssl: opts.ssl } : {}),
       max: opts.poolSize ?? 10,
       application_name: opts.applicationName ?? 'segur-dpi',
