@@ -134,14 +134,13 @@ export class PostgresIdentityStore implements IdentityStore {
       ...(opts.ssl ? { ssl: opts.ssl } : {}),
       max: opts.poolSize ?? 10,
       application_name: opts.applicationName ?? 'segur-dpi',
+      // durable commits whatever the server's, the database's or the role's default: a startup option of
+      // every connection, which those settings do not override
+      options: '-c synchronous_commit=on',
       types: TYPES,
     });
     // a server going away is reported on the query that needs it; an idle client's error must not crash Node
     this.pool.on('error', () => undefined);
-    // durable commits whatever the server's or the role's default (queued before any query of the client)
-    this.pool.on('connect', (client) => {
-      client.query('SET synchronous_commit TO on').catch(() => undefined);
-    });
     this.ready = this.migrate();
     this.ready.catch(() => undefined); // reported by each call that awaits it
   }
