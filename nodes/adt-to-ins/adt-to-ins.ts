@@ -11,7 +11,9 @@ import { isInsStoreNode, type InsStoreNode } from '../shared/stores';
 import { clip, describeIssues, redactIssueText } from './report';
 import { buildSafeAck, parseHl7, readHeader, type AckCode, type AckError, type Hl7Header, type Hl7Message } from '../../lib/hl7';
 import { readAdt, readAdtPayload, type AdtIssue, type AdtReading } from '../../lib/ins';
-import type { ApplyOutcome } from '../../lib/store';
+import { ippKey, type ApplyOutcome, type ApplyResult, type JournalEntry, type JournalOutcome } from '../../lib/store';
+import { REPLAY_TEXT, bytesOf, headerFields, journalAlone, journalIdOf, journalNode, journals, senderOf } from '../shared/journal';
+import { registerReplay, type ReplayResult } from '../shared/console-registry';
 
 interface AdtToInsDef extends NodeDef {
   store?: string;
@@ -86,6 +88,44 @@ function readMessage(input: string | Buffer): { reading: AdtReading; header: Hl7
   }
 }
 
+/** A message read and recorded, and its answer. */
+interface Processed {
+  reading: AdtReading;
+  header: Hl7Header | undefined;
+  code: AckCode;
+  text: string;
+  errors: AckError[];
+  /** The ACK (ER7). */
+  ackPayload: string;
+  outcome?: ApplyOutcome;
+  refusal?: AckError;
+  storeError?: Error;
+  /** The journal row written (null: rows are off, or it could not be written). */
+  journalId: number | null;
+}
+
+/** The answer to a message the store took: what it did (duplicate: the first answer again; refused: AE), its warnings. */
+function answerOf(p: Processed, base: AckError[], result: ApplyResult): void {
+  const { reading } = p;
+  p.outcome = result.outcome;
+  p.code = 'AA';
+  p.refusal = undefined;
+  p.errors = [...base, ...(result.warnings ?? []).map((w): AckError => ({ ...w, severity: 'W' }))];
+  if (result.outcome === 'duplicate') {
+    p.code = (result.previousAck?.code as AckCode | undefined) ?? 'AA';
+    p.text = clip(`already processed (${reading.sender} ${reading.controlId}): not applied again`);
+  } else if (result.outcome === 'refused' && result.refusal) {
+    p.code = 'AE';
+    p.refusal = { ...result.refusal, severity: 'E' };
+    p.errors.unshift(p.refusal);
+    p.text = clip(result.refusal.text);
+  } else if (result.outcome === 'out-of-date') {
+    p.text = clip(`out of date: the stored identity is newer (${result.identity?.eventTime ?? '?'}), not applied`);
+  } else if (result.outcome === 'ignored') {
+    p.text = 'nothing to record';
+  }
+}
+
 export = function (RED: NodeAPI) {
   function AdtToInsNode(this: Node, def: NodeDef) {
     RED.nodes.createNode(this, def);
@@ -117,10 +157,14 @@ export = function (RED: NodeAPI) {
       node.status({ fill: 'red', shape: 'ring', text: RED._('adt-to-ins.status.no-store') });
     }
 
-    /** Reads, records and answers one message; `state.answered` once the ACK is sent. */
-    const handle = async (msg: NodeMessage, send: SendFn, done: DoneFn, state: { answered: boolean }) => {
+    /**
+     * Reads and records one message, and builds its answer: the store's write and the journal row in
+     * one savepoint (an applied message), or the row alone (a rejection, a store that failed) — written
+     * before the ACK leaves. `via` says how it came: from the flow (msg.journalId of mllp-in's row is its
+     * parent), or replayed from the console (the row replayed, who asked).
+     */
+    const process = async (payload: unknown, via: { parentId?: number | null; replayOf?: number; actor?: string }): Promise<Processed> => {
       // 1. read the message
-      const payload = msg.payload;
       let input: string | Buffer | null = null;
       if (typeof payload === 'string' || Buffer.isBuffer(payload)) input = payload;
       else if (payload instanceof Uint8Array) input = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
@@ -146,41 +190,77 @@ export = function (RED: NodeAPI) {
         ({ reading, header } = readMessage(input));
       }
 
-      // 2. record it
-      let code: AckCode = reading.ack;
-      const errors: AckError[] = reading.issues.map((i) => ({ code: i.code, location: i.location, text: i.text, severity: i.severity }));
+      // 2. record it, its answer and its journal row together
+      const p: Processed = { reading, header, code: reading.ack, text: '', errors: [], ackPayload: '', journalId: null };
+      p.errors = reading.issues.map((i) => ({ code: i.code, location: i.location, text: i.text, severity: i.severity }));
       const firstError = reading.issues.find((i) => i.severity === 'E');
-      let text = firstError ? clip(redactIssueText(firstError.text, firstError.location)) : '';
-      let outcome: ApplyOutcome | undefined;
-      let refusal: AckError | undefined;
-      let storeError: Error | undefined;
-      if (reading.ack === 'AA' && reading.nothingToRecord) text = 'nothing to record';
+      p.text = firstError ? clip(redactIssueText(firstError.text, firstError.location)) : '';
+      if (reading.ack === 'AA' && reading.nothingToRecord) p.text = 'nothing to record';
+      const bytes = bytesOf(input);
+      const rowOf = (outcome: JournalOutcome): JournalEntry => {
+        p.ackPayload = buildSafeAck(header, { code: p.code, text: p.text, errors: p.errors });
+        const patient = reading.patient;
+        return {
+          node: journalNode(node),
+          direction: 'in',
+          kind: 'message',
+          ...headerFields(header),
+          type: header?.type || (reading.event ? 'ADT' : null),
+          event: reading.event || header?.event || null,
+          controlId: reading.controlId || null,
+          sender: reading.sender || senderOf(header),
+          ack: { code: p.code, text: p.text, errors: p.errors.map((e) => ({ code: e.code, location: e.location, text: e.text, severity: e.severity })) },
+          outcome,
+          keys: patient
+            ? { ipp: patient.ipp.id, ippKey: ippKey(patient.ipp), ins: patient.ins?.value ?? null, encounter: null }
+            : {},
+          message: bytes,
+          answer: Buffer.from(p.ackPayload, 'utf8'),
+          parentId: via.parentId ?? null,
+          replayOf: via.replayOf ?? null,
+          actor: via.actor ?? null,
+          detail: { action: reading.action, ...(reading.eventTime ? { eventTime: reading.eventTime } : {}) },
+        };
+      };
+      const journalOn = journals(storeNode);
+      const base = p.errors;
       if (reading.ack === 'AA') {
+        let row: JournalEntry | null = null;
         try {
           if (!storeNode) throw storeMissing ?? new Error('no identity store');
-          const result = await storeNode.getStore().applyAdt(reading, { sender: reading.sender, controlId: reading.controlId, actor }, { code: 'AA', text: '' });
-          outcome = result.outcome;
-          for (const w of result.warnings ?? []) errors.push({ ...w, severity: 'W' });
-          if (outcome === 'duplicate') {
-            code = (result.previousAck?.code as AckCode | undefined) ?? 'AA';
-            text = clip(`already processed (${reading.sender} ${reading.controlId}): not applied again`);
-          } else if (outcome === 'refused' && result.refusal) {
-            code = 'AE';
-            refusal = { ...result.refusal, severity: 'E' };
-            errors.unshift(refusal);
-            text = clip(result.refusal.text);
-          } else if (outcome === 'out-of-date') {
-            text = clip(`out of date: the stored identity is newer (${result.identity?.eventTime ?? '?'}), not applied`);
-          } else if (outcome === 'ignored') {
-            text = 'nothing to record';
-          }
+          const journal = journalOn
+            ? (r: ApplyResult) => {
+                answerOf(p, base, r);
+                return (row = rowOf(r.outcome));
+              }
+            : undefined;
+          const result = await storeNode.getStore().applyAdt(reading, { sender: reading.sender, controlId: reading.controlId, actor: via.actor ?? actor }, { code: 'AA', text: '' }, { journal });
+          if (!journal) answerOf(p, base, result);
+          p.journalId = (row as JournalEntry | null)?.id ?? null;
         } catch (err) {
-          storeError = err as Error;
-          code = 'AR';
-          text = 'identity store unavailable: message not recorded, send it again';
-          errors.unshift({ code: '207', location: '', text, severity: 'E' });
+          p.storeError = err as Error;
+          p.code = 'AR';
+          p.text = 'identity store unavailable: message not recorded, send it again';
+          p.outcome = undefined;
+          p.refusal = undefined;
+          p.errors = [{ code: '207', location: '', text: p.text, severity: 'E' }, ...base];
         }
       }
+      if (journalOn && (reading.ack !== 'AA' || p.storeError)) {
+        // a rejection changes nothing: its row alone, through the group commit, not holding the answer
+        // (issue 11: an AE or AR waits for no sync) — but a replay waits for it (the console shows it)
+        const st = storeNode?.store;
+        const written = st ? journalAlone(st, rowOf(p.storeError ? 'failed' : 'rejected'), (t) => node.warn(t)) : null;
+        if (written && via.replayOf) p.journalId = await written;
+      }
+      if (!p.ackPayload || p.storeError) p.ackPayload = buildSafeAck(header, { code: p.code, text: p.text, errors: p.errors });
+      return p;
+    };
+
+    /** Reads, records and answers one message; `state.answered` once the ACK is sent. */
+    const handle = async (msg: NodeMessage, send: SendFn, done: DoneFn, state: { answered: boolean }) => {
+      const p = await process(msg.payload, { parentId: journalIdOf(msg) });
+      const { reading, code, text, outcome, storeError } = p;
       counts[code] = (counts[code] ?? 0) + 1;
       if (debug) node.debug(`adt-to-ins: ${reading.event || '?'} ${reading.controlId || '(no control id)'} → ${code}${outcome ? ` ${outcome}` : ''}${storeError ? ' store error' : ''}`);
 
@@ -188,13 +268,14 @@ export = function (RED: NodeAPI) {
       const summary = { event: reading.event, controlId: reading.controlId, sender: reading.sender, eventTime: reading.eventTime, action: reading.action };
       const insStore = storeNode && outcome ? { outcome, file: storeNode.file } : undefined;
       const ackMsg: NodeMessage = {
-        payload: buildSafeAck(header, { code, text, errors }),
+        payload: p.ackPayload,
         ack: { code, controlId: reading.controlId, text },
         hl7: summary,
       };
       if (msg._msgid) ackMsg._msgid = msg._msgid;
       if (insStore) ackMsg.insStore = { ...insStore };
       if (msg.mllp !== undefined) ackMsg.mllp = msg.mllp;
+      if (p.journalId) ackMsg.journalId = p.journalId;
 
       let out1: NodeMessage | null = null;
       if (code === 'AA' && reading.ack === 'AA' && outcome === 'applied') {
@@ -204,24 +285,24 @@ export = function (RED: NodeAPI) {
         if (reading.insSetAside) out1.insSetAside = reading.insSetAside;
         out1.hl7 = { ...summary };
         if (insStore) out1.insStore = insStore;
+        if (p.journalId) out1.journalId = p.journalId;
       }
 
       status.set({ fill: code === 'AA' ? 'green' : code === 'AE' ? 'yellow' : 'red', shape: storeError ? 'ring' : 'dot', text: countsText() });
       state.answered = true;
       send([out1, ackMsg]);
+      done(errorOf(p));
+    };
 
+    /** The Catch-able error of an answer other than AA (none for AA). */
+    const errorOf = (p: Processed): AdtAckError | undefined => {
+      const { reading, code, storeError, refusal } = p;
       const what = `${reading.event ? `ADT^${reading.event}` : 'message'}${reading.controlId ? ` ${reading.controlId}` : ''}`;
-      if (storeError && noStore) {
-        done(new AdtAckError('AR', RED._('adt-to-ins.errors.none', { what })));
-      } else if (storeError) {
-        done(new AdtAckError('AR', RED._('adt-to-ins.errors.store', { what, error: storeError.message })));
-      } else if (refusal) {
-        done(new AdtAckError('AE', `AE for ${what}: ${refusal.text} (ERR ${refusal.code}${refusal.location ? ` at ${refusal.location}` : ''})`));
-      } else if (code === 'AE' || code === 'AR') {
-        done(new AdtAckError(code, `${code} for ${what}: ${describeIssues(reading.issues)}`));
-      } else {
-        done();
-      }
+      if (storeError && noStore) return new AdtAckError('AR', RED._('adt-to-ins.errors.none', { what }));
+      if (storeError) return new AdtAckError('AR', RED._('adt-to-ins.errors.store', { what, error: storeError.message }));
+      if (refusal) return new AdtAckError('AE', `AE for ${what}: ${refusal.text} (ERR ${refusal.code}${refusal.location ? ` at ${refusal.location}` : ''})`);
+      if (code === 'AE' || code === 'AR') return new AdtAckError(code, `${code} for ${what}: ${describeIssues(reading.issues)}`);
+      return undefined;
     };
 
     node.on('input', (msg: NodeMessage, send: SendFn, done: DoneFn) => {
@@ -240,7 +321,25 @@ export = function (RED: NodeAPI) {
       });
     });
 
+    // the console's replay: the journaled bytes read and recorded again (the store's idempotence holds: an
+    // applied message is a duplicate), a row linked to the original naming who asked; output 1 gets an
+    // identity applied by the replay, and no ACK is sent (nobody is waiting for it: the console shows it)
+    const unregisterReplay = registerReplay(node.id, async (req): Promise<ReplayResult> => {
+      const p = await process(req.message, { replayOf: req.originalId, actor: req.actor });
+      counts[p.code] = (counts[p.code] ?? 0) + 1;
+      status.set({ fill: p.code === 'AA' ? 'green' : p.code === 'AE' ? 'yellow' : 'red', shape: p.storeError ? 'ring' : 'dot', text: countsText() });
+      const applied = p.outcome === 'applied';
+      if (applied && p.reading.patient) {
+        const { reading } = p;
+        node.send([{ payload: req.message.toString('utf8'), patient: reading.patient, hl7: { event: reading.event, controlId: reading.controlId, sender: reading.sender, eventTime: reading.eventTime, action: reading.action }, replay: { of: req.originalId, by: req.actor }, ...(p.journalId ? { journalId: p.journalId } : {}) }, null]);
+      }
+      const outcome: JournalOutcome = p.storeError ? 'failed' : (p.outcome ?? 'rejected');
+      const text = p.storeError ? REPLAY_TEXT.failed : outcome === 'duplicate' ? REPLAY_TEXT.unchanged : applied ? REPLAY_TEXT.applied : outcome === 'rejected' ? REPLAY_TEXT.rejected : p.text || outcome;
+      return { journalId: p.journalId, outcome, changed: applied, ack: { code: p.code, text: p.text }, text };
+    });
+
     node.on('close', (_removed: boolean, done: () => void) => {
+      unregisterReplay();
       status.stop({});
       done();
     });

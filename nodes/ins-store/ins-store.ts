@@ -28,6 +28,8 @@ interface InsStoreDef extends NodeDef {
   tls?: string;
   /** PostgreSQL: connections in the pool (default 10). */
   poolSize?: string | number;
+  /** The message journal: false (unticked) to write none — for the benchmark's comparison; on by default. */
+  journal?: boolean;
 }
 
 interface Credentials {
@@ -83,6 +85,7 @@ export = function (RED: NodeAPI) {
     }
     node.store = null;
     node.openError = null;
+    node.journal = config.journal !== false;
     node.getStore = () => {
       if (node.store) return node.store;
       throw node.openError ?? new Error(RED._('ins-store.errors.closed', { file: node.file }));

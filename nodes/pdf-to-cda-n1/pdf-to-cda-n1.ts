@@ -37,7 +37,8 @@ import { archiveRecord, archivedIdentity, archivedMeta } from './archived';
 import { CdaBuildError, buildCdaN1Buffer, buildTransmission, formatId, parseId, type Carrier, type CdaMeta, type DocumentAction, type DocumentInput, type EstablishmentSettings } from '../../lib/cda';
 import { newControlId } from '../../lib/hl7';
 import type { PatientIdentity } from '../../lib/ins';
-import type { DocumentRecord, IdentityStore } from '../../lib/store';
+import { ippKey, type DocumentRecord, type IdentityStore, type JournalEntry, type JournalOf, type JournalOutcome, type JourneyInput } from '../../lib/store';
+import { journalNode, journals } from '../shared/journal';
 
 /** A document ready to be carried: its bytes and meta, the identity and document input the message is written from, the PDF to archive. */
 interface Carried {
@@ -179,29 +180,57 @@ export = function (RED: NodeAPI) {
       return { bytes, meta, patient, doc, pdf };
     };
 
-    const archive = async (store: IdentityStore, c: Carried, settings: EstablishmentSettings) => {
+    /**
+     * Archives a document and records that it is handed over for the PFI (the journey's first step: the
+     * ACK and the ZAM are recorded by the nodes that receive them), with its journal row, in one savepoint.
+     * The same id again is fine for the very same bytes (a message sent twice), not for another document.
+     */
+    const archive = async (store: IdentityStore, c: Carried, settings: EstablishmentSettings, sent: JourneyInput, journal: JournalOf<boolean> | undefined) => {
       const record = archiveRecord(c.bytes, c.pdf as Buffer, c.meta, c.patient, c.doc, settings);
-      let added: boolean;
-      try {
-        added = await store.archiveDocument(record);
-      } catch (err) {
-        throw new PdfToCdaError('ARCHIVE', 'store', RED._('pdf-to-cda-n1.errors.archive', { error: (err as Error).message }));
-      }
-      if (!added) {
-        // the same id again: fine for the very same bytes (a message sent twice), not for another document
-        const held = await store.getDocument(record.id);
-        if (!held || held.cdaSha256 !== sha256(c.bytes)) throw new PdfToCdaError('ARCHIVE', 'document.id', RED._('pdf-to-cda-n1.errors.archive-conflict'));
-      }
+      const stored = async <T>(fn: () => Promise<T>): Promise<T> => {
+        try {
+          return await fn();
+        } catch (err) {
+          throw new PdfToCdaError('ARCHIVE', 'store', RED._('pdf-to-cda-n1.errors.archive', { error: (err as Error).message }));
+        }
+      };
+      const held = await stored(() => store.getDocument(record.id));
+      if (held && held.cdaSha256 !== sha256(c.bytes)) throw new PdfToCdaError('ARCHIVE', 'document.id', RED._('pdf-to-cda-n1.errors.archive-conflict'));
+      await stored(() => store.archiveDocument(record, { journey: [sent], ...(journal ? { journal } : {}) }));
     };
 
-    /** The journey's first step: handed to output 2 for the PFI (the ACK and the ZAM are recorded by the nodes that receive them). */
-    const recordSent = async (store: IdentityStore, documentId: string, t: TransmissionSummary) => {
+    /** A deletion: the archived document marked cancelled, the journey's 'sent' step and the journal row in one savepoint. */
+    const cancel = async (store: IdentityStore, id: string, sent: JourneyInput, journal: JournalOf<boolean> | undefined): Promise<boolean> => {
       try {
-        await store.recordJourney({ documentId, step: 'sent', controlId: t.controlId, ok: true, detail: { carrier: t.carrier, event: t.event, action: t.action } });
+        return await store.cancelDocument(id, { journey: [sent], ...(journal ? { journal } : {}) });
       } catch (err) {
         throw new PdfToCdaError('ARCHIVE', 'store', RED._('pdf-to-cda-n1.errors.journey', { error: (err as Error).message }));
       }
     };
+
+    /** The journal row of a document produced (or a deletion asked): the message built for the PFI, its keys. */
+    const rowOf = (c: Carried, id: string, t: TransmissionSummary, payload: string, outcome: JournalOutcome): JournalEntry => ({
+      node: journalNode(node),
+      direction: 'out',
+      kind: 'document',
+      type: t.carrier,
+      event: t.event.split('^')[1] ?? null,
+      controlId: t.controlId,
+      sender: null,
+      receiver: null,
+      ack: null,
+      outcome,
+      keys: {
+        ipp: c.patient.ipp.id,
+        ippKey: ippKey(c.patient.ipp),
+        ins: c.meta.insIncluded && c.patient.ins ? c.patient.ins.value : null,
+        documentId: id,
+        setId: formatId(c.meta.setId),
+        version: c.meta.version,
+      },
+      message: Buffer.from(payload, 'utf8'),
+      detail: { action: t.action, typeCode: c.meta.typeCode },
+    });
 
     const handle = async (msg: NodeMessage): Promise<[NodeMessage, NodeMessage]> => {
       // 1. the establishment and the request
@@ -228,9 +257,12 @@ export = function (RED: NodeAPI) {
 
       // 3. archived and recorded before anything leaves the node; a deletion marks the archived document cancelled
       const id = formatId(c.meta.id);
-      if (store && action !== 'delete') await archive(store, c, settings);
-      if (store) await recordSent(store, id, transmission);
-      const cancelled = action === 'delete' && store ? await store.cancelDocument(id) : false;
+      const sent: JourneyInput = { documentId: id, step: 'sent', controlId, ok: true, detail: { carrier: transmission.carrier, event: transmission.event, action } };
+      let row: JournalEntry | null = null;
+      const journal = journals(storeNode) ? (done: boolean) => (row = rowOf(c, id, transmission, payload, action === 'delete' ? (done ? 'cancelled' : 'recorded') : done ? 'produced' : 'duplicate')) : undefined;
+      if (store && action !== 'delete') await archive(store, c, settings, sent, journal);
+      const cancelled = action === 'delete' && store ? await cancel(store, id, sent, journal) : false;
+      const journalId = (row as JournalEntry | null)?.id ?? null;
 
       const cda: CdaSummary = {
         id,
@@ -249,6 +281,9 @@ export = function (RED: NodeAPI) {
       node.debug(`pdf-to-cda-n1: ${cda.id} ${lastType} v${cda.version} ${transmission.event} ${action} ${controlId}${cda.archived ? ' archived' : ''}${target ? ' (archived bytes)' : ''}`);
 
       const out2: NodeMessage = { ...msg, payload, cda: { ...cda, warnings: [...cda.warnings] }, transmission };
+      // mllp-out links the row of its send to this one
+      if (journalId) out2.journalId = journalId;
+      else delete out2.journalId;
       // msg.mdm as before msg.transmission, for the MDM carrier only
       if (carrier === 'MDM') out2.mdm = { event: mdmEvent(action), controlId };
       else delete out2.mdm;

@@ -144,6 +144,8 @@ export interface InsStoreNode extends Node {
   openError: Error | null;
   /** The open store; throws openError when there is none. */
   getStore(): IdentityStore;
+  /** Whether the nodes using this store write the message journal (the node's "Journal" setting, on by default). */
+  journal: boolean;
 }
 
 /** Whether a node from RED.nodes.getNode is an ins-store node. */

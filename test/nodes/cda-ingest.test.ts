@@ -12,7 +12,7 @@ import { SEGUR_TYPES } from '../fixtures/cda';
 import { HOSTILE, STRUCTURED_BODY, billionLaughs, cdaXml, pdfLike } from '../fixtures/cda-hostile';
 import { JEAN_NIR, LOCAL, MARIE_NIR, PATIENTS, PAUL_NIR, feedIdentity, mdmOf, oruOf, receivedDocument, type Received } from '../fixtures/cda-received';
 import { textPdf } from '../fixtures/pdf';
-import { delay, until, withMessages } from '../support/red-nodes';
+import { delay, until, untilAsync, withMessages } from '../support/red-nodes';
 
 const helper = require('node-red-node-test-helper');
 helper.init(require.resolve('node-red'));
@@ -659,6 +659,64 @@ describe('cda-ingest node', function () {
       assert.match(r.err.error.message, /identity store unavailable/);
       assert.equal(r.err.error.code, 'STORE');
       assertNoPatientDataInLogs(p);
+    });
+  });
+
+  describe('the message journal and the worklist (issue 14)', () => {
+    const { replayHandler } = require('../../nodes/shared/console-registry') as typeof import('../../nodes/shared/console-registry');
+
+    it('a document on output 2 becomes a reconciliation task, written with its row (to-reconcile, the ACK given, the document keys)', async () => {
+      const p = await start({ file: dbFile() });
+      const doc = await receivedDocument('CR-BIO', pdf, PATIENTS.marieOtherBirthDate());
+      const r = await p.send({ payload: oruOf(doc.xml, 'ORU-J1') }, true);
+      assert.equal(r.port, 'rec');
+      const [row] = (await storeOf().searchJournal({ controlId: 'ORU-J1' })).entries;
+      assert.deepEqual([row.node.type, row.direction, row.kind, row.type, row.event, row.outcome, row.ack?.code], ['cda-ingest', 'in', 'message', 'ORU', 'R01', 'to-reconcile', 'AE']);
+      assert.equal(row.keys.documentId, r.msg!.cda.id);
+      assert.equal(row.keys.ipp, null, 'attached to no one');
+      assert.equal(r.msg!.journalId, row.id);
+      const task = await storeOf().taskOfDocument(r.msg!.cda.id);
+      assert.ok(task, 'a task');
+      assert.deepEqual([task!.status, task!.reason, task!.journalId], ['open', 'traits-mismatch', row.id]);
+      assert.deepEqual(task!.candidates.map((c) => [c.key, c.mismatches]), [[MARIE_KEY, ['birthDate']]]);
+      assert.equal(task!.traits.birthDate, '1985-05-13');
+    });
+
+    it('a document preselected: its row (preselected, the local IPP and the INS), no task', async () => {
+      const p = await start({ file: dbFile() });
+      const doc = await receivedDocument('CR-BIO', pdf);
+      const r = await p.send({ payload: doc.xml });
+      assert.equal(r.port, 'pre');
+      const [row] = (await storeOf().searchJournal({ documentId: r.msg!.cda.id })).entries;
+      assert.deepEqual([row.kind, row.type, row.outcome, row.ack], ['document', 'CDA', 'preselected', null]);
+      assert.deepEqual([row.keys.ippKey, row.keys.ins], [MARIE_KEY, MARIE_NIR]);
+      assert.equal(await storeOf().taskOfDocument(r.msg!.cda.id), null);
+      assert.equal(await storeOf().countTasks('all'), 0);
+    });
+
+    it('a rejected input: its row, outcome rejected, nothing archived', async () => {
+      const p = await start({ file: dbFile() });
+      const r = await p.send({ payload: oruOf(Buffer.from('<not-a-cda/>'), 'ORU-J3') }, true);
+      assert.equal(r.port, 'rej');
+      await untilAsync(async () => (await storeOf().searchJournal({ controlId: 'ORU-J3' })).entries.length === 1, 'the row');
+      const [row] = (await storeOf().searchJournal({ controlId: 'ORU-J3' })).entries;
+      assert.equal(row.outcome, 'rejected');
+      assert.equal(row.ack?.code, r.parsed!.code);
+      assert.equal((await storeOf().stats()).documents, 0);
+    });
+
+    it('replay: a document already filed is a duplicate — nothing changes, no second task, no ACK sent', async () => {
+      const p = await start({ file: dbFile() });
+      const doc = await receivedDocument('CR-BIO', pdf, PATIENTS.marieOtherBirthDate());
+      await p.send({ payload: oruOf(doc.xml, 'ORU-J4') }, true);
+      const [row] = (await storeOf().searchJournal({ controlId: 'ORU-J4' })).entries;
+      const acks = p.got.ack.length;
+      const result = await replayHandler('n')!({ entry: row, message: (await storeOf().journalContent(row.id))!.message!, originalId: row.id, actor: 'console:alice' });
+      assert.deepEqual([result.outcome, result.changed], ['duplicate', false]);
+      const replay = await storeOf().journalEntry(result.journalId!);
+      assert.deepEqual([replay?.replayOf, replay?.actor], [row.id, 'console:alice']);
+      assert.equal(await storeOf().countTasks('all'), 1);
+      assert.equal(p.got.ack.length, acks, 'no ACK for a replay');
     });
   });
 });

@@ -777,22 +777,36 @@ describe('pdf-to-cda-n1 node', function () {
       await q.refuse({ payload: pdfa, patient: qualifiedPatient(), document: documentInput('LDL') }, 'ARCHIVE', /could not be archived.*nothing was sent/);
     });
 
-    it("the journey step 'sent' cannot be recorded: refused like an archive failure, nothing sent, the archived document not cancelled", async () => {
+    it("issue 14: the document, its journey step 'sent' and its journal row are one write — when it fails, nothing is archived, nothing sent, a deletion cancels nothing", async () => {
       const p = await start({ file: dbFile() });
       const patient = qualifiedPatient();
       const v1 = await p.produce({ payload: pdfa, patient, document: documentInput('LDL') });
       const st = store();
-      const recordJourney = st.recordJourney;
-      st.recordJourney = async () => {
+      const [archiveDocument, cancelDocument] = [st.archiveDocument, st.cancelDocument];
+      const fail = async (): Promise<never> => {
         throw new Error('disk I/O error');
       };
+      st.archiveDocument = fail;
+      st.cancelDocument = fail;
       try {
-        await p.refuse({ payload: pdfa, patient, document: documentInput('LDL') }, 'ARCHIVE', /could not be recorded as sent.*nothing was sent: disk I\/O error/);
+        await p.refuse({ payload: pdfa, patient, document: documentInput('LDL') }, 'ARCHIVE', /could not be archived.*nothing was sent: disk I\/O error/);
         await p.refuse({ document: { id: v1.cda.cda.id, cancel: true } }, 'ARCHIVE', /could not be recorded as sent/);
       } finally {
-        st.recordJourney = recordJourney;
+        st.archiveDocument = archiveDocument;
+        st.cancelDocument = cancelDocument;
       }
       assert.equal((await store().getDocument(v1.cda.cda.id))?.status, 'current', 'a deletion not sent cancels nothing');
+      assert.equal((await store().journalSize()).rows, 1, 'the row of the first document only');
+    });
+
+    it('issue 14: a document produced has one journal row (produced, its keys, the message built for the PFI), its id on output 2 for mllp-out', async () => {
+      const p = await start({ file: dbFile() });
+      const v1 = await p.produce({ payload: pdfa, patient: qualifiedPatient(), document: documentInput('LDL') });
+      const [row] = (await store().searchJournal({ documentId: v1.cda.cda.id })).entries;
+      assert.deepEqual([row.direction, row.kind, row.type, row.event, row.outcome, row.controlId], ['out', 'document', 'MDM', 'T02', 'produced', v1.pfi.transmission.controlId]);
+      assert.equal(v1.pfi.journalId, row.id);
+      assert.equal((await store().journalContent(row.id))?.message?.toString('utf8'), v1.pfi.payload);
+      assert.deepEqual((await store().journey(v1.cda.cda.id)).map((j) => j.step), ['sent']);
     });
 
     it('a store configuration node that does not exist: documents to archive are refused', async () => {

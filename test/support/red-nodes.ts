@@ -57,3 +57,12 @@ export function statusesOf(node: any): Record<string, unknown>[] {
     .filter((c: { thisValue: unknown }) => c.thisValue === node)
     .map((c: { args: unknown[] }) => c.args[0] as Record<string, unknown>);
 }
+
+/** Waits until an asynchronous condition holds (a store read), polling; throws after `timeoutMs`. */
+export async function untilAsync(cond: () => Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await delay(10);
+  }
+}
