@@ -72,6 +72,7 @@ describe('ins-store configuration node on PostgreSQL (issue 15)', function () {
     assert.equal(ack.ack.code, 'AA');
     assert.equal(ack.insStore.outcome, 'applied');
     assert.equal(await rows('identity'), 1);
+    assert.equal(await rows('journal'), 1, 'the journal row beside it (issue 14)');
     assert.equal((await ackOf(adtMessage({ controlId: 'PG1' }))).insStore.outcome, 'duplicate');
     await helper.unload();
     assert.equal(openStores()[url], undefined, 'the pool closed with the node');
