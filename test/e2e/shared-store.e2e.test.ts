@@ -10,6 +10,10 @@
 import { strict as assert } from 'node:assert';
 import pg from 'pg';
 import { NodeRed, getFreePort } from './harness';
+import { freeLayerPorts, layerEnv, layerPack, type LayerPorts } from './layer-pack';
+import { formatId } from '../../lib/cda';
+import { PATIENTS, mdmOf, receivedDocument } from '../fixtures/cda-received';
+import { textPdf } from '../fixtures/pdf';
 import { checkFeedRows, type Row } from './feed';
 import { connectRetry } from './mllp-flows';
 import { identityFlow } from './identity-flows';
@@ -110,5 +114,77 @@ describe('e2e: two Node-RED instances on one PostgreSQL store (issue 15)', funct
     for (const id of acked.keys()) assert.ok(Number(byId.get(id)?.rows ?? 0) >= 1, `${id}: journalled`);
     assert.deepEqual(journal.filter((j) => Number(j.recorded) > 1).map((j) => j.control_id), [], 'no message applied twice');
     assert.equal(journal.reduce((n, j) => n + Number(j.recorded), 0), messages, 'one applying row per message recorded');
+  });
+});
+
+describe('e2e: the layer pack on PostgreSQL, two instances (issue 15)', function () {
+  this.timeout(900_000);
+  let url: string;
+  const reds: NodeRed[] = [];
+
+  before(async () => {
+    url = await freshDatabase('layer');
+  });
+  after(async () => {
+    for (const r of reds) await r.stop().catch(() => undefined);
+    await dropDatabase(url);
+  });
+
+  it('SEGUR_STORE_ENGINE=postgres: 500 reports split between two instances, one killed mid-stream: every report acknowledged archived once, its task once', async () => {
+    const ports: LayerPorts[] = [await freeLayerPorts(), await freeLayerPorts()];
+    for (const p of ports) reds.push(await NodeRed.start({ flows: layerPack(), env: layerEnv(p, { SEGUR_STORE_ENGINE: 'postgres', SEGUR_STORE_URL: url }) }));
+    const pdf = await textPdf({ lines: ['Compte rendu de biologie (deux instances)'] });
+    const reports: { id: string; controlId: string; bytes: Buffer }[] = [];
+    for (let i = 0; i < 500; i++) {
+      const doc = await receivedDocument('CR-BIO', pdf, PATIENTS.paul());
+      const controlId = `SHARED-RPT-${i}`;
+      reports.push({ id: formatId(doc.meta.id), controlId, bytes: Buffer.from(mdmOf(doc, 'T02', controlId), 'utf8') });
+    }
+    const acked = new Set<string>();
+    const wrong: string[] = [];
+    let alive = [true, true];
+    let killed: Promise<void> | null = null;
+    const connections = 4;
+    await Promise.all(
+      Array.from({ length: connections }, async (_, c) => {
+        const socks: (Socket | null)[] = [null, null];
+        const sock = async (i: number) => (socks[i] ??= await connectRetry(ports[i].reports, 5000));
+        try {
+          for (let k = c; k < reports.length; k += connections) {
+            const r = reports[k];
+            let target = k % 2;
+            for (;;) {
+              if (!alive[target]) target = 1 - target;
+              try {
+                const ack = parseAck(await (await sock(target)).request(r.bytes, 60_000));
+                // a document about a patient the GAM never sent: kept to reconcile (AE 207, application error 902), archived
+                if (ack.controlId !== r.controlId || ack.code !== 'AE' || ack.errors[0]?.application?.code !== '902') wrong.push(`${r.controlId}: ${ack.code} ${ack.text}`);
+                acked.add(r.controlId);
+                if (!killed && acked.size >= reports.length / 3) {
+                  alive = [false, true];
+                  killed = reds[0].kill();
+                }
+                break;
+              } catch (err) {
+                if (alive[target]) throw err;
+                socks[target] = null;
+              }
+            }
+          }
+        } finally {
+          for (const s of socks) await s?.close().catch(() => undefined);
+        }
+      }),
+    );
+    await killed;
+    assert.ok(killed, 'an instance was killed mid-stream');
+    assert.deepEqual(wrong.slice(0, 10), [], 'every report answered as to reconcile, a copy after the kill too');
+    assert.equal(acked.size, reports.length);
+    const docs = new Map((await query<{ id: string; n: string }>(url, 'SELECT id, COUNT(*) AS n FROM document GROUP BY id')).map((d) => [d.id, Number(d.n)]));
+    for (const r of reports) assert.equal(docs.get(r.id), 1, `${r.controlId} archived once`);
+    assert.equal(docs.size, reports.length, 'nothing else archived');
+    const tasks = await query<{ document_id: string }>(url, `SELECT document_id FROM reconciliation_task WHERE status = 'open'`);
+    assert.equal(new Set(tasks.map((t) => t.document_id)).size, reports.length, 'one task per report');
+    assert.equal(tasks.length, reports.length);
   });
 });
