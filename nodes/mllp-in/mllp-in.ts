@@ -8,6 +8,10 @@ import { debugLogging } from '../shared/logging';
 import { MllpConnection, MllpLimitHit, MllpServer, OversizeInfo, connections } from '../../lib/mllp';
 import { AckCode, AckError, Hl7EncodingError, Hl7Header, buildAck, buildSafeAck, checkMessageBytes, decodeHl7, encodeHl7, parseHl7, readHeader } from '../../lib/hl7';
 import { LimitFields, LimitReport, isEveryInterface, limitsFrom } from './limits';
+import type { JournalEntry, JournalOutcome } from '../../lib/store';
+import { isInsStoreNode, type InsStoreNode } from '../shared/stores';
+import { headerFields, journalAlone, journalNode, journals } from '../shared/journal';
+import { clearLive, registerReplay, reportLive } from '../shared/console-registry';
 
 interface MllpInDef extends NodeDef, LimitFields {
   port?: string | number;
@@ -18,6 +22,8 @@ interface MllpInDef extends NodeDef, LimitFields {
   autoAck?: boolean;
   /** 'string' (default): msg.payload decoded per MSH-18; 'buffer': the bytes as received. */
   payloadType?: string;
+  /** An ins-store whose journal gets the messages this node answers itself (auto-ACK, refusals); optional. */
+  store?: string;
 }
 
 const UNITS: Record<string, number> = { B: 1, KiB: 1024, MiB: 1024 * 1024 };
@@ -67,6 +73,31 @@ export = function (RED: NodeAPI) {
     const debug = debugLogging(RED);
 
     const limits = limitsFrom(config);
+    const storeId = typeof config.store === 'string' && config.store !== '_ADD_' ? config.store.trim() : '';
+    const found = storeId ? RED.nodes.getNode(storeId) : null;
+    const storeNode: InsStoreNode | null = isInsStoreNode(found) ? found : null;
+
+    /**
+     * The row of a message this node answers itself (auto-ACK: 'received'; a refusal: 'rejected'): only
+     * then — a message passed on unanswered is journaled by the node that answers it (adt-to-ins,
+     * cda-ingest, pfi-ack), never twice. Written before the answer leaves; its id on the msg passed on.
+     */
+    const journalOf = async (conn: MllpConnection, buf: Buffer | null, header: Hl7Header | undefined, answer: Buffer, ack: { code: string; text: string }, outcome: JournalOutcome): Promise<number | null> => {
+      const st = storeNode?.store;
+      if (!st || !journals(storeNode)) return null;
+      const row: JournalEntry = {
+        node: journalNode(node),
+        direction: 'in',
+        kind: 'message',
+        ...headerFields(header),
+        ack,
+        outcome,
+        message: buf,
+        answer,
+        detail: { remote: `${conn.remoteAddress}:${conn.remotePort}` },
+      };
+      return journalAlone(st, row, (t) => node.warn(t));
+    };
 
     let server: MllpServer | null = null;
     let listening = false;
@@ -74,6 +105,7 @@ export = function (RED: NodeAPI) {
     const report = new LimitReport();
 
     const updateStatus = () => {
+      reportLive(node, { port, listening, connections: server?.connections.size ?? 0 });
       if (!server || !listening) return;
       const count = server.connections.size;
       let text = RED._(count === 1 ? 'mllp-in.status.listening-one' : 'mllp-in.status.listening', { port, count });
@@ -117,10 +149,13 @@ export = function (RED: NodeAPI) {
     const meta = (conn: MllpConnection): MllpInMeta => ({ ...conn.info(), receivedAt: new Date().toISOString() });
 
     /** Answers AR (or AE), then raises a Catch-able error whose msg describes the connection (no patient data). */
-    const reject = (conn: MllpConnection, header: Hl7Header | undefined, err: FrameRejected, error: AckError, size: number, code: AckCode = 'AR') => {
+    const reject = (conn: MllpConnection, header: Hl7Header | undefined, err: FrameRejected, error: AckError, size: number, code: AckCode = 'AR', bytes: Buffer | null = null) => {
       const msg: NodeMessage = { mllp: { ...meta(conn), size } };
       if (header) msg.hl7 = { ...header };
-      conn.send(rejectAck(header, error, code)).catch((e: Error) => {
+      const answer = rejectAck(header, error, code);
+      // a refusal changes nothing: its row (the bytes when the whole message came) written beside the answer, not holding it
+      void journalOf(conn, bytes, header, answer, { code, text: error.text ?? '' }, 'rejected');
+      conn.send(answer).catch((e: Error) => {
         node.debug(`mllp-in: ${code} not sent on connection ${conn.id}: ${e.message}`);
       });
       node.error(err, msg);
@@ -145,7 +180,7 @@ export = function (RED: NodeAPI) {
         offset: err.offset,
         location: err.location || '?',
       });
-      reject(conn, header, new FrameRejected('BAD_ENCODING', text), { code: '102', location: 'MSH^1^18', text: `message refused: ${err.message}`, severity: 'E' }, buf.length, 'AE');
+      reject(conn, header, new FrameRejected('BAD_ENCODING', text), { code: '102', location: 'MSH^1^18', text: `message refused: ${err.message}`, severity: 'E' }, buf.length, 'AE', buf);
       return true;
     };
 
@@ -182,22 +217,46 @@ export = function (RED: NodeAPI) {
           new FrameRejected('NOT_HL7', RED._('mllp-in.errors.not-hl7', { error: why, size: buf.length, remote: `${conn.remoteAddress}:${conn.remotePort}` })),
           { code, text: `message rejected: ${why}`, severity: 'E' },
           buf.length,
+          'AR',
+          buf,
         );
         return;
       }
       if (debug) node.debug(`mllp-in: ${buf.length} bytes, control id ${header.controlId}, connection ${conn.id}`);
-      if (autoAck) {
-        let ack: Buffer;
-        try {
-          ack = encodeHl7(buildAck(header, { code: 'AA' }));
-        } catch (err) {
-          node.error(err as Error, { mllp: meta(conn), hl7: { ...header } });
-          return;
-        }
-        conn.send(ack).catch((e: Error) => node.warn(RED._('mllp-in.errors.ack-not-sent', { id: conn.id, error: e.message })));
+      if (!autoAck) {
+        node.send({ payload, hl7: { ...header }, mllp: meta(conn) });
+        return;
       }
-      node.send({ payload, hl7: { ...header }, mllp: meta(conn) });
+      let ack: Buffer;
+      try {
+        ack = encodeHl7(buildAck(header, { code: 'AA' }));
+      } catch (err) {
+        node.error(err as Error, { mllp: meta(conn), hl7: { ...header } });
+        return;
+      }
+      const m = meta(conn);
+      // the row first (an AA says the message is kept), then the AA, then the msg with the row's id
+      journalOf(conn, buf, header, ack, { code: 'AA', text: '' }, 'received').then((journalId) => {
+        conn.send(ack).catch((e: Error) => node.warn(RED._('mllp-in.errors.ack-not-sent', { id: conn.id, error: e.message })));
+        node.send({ payload, hl7: { ...header }, mllp: m, ...(journalId ? { journalId } : {}) });
+      });
     };
+
+    // the console's replay of a row of this node (a message it acknowledged itself): its bytes passed on
+    // again to the nodes behind, which apply their own idempotence; nothing is answered
+    const unregisterReplay = registerReplay(node.id, async (req) => {
+      let header: Hl7Header;
+      let payload: string | Buffer;
+      if (asBuffer) {
+        header = readHeader(req.message);
+        payload = req.message;
+      } else {
+        payload = decodeHl7(req.message);
+        header = readHeader(payload);
+      }
+      node.send({ payload, hl7: { ...header }, replay: { of: req.originalId, by: req.actor } });
+      return { journalId: null, outcome: 'received', changed: false, ack: null, text: 'passed on again to the nodes behind (they journal what they do with it)' };
+    });
 
     const onOversize = (info: OversizeInfo, conn: MllpConnection) => {
       let header: Hl7Header | undefined;
@@ -277,6 +336,8 @@ export = function (RED: NodeAPI) {
     node.status({ fill: 'grey', shape: 'ring', text: RED._('mllp-in.status.starting') });
 
     node.on('close', (_removed: boolean, done: () => void) => {
+      unregisterReplay();
+      clearLive(node.id);
       if (statusTimer) clearTimeout(statusTimer);
       statusTimer = null;
       const s = server;

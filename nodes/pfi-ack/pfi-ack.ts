@@ -12,8 +12,9 @@
 import type { DoneFn, Node, NodeAPI, NodeDef, NodeMessage, SendFn } from '../shared/red';
 import { isInsStoreNode, type InsStoreNode } from '../shared/stores';
 import { readZam, zamAck, ZamError, type ZamReading } from '../../lib/cda';
-import { readHeader } from '../../lib/hl7';
-import type { IdentityStore, JourneyStep } from '../../lib/store';
+import { readHeader, type Hl7Header } from '../../lib/hl7';
+import type { IdentityStore, JournalEntry, JournalOutcome, JourneyStep } from '../../lib/store';
+import { bytesOf, headerFields, journalAlone, journalIdOf, journalNode, journals } from '../shared/journal';
 
 interface PfiAckDef extends NodeDef {
   store?: string;
@@ -43,6 +44,16 @@ function isZam(payload: unknown): boolean {
     return readHeader(head, { requireHeader: false }).type === 'ZAM';
   } catch {
     return false;
+  }
+}
+
+/** The header of a payload, or null (not HL7). */
+function headerOrNull(payload: unknown): Hl7Header | null {
+  if (typeof payload !== 'string' && !Buffer.isBuffer(payload)) return null;
+  try {
+    return readHeader(typeof payload === 'string' ? payload.slice(0, 4096) : payload.subarray(0, 4096), { requireHeader: false });
+  } catch {
+    return null;
   }
 }
 
@@ -83,16 +94,41 @@ export = function (RED: NodeAPI) {
       }
     };
 
-    /** Records one step for every document the message `controlId` carried; the documents. */
-    const record = async (step: JourneyStep, controlId: string, ok: boolean, at: string, detail: Record<string, unknown>): Promise<string[]> => {
+    /**
+     * Records one step for every document the message `controlId` carried, with the journal row of the
+     * message that says so (when it has none yet) in the same savepoint; the documents.
+     */
+    const record = async (step: JourneyStep, controlId: string, ok: boolean, at: string, detail: Record<string, unknown>, row: ((documents: string[]) => JournalEntry) | null): Promise<string[]> => {
       const st = store();
       try {
         const documents = await st.documentsOfMessage(controlId);
-        for (const documentId of documents) await st.recordJourney({ documentId, step, controlId, ok, at, detail });
+        const journal = row && journals(storeNode) ? row(documents) : undefined;
+        await st.recordJourney(
+          documents.map((documentId) => ({ documentId, step, controlId, ok, at, detail })),
+          journal ? { journal } : {},
+        );
         return documents;
       } catch (err) {
         throw new StoreFailure(RED._('pfi-ack.errors.store', { error: (err as Error).message }));
       }
+    };
+
+    /** The row of a message received from the PFI (a ZAM, or an ACK no mllp-out journaled). */
+    const rowOf = (msg: NodeMessage, h: Hl7Header | null, fields: Partial<JournalEntry>, outcome: JournalOutcome): JournalEntry => ({
+      node: journalNode(node),
+      direction: 'in',
+      kind: 'message',
+      ...headerFields(h),
+      ...fields,
+      outcome,
+      message: bytesOf(msg.payload),
+      parentId: journalIdOf(msg),
+    });
+
+    /** A row alone (a ZAM refused, a store that failed), not holding the answer. */
+    const lone = (entry: JournalEntry) => {
+      const st = storeNode?.store;
+      if (st && journals(storeNode)) void journalAlone(st, entry, (t) => node.warn(t));
     };
 
     const journeyOf = (step: JourneyStep, ok: boolean, controlId: string, documents: string[], at: string): JourneySummary => ({ step, ok, controlId, documents, at });
@@ -112,18 +148,25 @@ export = function (RED: NodeAPI) {
         if (!(err instanceof ZamError)) throw err;
         counts.errors++;
         node.status({ fill: 'red', shape: 'dot', text: statusText() });
-        send([null, ackMsg(zamAck(null, err))]);
+        const answer = zamAck(null, err);
+        lone(rowOf(msg, headerOrNull(msg.payload), { ack: { code: 'AE', text: err.message }, answer: Buffer.from(answer, 'utf8'), detail: { code: err.code } }, 'rejected'));
+        send([null, ackMsg(answer)]);
         return done(Object.assign(new Error(RED._('pfi-ack.errors.zam', { code: err.code, error: err.message })), { code: err.code }));
       }
       let documents: string[];
+      const answer = zamAck(z);
       try {
         const at = z.eventTime || z.hl7.dateTime || new Date().toISOString();
-        documents = await record(z.step, z.messageControlId, z.ok, at, zamDetail(z));
+        const row = (docs: string[]): JournalEntry =>
+          rowOf(msg, headerOrNull(msg.payload), { ack: { code: 'AA', text: '' }, answer: Buffer.from(answer, 'utf8'), keys: { documentId: docs[0] ?? null }, detail: { ...zamDetail(z), documents: docs.length, ok: z.ok } }, 'recorded');
+        documents = await record(z.step, z.messageControlId, z.ok, at, zamDetail(z), row);
         msg.journey = journeyOf(z.step, z.ok, z.messageControlId, documents, at);
       } catch (err) {
         counts.errors++;
         node.status({ fill: 'red', shape: 'ring', text: statusText() });
-        send([null, ackMsg(zamAck(z, err))]);
+        const refusal = zamAck(z, err);
+        lone(rowOf(msg, headerOrNull(msg.payload), { ack: { code: 'AR', text: (err as Error).message }, answer: Buffer.from(refusal, 'utf8') }, 'failed'));
+        send([null, ackMsg(refusal)]);
         return done(Object.assign(new Error((err as Error).message), { code: 'STORE' }));
       }
       counts.zam++;
@@ -131,7 +174,7 @@ export = function (RED: NodeAPI) {
       if (!documents.length) node.warn(RED._('pfi-ack.errors.unknown-message', { event: `ZAM^${z.event}`, controlId: z.messageControlId }));
       node.debug(`pfi-ack: ZAM^${z.event} ${z.ok ? 'Y' : 'N'} for ${z.messageControlId}: ${documents.length} document(s)`);
       node.status({ fill: z.ok ? 'green' : 'yellow', shape: 'dot', text: statusText() });
-      send([msg, ackMsg(zamAck(z))]);
+      send([msg, ackMsg(answer)]);
       done();
     };
 
@@ -144,7 +187,13 @@ export = function (RED: NodeAPI) {
       const at = new Date().toISOString();
       try {
         if (!controlId) throw Object.assign(new Error(RED._('pfi-ack.errors.no-control-id')), { code: 'NO_CONTROL_ID' });
-        const documents = await record('ack', controlId, ok, at, { code: ack.code, ...(ack.text ? { text: ack.text } : {}) });
+        // mllp-out journaled the exchange (the MDM / ORU sent and this answer): the step refers to its row; an ACK from elsewhere gets its own
+        const sentRow = journalIdOf(msg);
+        const row = sentRow
+          ? null
+          : (docs: string[]): JournalEntry =>
+              rowOf(msg, headerOrNull(msg.payload), { type: 'ACK', controlId, ack: { code: ack.code, text: ack.text ?? '' }, keys: { documentId: docs[0] ?? null }, detail: { documents: docs.length } }, 'recorded');
+        const documents = await record('ack', controlId, ok, at, { code: ack.code, ...(ack.text ? { text: ack.text } : {}), ...(sentRow ? { journalId: sentRow } : {}) }, row);
         msg.journey = journeyOf('ack', ok, controlId, documents, at);
         if (!documents.length) node.warn(RED._('pfi-ack.errors.unknown-message', { event: 'ACK', controlId }));
       } catch (err) {

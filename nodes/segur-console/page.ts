@@ -39,7 +39,13 @@ export function pageFile(dir: string, rel: string): string | null {
   return file;
 }
 
-function servePage(dir: string, rel: string, res: ApiResponse): void {
+/**
+ * Serves a file of the page; a path that names none is passed on (`next`), so that the flows' own routes
+ * under /segur-dpi/ (the layer pack's GET /segur-dpi/status, /segur-dpi/portabilite/export, on the same
+ * root when httpNodeRoot is httpAdminRoot) still answer — 404 when nothing else does. The page itself
+ * without a build is a 404 saying so.
+ */
+function servePage(dir: string, rel: string, res: ApiResponse, next: (err?: unknown) => void): void {
   const file = pageFile(dir, rel);
   let body: Buffer | null = null;
   if (file) {
@@ -49,13 +55,14 @@ function servePage(dir: string, rel: string, res: ApiResponse): void {
       body = null;
     }
   }
-  res.set('X-Content-Type-Options', 'nosniff').set('Cache-Control', 'no-cache');
   if (!file || !body) {
-    const built = fs.existsSync(path.join(dir, 'index.html'));
+    if (rel) return next();
+    res.set('X-Content-Type-Options', 'nosniff').set('Cache-Control', 'no-cache');
     res.status(404).set('Content-Type', 'text/plain; charset=utf-8');
-    res.send(built ? 'Not found' : 'The Ségur DPI console is not built: dist/console/index.html is missing (npm run build).');
+    res.send('The Ségur DPI console is not built: dist/console/index.html is missing (npm run build).');
     return;
   }
+  res.set('X-Content-Type-Options', 'nosniff').set('Cache-Control', 'no-cache');
   res.set('Content-Type', TYPES[path.extname(file).toLowerCase()]).set('Content-Security-Policy', PAGE_CSP);
   res.send(body);
 }
@@ -63,6 +70,6 @@ function servePage(dir: string, rel: string, res: ApiResponse): void {
 /** Registers GET /segur-dpi/ and the page's files (never under /segur-dpi/api/). */
 export function registerConsolePage(httpAdmin: { get(path: string | RegExp, ...h: ApiHandler[]): void }, dir = CONSOLE_DIR): void {
   const root = path.resolve(dir);
-  httpAdmin.get(/^\/segur-dpi\/?$/, (_req: ApiRequest, res: ApiResponse) => servePage(root, '', res));
-  httpAdmin.get(/^\/segur-dpi\/(?!api(?:\/|$))(.+)$/, (req: ApiRequest, res: ApiResponse) => servePage(root, (req.params as Record<string, string>)[0] ?? '', res));
+  httpAdmin.get(/^\/segur-dpi\/?$/, (_req: ApiRequest, res: ApiResponse, next) => servePage(root, '', res, next));
+  httpAdmin.get(/^\/segur-dpi\/(?!api(?:\/|$))(.+)$/, (req: ApiRequest, res: ApiResponse, next) => servePage(root, (req.params as Record<string, string>)[0] ?? '', res, next));
 }

@@ -74,13 +74,24 @@ class Sender {
   }
 }
 
-/** What a fresh process reads in the store file: the control ids recorded, the documents archived (id → rows). */
-function readStoreFile(file: string): { recorded: Set<string>; documents: Map<string, number> } {
+/**
+ * What a fresh process reads in the store file: the control ids recorded, the documents archived (id →
+ * rows), the reconciliation tasks (document id → tasks), and the journal (issue 14): per ADT control id,
+ * the rows of adt-to-ins that recorded it (applied or out of date: not the duplicates of a message resent,
+ * nor what changes nothing); per document, the rows of cda-ingest that archived it.
+ */
+function readStoreFile(file: string): { recorded: Set<string>; documents: Map<string, number>; tasks: Map<string, number>; adtRows: Map<string, number>; documentRows: Map<string, number> } {
   const db = new Database(file, { fileMustExist: true });
   try {
     const recorded = new Set((db.prepare('SELECT control_id FROM processed_message').all() as { control_id: string }[]).map((r) => r.control_id));
-    const rows = db.prepare('SELECT id, COUNT(*) AS n FROM document GROUP BY id').all() as { id: string; n: number }[];
-    return { recorded, documents: new Map(rows.map((r) => [r.id, r.n])) };
+    const count = (sql: string) => new Map((db.prepare(sql).all() as { k: string; n: number }[]).map((r) => [r.k, r.n]));
+    return {
+      recorded,
+      documents: count('SELECT id AS k, COUNT(*) AS n FROM document GROUP BY id'),
+      tasks: count('SELECT document_id AS k, COUNT(*) AS n FROM reconciliation_task GROUP BY document_id'),
+      adtRows: count(`SELECT control_id AS k, COUNT(*) AS n FROM journal WHERE node_type = 'adt-to-ins' AND outcome IN ('applied', 'out-of-date') GROUP BY control_id`),
+      documentRows: count(`SELECT document_id AS k, COUNT(*) AS n FROM journal WHERE node_type = 'cda-ingest' AND outcome = 'to-reconcile' GROUP BY document_id`),
+    };
   } finally {
     db.close();
   }
@@ -168,6 +179,10 @@ describe('e2e: the layer pack killed twice (SIGKILL) while 5,000 ADT messages an
       const seen = readStoreFile(storeFile);
       const lost = [...recorded].filter((id) => (id.includes('-RPT-') ? !seen.documents.has(reports[Number(id.split('-').at(-1))].id) : !seen.recorded.has(id)));
       assert.deepEqual(lost.slice(0, 10), [], `kill ${kills}: ${lost.length} acknowledged message(s) not in the store`);
+      // issue 14: no change without its journal row, no row of a change rolled back
+      const noRow = [...seen.recorded].filter((id) => seen.adtRows.get(id) !== 1);
+      assert.deepEqual(noRow.slice(0, 10), [], `kill ${kills}: ${noRow.length} recorded message(s) without exactly one journal row`);
+      assert.deepEqual([...seen.adtRows.keys()].filter((id) => !seen.recorded.has(id)).slice(0, 10), [], `kill ${kills}: journal rows of messages not recorded`);
       assert.ok(acked < total, `kill ${kills} in the middle of the stream (${acked} of ${total} acknowledged)`);
       assert.ok(senders.every((s) => !s.done), `kill ${kills}: every connection had messages left, reports included`);
       await red.startAgain();
@@ -182,5 +197,16 @@ describe('e2e: the layer pack killed twice (SIGKILL) while 5,000 ADT messages an
     const { documents } = readStoreFile(storeFile);
     for (const r of reports) assert.equal(documents.get(r.id), 1, `${r.out.controlId} archived`);
     assert.equal(documents.size, reports.length, 'one document per report, nothing else archived');
+    // issue 14: every acknowledged message has exactly one journal row and its effect — each ADT message
+    // recorded one row saying what it did (its copies resent after a kill: duplicates), each report one row
+    // that archived it and one reconciliation task
+    const end = readStoreFile(storeFile);
+    const adtWithout = [...recorded].filter((id) => !id.includes('-RPT-') && (end.adtRows.get(id) !== 1 || !end.recorded.has(id)));
+    assert.deepEqual(adtWithout.slice(0, 10), [], `${adtWithout.length} acknowledged ADT message(s) without exactly one journal row and its effect`);
+    assert.deepEqual([...end.recorded].filter((id) => end.adtRows.get(id) !== 1).slice(0, 10), [], 'no change without its row');
+    for (const r of reports) {
+      assert.equal(end.documentRows.get(r.id), 1, `${r.out.controlId}: one journal row`);
+      assert.equal(end.tasks.get(r.id), 1, `${r.out.controlId}: one reconciliation task`);
+    }
   });
 });

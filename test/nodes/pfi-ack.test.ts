@@ -97,6 +97,21 @@ describe('pfi-ack node (the journey of documents sent: ACK, ZAM^Z01 / Z02 / Z03)
     }
   }
 
+  it('issue 14: a ZAM has one journal row (recorded, the AA given, the document); an ACK mllp out journaled gets no second row, one from elsewhere gets its own', async () => {
+    const s = await connect();
+    assert.equal(parseAck(await s.request(zam({ event: 'Z01' }, 'ZAM-J1'))).code, 'AA');
+    const [row] = (await store().searchJournal({ controlId: 'ZAM-J1' })).entries;
+    assert.deepEqual([row.node.type, row.direction, row.type, row.event, row.outcome, row.ack?.code, row.keys.documentId], ['pfi-ack', 'in', 'ZAM', 'Z01', 'recorded', 'AA', DOC]);
+    const rows = (await store().journalSize()).rows;
+    helper.getNode('pa').receive({ payload: 'MSH|...', ack: { code: 'AA', controlId: 'MDM0042', text: '' }, journalId: 999 });
+    await until(() => got.journey.length === 2, 'the ACK step');
+    assert.equal((await store().journalSize()).rows, rows, 'the exchange is in mllp-out\'s row');
+    helper.getNode('pa').receive({ payload: 'MSH|...', ack: { code: 'AE', controlId: 'MDM0042', text: 'no' } });
+    await until(() => got.journey.length === 3, 'the second ACK step');
+    const [ack] = (await store().searchJournal({ type: 'ACK' })).entries;
+    assert.deepEqual([ack.outcome, ack.ack?.code, ack.controlId], ['recorded', 'AE', 'MDM0042']);
+  });
+
   it('records the technical ACK of mllp out, then a Z01 and a Z02 sent through MLLP: the journey read from the archive', async () => {
     // the msg mllp out passes on once the PFI acknowledged the MDM
     helper.getNode('pa').receive({ payload: 'MSH|...', ack: { code: 'AA', controlId: 'MDM0042', text: '' }, transmission: { controlId: 'MDM0042' } });
