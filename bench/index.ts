@@ -6,6 +6,7 @@ const suites: Record<string, () => Promise<{ run(): Promise<BenchTable[]> }>> = 
   codec: () => import('./codec'),
   mllp: () => import('./mllp'),
   adt: () => import('./adt'),
+  'adt-postgres': () => import('./adt-postgres'),
   cda: () => import('./cda'),
   ingest: () => import('./ingest'),
   export: () => import('./export'),

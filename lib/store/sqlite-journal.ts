@@ -90,14 +90,28 @@ CREATE TABLE IF NOT EXISTS reconciliation_task (
 CREATE INDEX IF NOT EXISTS reconciliation_task_status ON reconciliation_task (status, id);
 `;
 
-const HOUR_MS = 3_600_000;
+export const HOUR_MS = 3_600_000;
 
-const JOURNAL_COLUMNS = `id, at, node_id, node_type, node_name, direction, kind, type, event, control_id, sender, receiver, ack_code, ack_text,
+/** The dashboard's counts per node and hour (SQL both engines run). */
+const FIGURES_SELECT = `SELECT hour, node_id, node_type,
+                    SUM(CASE WHEN kind = 'message' AND direction = 'in' THEN 1 ELSE 0 END) AS messages_in,
+                    SUM(CASE WHEN kind = 'message' AND direction = 'out' THEN 1 ELSE 0 END) AS messages_out,
+                    SUM(CASE WHEN ack_code IN ('AA', 'CA') THEN 1 ELSE 0 END) AS aa,
+                    SUM(CASE WHEN ack_code IN ('AE', 'CE') THEN 1 ELSE 0 END) AS ae,
+                    SUM(CASE WHEN ack_code IN ('AR', 'CR') THEN 1 ELSE 0 END) AS ar,
+                    SUM(CASE WHEN outcome = 'produced' THEN 1 ELSE 0 END) AS produced,
+                    SUM(CASE WHEN outcome = 'preselected' THEN 1 ELSE 0 END) AS preselected,
+                    SUM(CASE WHEN outcome = 'to-reconcile' THEN 1 ELSE 0 END) AS to_reconcile
+                  FROM journal WHERE hour >= ? AND hour < ?`;
+export const FIGURES_SQL = `${FIGURES_SELECT} GROUP BY hour, node_id, node_type ORDER BY hour, node_id`;
+export const FIGURES_OF_NODE_SQL = `${FIGURES_SELECT} AND node_id = ? GROUP BY hour, node_id, node_type ORDER BY hour, node_id`;
+
+export const JOURNAL_COLUMNS = `id, at, node_id, node_type, node_name, direction, kind, type, event, control_id, sender, receiver, ack_code, ack_text,
   errors, outcome, ipp, ipp_key, ins, document_id, set_id, version, encounter, replay_of, parent_id, actor, detail,
-  EXISTS (SELECT 1 FROM journal_raw r WHERE r.journal_id = journal.id AND r.message IS NOT NULL) AS has_message,
-  EXISTS (SELECT 1 FROM journal_raw r WHERE r.journal_id = journal.id AND r.answer IS NOT NULL) AS has_answer`;
+  CASE WHEN EXISTS (SELECT 1 FROM journal_raw r WHERE r.journal_id = journal.id AND r.message IS NOT NULL) THEN 1 ELSE 0 END AS has_message,
+  CASE WHEN EXISTS (SELECT 1 FROM journal_raw r WHERE r.journal_id = journal.id AND r.answer IS NOT NULL) THEN 1 ELSE 0 END AS has_answer`;
 
-interface JournalRow {
+export interface JournalRow {
   id: number;
   at: string;
   node_id: string;
@@ -129,7 +143,7 @@ interface JournalRow {
   has_answer: number;
 }
 
-function toRecord(r: JournalRow): JournalRecord {
+export function toRecord(r: JournalRow): JournalRecord {
   return {
     id: r.id,
     at: r.at,
@@ -153,7 +167,7 @@ function toRecord(r: JournalRow): JournalRecord {
   };
 }
 
-interface TaskRow {
+export interface TaskRow {
   id: number;
   document_id: string;
   created_at: string;
@@ -169,7 +183,7 @@ interface TaskRow {
   seen: string | null;
 }
 
-function toTask(r: TaskRow): ReconciliationTask {
+export function toTask(r: TaskRow): ReconciliationTask {
   return {
     id: r.id,
     documentId: r.document_id,
@@ -188,10 +202,58 @@ function toTask(r: TaskRow): ReconciliationTask {
 }
 
 /** An empty string is no value: stored as NULL, so that the partial indexes stay small. */
-const v = <T>(x: T | undefined | null | ''): T | null => (x === undefined || x === '' ? null : x);
+export const v = <T>(x: T | undefined | null | ''): T | null => (x === undefined || x === '' ? null : x);
 
 /** The bare IPP of a key "<authority>|<id>". */
-const ippIdOf = (key: string) => key.slice(key.indexOf('|') + 1);
+export const ippIdOf = (key: string) => key.slice(key.indexOf('|') + 1);
+
+export const JOURNAL_INSERT_SQL = `INSERT INTO journal (at, at_ms, hour, node_id, node_type, node_name, direction, kind, type, event, control_id, sender, receiver,
+                   ack_code, ack_text, errors, outcome, ipp, ipp_key, ins, document_id, set_id, version, encounter, replay_of, parent_id, actor, detail)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+
+/** The parameters of JOURNAL_INSERT_SQL for an entry (a time and a node checked), its time and IPP key. */
+export function journalRow(entry: JournalEntry): { params: unknown[]; at: string; ippKey: string | null } {
+  const at = entry.at ?? new Date().toISOString();
+  const atMs = Date.parse(at);
+  if (!Number.isFinite(atMs)) throw new Error(`journal: at "${at}" is not a time`);
+  if (!entry.node?.id || !entry.node.type) throw new Error('journal: the entry names no node');
+  const k = entry.keys ?? {};
+  const ippKey = v(k.ippKey);
+  const ipp = v(k.ipp) ?? (ippKey ? ippIdOf(ippKey) : null);
+  const errors = entry.ack?.errors?.length ? JSON.stringify(entry.ack.errors) : null;
+  const detail = entry.detail && Object.keys(entry.detail).length ? JSON.stringify(entry.detail) : null;
+  const params = [
+    at,
+    atMs,
+    Math.floor(atMs / HOUR_MS),
+    entry.node.id,
+    entry.node.type,
+    v(entry.node.name),
+    entry.direction,
+    entry.kind,
+    v(entry.type),
+    v(entry.event),
+    v(entry.controlId),
+    v(entry.sender),
+    v(entry.receiver),
+    v(entry.ack?.code),
+    entry.ack ? (entry.ack.text ?? '') : null,
+    errors,
+    entry.outcome,
+    ipp,
+    ippKey,
+    v(k.ins),
+    v(k.documentId),
+    v(k.setId),
+    k.version ?? null,
+    v(k.encounter),
+    entry.replayOf ?? null,
+    entry.parentId ?? null,
+    v(entry.actor),
+    detail,
+  ];
+  return { params, at, ippKey };
+}
 
 export class SqliteJournal {
   private readonly st: Record<string, Database.Statement>;
@@ -199,33 +261,13 @@ export class SqliteJournal {
   constructor(private readonly db: Database.Database) {
     const p = (sql: string) => db.prepare(sql);
     this.st = {
-      insert: p(`INSERT INTO journal (at, at_ms, hour, node_id, node_type, node_name, direction, kind, type, event, control_id, sender, receiver,
-                   ack_code, ack_text, errors, outcome, ipp, ipp_key, ins, document_id, set_id, version, encounter, replay_of, parent_id, actor, detail)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      insert: p(JOURNAL_INSERT_SQL),
       insertRaw: p(`INSERT INTO journal_raw (journal_id, message, answer) VALUES (?, ?, ?)`),
       audit: p(`INSERT INTO audit (at, actor, action, ipp_key, detail) VALUES (?, ?, ?, ?, ?)`),
       get: p(`SELECT ${JOURNAL_COLUMNS} FROM journal WHERE id = ?`),
       content: p(`SELECT message, answer FROM journal_raw WHERE journal_id = ?`),
-      figures: p(`SELECT hour, node_id, node_type,
-                    SUM(CASE WHEN kind = 'message' AND direction = 'in' THEN 1 ELSE 0 END) AS messages_in,
-                    SUM(CASE WHEN kind = 'message' AND direction = 'out' THEN 1 ELSE 0 END) AS messages_out,
-                    SUM(CASE WHEN ack_code IN ('AA', 'CA') THEN 1 ELSE 0 END) AS aa,
-                    SUM(CASE WHEN ack_code IN ('AE', 'CE') THEN 1 ELSE 0 END) AS ae,
-                    SUM(CASE WHEN ack_code IN ('AR', 'CR') THEN 1 ELSE 0 END) AS ar,
-                    SUM(CASE WHEN outcome = 'produced' THEN 1 ELSE 0 END) AS produced,
-                    SUM(CASE WHEN outcome = 'preselected' THEN 1 ELSE 0 END) AS preselected,
-                    SUM(CASE WHEN outcome = 'to-reconcile' THEN 1 ELSE 0 END) AS to_reconcile
-                  FROM journal WHERE hour >= ? AND hour < ? GROUP BY hour, node_id, node_type ORDER BY hour, node_id`),
-      figuresOfNode: p(`SELECT hour, node_id, node_type,
-                    SUM(CASE WHEN kind = 'message' AND direction = 'in' THEN 1 ELSE 0 END) AS messages_in,
-                    SUM(CASE WHEN kind = 'message' AND direction = 'out' THEN 1 ELSE 0 END) AS messages_out,
-                    SUM(CASE WHEN ack_code IN ('AA', 'CA') THEN 1 ELSE 0 END) AS aa,
-                    SUM(CASE WHEN ack_code IN ('AE', 'CE') THEN 1 ELSE 0 END) AS ae,
-                    SUM(CASE WHEN ack_code IN ('AR', 'CR') THEN 1 ELSE 0 END) AS ar,
-                    SUM(CASE WHEN outcome = 'produced' THEN 1 ELSE 0 END) AS produced,
-                    SUM(CASE WHEN outcome = 'preselected' THEN 1 ELSE 0 END) AS preselected,
-                    SUM(CASE WHEN outcome = 'to-reconcile' THEN 1 ELSE 0 END) AS to_reconcile
-                  FROM journal WHERE hour >= ? AND hour < ? AND node_id = ? GROUP BY hour, node_id, node_type ORDER BY hour, node_id`),
+      figures: p(FIGURES_SQL),
+      figuresOfNode: p(FIGURES_OF_NODE_SQL),
       // the newest row older than a time: with ids in time order, every row up to it is older
       firstFrom: p(`SELECT id FROM journal WHERE at_ms >= ? ORDER BY at_ms, id LIMIT 1`),
       cutoff: p(`SELECT id FROM journal WHERE at_ms < ? ORDER BY at_ms DESC, id DESC LIMIT 1`),
@@ -246,50 +288,11 @@ export class SqliteJournal {
 
   /** Writes a row (and its bytes), inside the caller's transaction; sets entry.id. A replay is audited with who asked. */
   insert(entry: JournalEntry): number {
-    const at = entry.at ?? new Date().toISOString();
-    const atMs = Date.parse(at);
-    if (!Number.isFinite(atMs)) throw new Error(`journal: at "${at}" is not a time`);
-    if (!entry.node?.id || !entry.node.type) throw new Error('journal: the entry names no node');
-    const k = entry.keys ?? {};
-    const ippKey = v(k.ippKey);
-    const ipp = v(k.ipp) ?? (ippKey ? ippIdOf(ippKey) : null);
-    const errors = entry.ack?.errors?.length ? JSON.stringify(entry.ack.errors) : null;
-    const detail = entry.detail && Object.keys(entry.detail).length ? JSON.stringify(entry.detail) : null;
-    const id = Number(
-      this.st.insert.run(
-        at,
-        atMs,
-        Math.floor(atMs / HOUR_MS),
-        entry.node.id,
-        entry.node.type,
-        v(entry.node.name),
-        entry.direction,
-        entry.kind,
-        v(entry.type),
-        v(entry.event),
-        v(entry.controlId),
-        v(entry.sender),
-        v(entry.receiver),
-        v(entry.ack?.code),
-        entry.ack ? (entry.ack.text ?? '') : null,
-        errors,
-        entry.outcome,
-        ipp,
-        ippKey,
-        v(k.ins),
-        v(k.documentId),
-        v(k.setId),
-        k.version ?? null,
-        v(k.encounter),
-        entry.replayOf ?? null,
-        entry.parentId ?? null,
-        v(entry.actor),
-        detail,
-      ).lastInsertRowid,
-    );
+    const row = journalRow(entry);
+    const id = Number(this.st.insert.run(...row.params).lastInsertRowid);
     if (entry.message || entry.answer) this.st.insertRaw.run(id, entry.message ?? null, entry.answer ?? null);
     if (entry.replayOf) {
-      this.st.audit.run(at, entry.actor ?? 'unknown', 'replay', ippKey, JSON.stringify({ journal: id, replayOf: entry.replayOf, node: entry.node.id, outcome: entry.outcome }));
+      this.st.audit.run(row.at, entry.actor ?? 'unknown', 'replay', row.ippKey, JSON.stringify({ journal: id, replayOf: entry.replayOf, node: entry.node.id, outcome: entry.outcome }));
     }
     entry.id = id;
     return id;

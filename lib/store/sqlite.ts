@@ -50,7 +50,7 @@ const WAL_SIZE_LIMIT = 64 * 1024 * 1024;
 const DAY_MS = 86_400_000;
 
 /** The row of a write: given, or built from its result (inside the savepoint). */
-function entryOf<R>(journal: JournalOf<R> | undefined, result: R): JournalEntry | null {
+export function entryOf<R>(journal: JournalOf<R> | undefined, result: R): JournalEntry | null {
   if (!journal) return null;
   return typeof journal === 'function' ? journal(result) : journal;
 }
@@ -152,10 +152,10 @@ CREATE TABLE IF NOT EXISTS audit (
 );
 `;
 
-const DOCUMENT_COLUMNS = `id, set_id, version, type_code, type_label, title, effective_time, effective_ms, origin, status, replaces,
+export const DOCUMENT_COLUMNS = `id, set_id, version, type_code, type_label, title, effective_time, effective_ms, origin, status, replaces,
   ipp_key, patient, author, cda_sha256, pdf_sha256, cda_bytes, pdf_bytes, archived_at`;
 
-interface DocumentRow {
+export interface DocumentRow {
   id: string;
   set_id: string;
   version: number;
@@ -177,7 +177,7 @@ interface DocumentRow {
   archived_at: string;
 }
 
-function toDocument(r: DocumentRow): DocumentRecord {
+export function toDocument(r: DocumentRow): DocumentRecord {
   return {
     id: r.id,
     setId: r.set_id,
@@ -200,9 +200,9 @@ function toDocument(r: DocumentRow): DocumentRecord {
   };
 }
 
-const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+export const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
-interface IdentityRow {
+export interface IdentityRow {
   ipp_key: string;
   ins_value: string | null;
   qualified: number;
@@ -214,7 +214,7 @@ interface IdentityRow {
   status: string;
 }
 
-function toStored(row: IdentityRow): StoredIdentity {
+export function toStored(row: IdentityRow): StoredIdentity {
   return {
     key: row.ipp_key,
     patient: JSON.parse(row.data) as PatientIdentity,
@@ -224,11 +224,11 @@ function toStored(row: IdentityRow): StoredIdentity {
   };
 }
 
-function refused(location: string, text: string): ApplyResult {
+export function refused(location: string, text: string): ApplyResult {
   return { outcome: 'refused', identity: null, refusal: { code: '207', location, text } };
 }
 
-function eventMs(iso: string | null): number | null {
+export function eventMs(iso: string | null): number | null {
   if (!iso) return null;
   const ms = Date.parse(iso);
   return Number.isFinite(ms) ? ms : null;

@@ -1,16 +1,16 @@
-// The identity stores opened by ins-store configuration nodes, shared per database file: two
-// configuration nodes naming the same file, or a configuration node redeployed while another still
-// holds the file, use one open database (one SQLite connection, one writer). Reference-counted: the
-// database is closed when its last user releases it. The database holds patient data: its folder is
+// The identity stores opened by ins-store configuration nodes, shared per database: two configuration
+// nodes naming the same file (or the same PostgreSQL database as the same user), or a configuration node
+// redeployed while another still holds it, use one open store (one SQLite connection, one writer; one
+// PostgreSQL pool). Reference-counted: the store is closed when its last user releases it. The database holds patient data: its folder is
 // created 0700 and the file 0600 before SQLite opens it (SQLite gives -wal and -shm the database's mode).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { SqliteIdentityStore, type IdentityStore, type SqliteStoreOptions } from '../../lib/store';
+import { PostgresIdentityStore, SqliteIdentityStore, type IdentityStore, type PostgresStoreOptions, type SqliteStoreOptions } from '../../lib/store';
 import type { Node } from './red';
 
-/** The storage engines an ins-store node can use (PostgreSQL next). */
-export const STORE_ENGINES = ['sqlite'] as const;
+/** The storage engines an ins-store node can use: an embedded SQLite file, or a shared PostgreSQL database (issue 15). */
+export const STORE_ENGINES = ['sqlite', 'postgres'] as const;
 export type StoreEngine = (typeof STORE_ENGINES)[number];
 
 /** The file used when an ins-store node names none, relative to the Node-RED user directory. */
@@ -71,32 +71,60 @@ export function preparePrivateFile(file: string): void {
 }
 
 /**
- * The open store of an (absolute) file, opened — with its folder, both private (preparePrivateFile) —
- * on first use. Each call must be
- * matched by one release(file). Throws when the database cannot be opened (folder not writable,
- * not a database…); nothing is then held. `options` apply when this call opens the file (the first
- * user's durability holds for every user of the file).
+ * What names a PostgreSQL store among the open ones, in messages and logs: its URL as the user given,
+ * without password or query (postgres://user@host:port/database).
  */
-export function acquire(file: string, engine: StoreEngine = 'sqlite', options: Omit<SqliteStoreOptions, 'file'> = {}): IdentityStore {
-  const entry = open.get(file);
+export function postgresKey(url: string, user?: string): string {
+  try {
+    const u = new URL(url);
+    if (user) u.username = encodeURIComponent(user);
+    u.password = '';
+    u.search = '';
+    u.hash = '';
+    return u.toString();
+  } catch {
+    throw new Error('the PostgreSQL URL is not a URL (postgres://host:port/database)');
+  }
+}
+
+/**
+ * The open store of an (absolute) file — or of a PostgreSQL database (key: postgresKey) —, opened on
+ * first use: a file with its folder, both private (preparePrivateFile); a PostgreSQL database with the
+ * pool `options` give (its schema migrated in the background: a failure rejects every call). Each call
+ * must be matched by one release(key). Throws when the store cannot be opened (folder not writable, not
+ * a database, a PostgreSQL store not open and no URL given…); nothing is then held. `options` apply
+ * when this call opens the store (the first user's durability or pool holds for every user).
+ */
+export function acquire(
+  key: string,
+  engine: StoreEngine = 'sqlite',
+  options: Omit<SqliteStoreOptions, 'file'> | PostgresStoreOptions = {},
+): IdentityStore {
+  const entry = open.get(key);
   if (entry) {
     entry.refs++;
     return entry.store;
   }
-  if (engine !== 'sqlite') throw new Error(`storage engine "${String(engine)}" is not supported`);
-  preparePrivateFile(file);
-  const store = new SqliteIdentityStore({ file, ...options });
-  open.set(file, { store, refs: 1 });
+  let store: IdentityStore;
+  if (engine === 'postgres') {
+    const pgOptions = options as Partial<PostgresStoreOptions>;
+    if (!pgOptions.url) throw new Error(`the PostgreSQL store ${key} is not open`);
+    store = new PostgresIdentityStore(pgOptions as PostgresStoreOptions);
+  } else if (engine === 'sqlite') {
+    preparePrivateFile(key);
+    store = new SqliteIdentityStore({ file: key, ...(options as Omit<SqliteStoreOptions, 'file'>) });
+  } else throw new Error(`storage engine "${String(engine)}" is not supported`);
+  open.set(key, { store, refs: 1 });
   return store;
 }
 
 /** Gives back a store taken with acquire; the last release closes the database. */
-export async function release(file: string): Promise<void> {
-  const entry = open.get(file);
+export async function release(key: string): Promise<void> {
+  const entry = open.get(key);
   if (!entry) return;
   entry.refs--;
   if (entry.refs > 0) return;
-  open.delete(file);
+  open.delete(key);
   await entry.store.close();
 }
 
@@ -108,7 +136,7 @@ export function openStores(): Record<string, number> {
 /** The ins-store configuration node as other nodes see it (RED.nodes.getNode). */
 export interface InsStoreNode extends Node {
   engine: StoreEngine;
-  /** The absolute path of the database file. */
+  /** The absolute path of the database file; for PostgreSQL, its URL without password (postgresKey). */
   file: string;
   /** The open store; null when it could not be opened (see openError) or once the node is closed. */
   store: IdentityStore | null;

@@ -32,7 +32,7 @@ export async function sendFeed(port: number, lists: FeedMessage[][], connections
   return problems;
 }
 
-interface Row {
+export interface Row {
   ipp_key: string;
   status: string;
   qualified: number;
@@ -58,6 +58,18 @@ export function checkFeedInStore(file: string, feed: IdentityFeed, run: string):
   } finally {
     db.close();
   }
+  return checkFeedRows({ rows, history, messages }, feed);
+}
+
+/** What a store holds of a feed: its identities, the history entries per IPP key, the messages of the run recorded. */
+export interface FeedRows {
+  rows: Row[];
+  history: Map<string, number>;
+  messages: number;
+}
+
+/** checkFeedInStore's checks on rows read from any engine (the PostgreSQL store: issue 15). */
+export function checkFeedRows({ rows, history, messages }: FeedRows, feed: IdentityFeed): number {
   const keys = new Set(feed.expected.map((e) => `${FEED_IPP_OID}|${e.ipp}`));
   const mine = rows.filter((r) => keys.has(r.ipp_key));
   assert.equal(mine.length, feed.expected.length, 'one identity per patient of the feed: none missing');

@@ -9,11 +9,14 @@ export interface IdentityFlowOptions {
   file?: string;
   /** 'normal': answers before the WAL is synced — the benchmark's baseline only (ins-store's durability). */
   durability?: 'normal';
+  /** The store on PostgreSQL at this URL instead of SQLite (issue 15: several instances on one database). */
+  postgres?: string;
 }
 
 export function identityFlow(mllpPort: number, opts: IdentityFlowOptions = {}): FlowNode[] {
   const store: FlowNode = { id: 'adt-store', type: 'ins-store', name: 'identités', engine: 'sqlite', file: opts.file ?? '' };
   if (opts.durability) store.durability = opts.durability;
+  if (opts.postgres) Object.assign(store, { engine: 'postgres', file: '', url: opts.postgres, poolSize: 8 });
   return [
     { id: 'adt-tab', type: 'tab', label: 'identity feed e2e' },
     store,

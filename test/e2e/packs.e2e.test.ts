@@ -99,7 +99,7 @@ describe('e2e: flow packs and examples in a real Node-RED', function () {
     const defaults = layerDefaults(nodes);
     const used = new Set([...JSON.stringify(nodes).matchAll(/"\$\{(\w+)\}"/g)].map((m) => m[1]));
     for (const name of used) assert.ok(defaults.has(name), `\${${name}} is a global environment variable of the pack, with a default`);
-    for (const [name, def] of defaults) assert.ok(name === 'SEGUR_DPI_INBOX' || name === 'SEGUR_STORE_FILE' || name.startsWith('SEGUR_PSC_') || def !== '', `${name}: a default a test machine can use`);
+    for (const [name, def] of defaults) assert.ok(name === 'SEGUR_DPI_INBOX' || name === 'SEGUR_STORE_FILE' || name === 'SEGUR_STORE_URL' || name.startsWith('SEGUR_PSC_') || def !== '', `${name}: a default a test machine can use`);
     assert.equal(defaults.get('SEGUR_BIND_ADDRESS'), '127.0.0.1', 'listeners on the loopback interface unless told otherwise');
   });
 

@@ -1,46 +1,28 @@
 // Issue 14, the message journal in the store: "Written in the same transaction as what the node records
 // (no journal row for a change that was rolled back, no change without its row)", searched by "time
 // range, node, type/event, control id, IPP, INS, document id, ACK code, outcome", replays linked to their
-// original and audited, the dashboard's figures per node and hour.
+// original and audited, the dashboard's figures per node and hour. The same cases on SQLite and
+// PostgreSQL (issue 15); the group commit of SQLite apart.
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import Database from 'better-sqlite3';
 import { readAdtPayload } from '../../lib/ins';
-import { SqliteIdentityStore, JournalQueryError, type ApplyResult, type JournalEntry } from '../../lib/store';
+import { SqliteIdentityStore, JournalQueryError, type ApplyResult, type IdentityStore, type JournalEntry } from '../../lib/store';
 import { NODE, documentInput, journalEntry } from '../fixtures/journal';
 import { adtMessage, MARIE_NIR, OID, type AdtSpec } from '../fixtures/adt';
 import { HeldSync } from '../support/held-sync';
 import { until } from '../support/red-nodes';
+import { describeEachEngine } from '../support/store-engines';
 
-describe('lib/store journal (issue 14)', () => {
-  let dir: string;
-  let file: string;
-  let store: SqliteIdentityStore;
+const origin = (controlId: string) => ({ sender: 'GAM/CHU-X', controlId, actor: 'test' });
+function reading(spec: AdtSpec, controlId: string) {
+  return readAdtPayload(adtMessage({ ...spec, controlId }));
+}
 
-  const origin = (controlId: string) => ({ sender: 'GAM/CHU-X', controlId, actor: 'test' });
-  function reading(spec: AdtSpec, controlId: string) {
-    return readAdtPayload(adtMessage({ ...spec, controlId }));
-  }
-  /** What another connection reads in the file: the rows of a table. */
-  function count(table: string, where = '1'): number {
-    const db = new Database(file, { readonly: true, fileMustExist: true });
-    try {
-      return (db.prepare(`SELECT COUNT(*) AS n FROM ${table} WHERE ${where}`).get() as { n: number }).n;
-    } finally {
-      db.close();
-    }
-  }
+describeEachEngine('lib/store journal (issue 14)', (db) => {
+  let store: IdentityStore;
+  const count = (table: string, where?: string) => db.count(table, where);
 
-  beforeEach(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'segur-journal-'));
-    file = path.join(dir, 'ins-store.db');
-    store = new SqliteIdentityStore({ file });
-  });
-  afterEach(async () => {
-    await store.close();
-    fs.rmSync(dir, { recursive: true, force: true });
+  beforeEach(async () => {
+    store = await db.open();
   });
 
   describe('the same transaction as the change', () => {
@@ -60,26 +42,22 @@ describe('lib/store journal (issue 14)', () => {
       assert.match(content?.answer?.toString() ?? '', /MSA\|AA\|C1/);
     });
 
-    it('a write whose savepoint fails leaves no journal row (and no change); the others of its group keep theirs', async () => {
-      const held = new HeldSync();
-      store.syncWal = held.sync;
+    it('a write that fails leaves no journal row (and no change); the writes beside it keep theirs', async () => {
       const good = store.applyAdt(reading({ pid: { ipp: '400001' } }, 'F1'), origin('F1'), { code: 'AA', text: '' }, { journal: journalEntry({ controlId: 'F1' }) });
       // a control id the store cannot record (NOT NULL): the identity is written, then the history insert fails
       const bad = store.applyAdt(reading({ pid: { ipp: '400002' } }, 'F2'), { ...origin('F2'), controlId: null as unknown as string }, { code: 'AA', text: '' }, { journal: journalEntry({ controlId: 'F2' }) });
       await assert.rejects(bad);
-      await until(() => held.held === 1, 'the sync');
-      held.release();
       assert.equal((await good).outcome, 'applied');
-      assert.equal(count('journal', `control_id = 'F1'`), 1);
-      assert.equal(count('journal', `control_id = 'F2'`), 0, 'no row for the change rolled back');
-      assert.equal(count('identity', `ipp_key = '${OID.IPP}|400002'`), 0);
+      assert.equal(await count('journal', `control_id = 'F1'`), 1);
+      assert.equal(await count('journal', `control_id = 'F2'`), 0, 'no row for the change rolled back');
+      assert.equal(await count('identity', `ipp_key = '${OID.IPP}|400002'`), 0);
     });
 
     it('a row that cannot be written takes its change back: never a change without its row', async () => {
       const broken = { ...journalEntry({ controlId: 'N1' }), node: { id: '', type: '' } };
       await assert.rejects(store.applyAdt(reading({ pid: { ipp: '400003' } }, 'N1'), origin('N1'), { code: 'AA', text: '' }, { journal: broken }), /names no node/);
       assert.equal(await store.byIpp('400003', OID.IPP), null, 'the identity rolled back with its row');
-      assert.equal(count('processed_message', `control_id = 'N1'`), 0);
+      assert.equal(await count('processed_message', `control_id = 'N1'`), 0);
       await assert.rejects(
         store.applyAdt(reading({ pid: { ipp: '400004' } }, 'N2'), origin('N2'), { code: 'AA', text: '' }, {
           journal: () => {
@@ -89,19 +67,6 @@ describe('lib/store journal (issue 14)', () => {
         /could not be built/,
       );
       assert.equal(await store.byIpp('400004', OID.IPP), null);
-    });
-
-    it('the row is committed with its change and resolves only once synced (durable like the change)', async () => {
-      const held = new HeldSync();
-      store.syncWal = held.sync;
-      let settled = false;
-      const w = store.applyAdt(reading({ pid: { ipp: '400005' } }, 'D1'), origin('D1'), { code: 'AA', text: '' }, { journal: journalEntry({ controlId: 'D1' }) }).then(() => (settled = true));
-      await until(() => held.held === 1, 'the sync');
-      assert.equal(settled, false);
-      assert.equal(count('journal', `control_id = 'D1'`), 1);
-      assert.equal(count('identity', `ipp_key = '${OID.IPP}|400005'`), 1);
-      held.release();
-      await w;
     });
 
     it('archiveDocument writes the document, its journey steps, its task and its row in one savepoint; none of them when one fails', async () => {
@@ -160,7 +125,7 @@ describe('lib/store journal (issue 14)', () => {
       ];
       for (const r of rows) await store.journal(journalEntry(r));
     });
-    const ids = async (q: Parameters<SqliteIdentityStore['searchJournal']>[0]) => (await store.searchJournal(q)).entries.map((e) => e.controlId);
+    const ids = async (q: Parameters<IdentityStore['searchJournal']>[0]) => (await store.searchJournal(q)).entries.map((e) => e.controlId);
 
     it('finds by each key, newest first', async () => {
       assert.deepEqual(await ids({}), ['S6', 'S5', 'S4', 'S3', 'S2', 'S1']);
@@ -238,4 +203,63 @@ describe('lib/store journal (issue 14)', () => {
       assert.deepEqual((await store.figures({ from: at(9), to: at(10), node: 'adt1' })).map((f) => f.messagesIn), [1]);
     });
   });
+  describe('retention', () => {
+    it('prune: the bytes older than rawDays go first, the rows older than rowDays next, in steps of `batch`', async () => {
+      const now = Date.UTC(2026, 5, 1);
+      const ago = (days: number, i: number) => new Date(now - days * 86_400_000 + i * 1000).toISOString();
+      for (let i = 0; i < 5; i++) await store.journal(journalEntry({ at: ago(400, i), controlId: `Y${i}`, message: Buffer.from('old') }));
+      for (let i = 0; i < 5; i++) await store.journal(journalEntry({ at: ago(60, i), controlId: `M${i}`, message: Buffer.from('month') }));
+      for (let i = 0; i < 3; i++) await store.journal(journalEntry({ at: ago(1, i), controlId: `D${i}`, message: Buffer.from('day') }));
+      const r = await store.prune({ now, batch: 2 });
+      assert.deepEqual([r.raw, r.rows], [10, 5]);
+      assert.ok(r.steps >= 8, 'one short write per batch');
+      const size = await store.journalSize();
+      assert.deepEqual([size.rows, size.rawRows], [8, 3]);
+      assert.deepEqual((await store.searchJournal({ controlId: 'M0' })).entries.map((e) => e.hasMessage), [false], 'the row stays, its bytes gone');
+      assert.equal(await store.journalContent((await store.searchJournal({ controlId: 'D0' })).entries[0].id).then((c) => c?.message?.toString()), 'day');
+      await assert.rejects(store.prune({ rawDays: 0 }), RangeError);
+    });
+  });
 });
+
+describeEachEngine(
+  'lib/store journal in the group commit (issue 14)',
+  (db) => {
+    let store: SqliteIdentityStore;
+    const count = (table: string, where?: string) => db.count(table, where);
+
+    beforeEach(async () => {
+      store = (await db.open()) as SqliteIdentityStore;
+    });
+
+    it('a write whose savepoint fails leaves no journal row; the others of its group keep theirs', async () => {
+      const held = new HeldSync();
+      store.syncWal = held.sync;
+      const good = store.applyAdt(reading({ pid: { ipp: '400001' } }, 'F1'), origin('F1'), { code: 'AA', text: '' }, { journal: journalEntry({ controlId: 'F1' }) });
+      // a control id the store cannot record (NOT NULL): the identity is written, then the history insert fails
+      const bad = store.applyAdt(reading({ pid: { ipp: '400002' } }, 'F2'), { ...origin('F2'), controlId: null as unknown as string }, { code: 'AA', text: '' }, { journal: journalEntry({ controlId: 'F2' }) });
+      await assert.rejects(bad);
+      await until(() => held.held === 1, 'the sync');
+      held.release();
+      assert.equal((await good).outcome, 'applied');
+      assert.equal(await count('journal', `control_id = 'F1'`), 1);
+      assert.equal(await count('journal', `control_id = 'F2'`), 0, 'no row for the change rolled back');
+      assert.equal(await count('identity', `ipp_key = '${OID.IPP}|400002'`), 0);
+    });
+
+    it('the row is committed with its change and resolves only once synced (durable like the change)', async () => {
+      const held = new HeldSync();
+      store.syncWal = held.sync;
+      let settled = false;
+      const w = store.applyAdt(reading({ pid: { ipp: '400005' } }, 'D1'), origin('D1'), { code: 'AA', text: '' }, { journal: journalEntry({ controlId: 'D1' }) }).then(() => (settled = true));
+      await until(() => held.held === 1, 'the sync');
+      assert.equal(settled, false);
+      assert.equal(await count('journal', `control_id = 'D1'`), 1);
+      assert.equal(await count('identity', `ipp_key = '${OID.IPP}|400005'`), 1);
+      held.release();
+      await w;
+    });
+
+  },
+  ['SQLite'],
+);

@@ -2,13 +2,11 @@
 // attaches it to a local identity or rejects it with a reason; the decision is audited (who, when, what they
 // saw), the document archive is updated … Nothing is ever attached automatically." A task is decided once.
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { readAdtPayload } from '../../lib/ins';
-import { SqliteIdentityStore, TaskAlreadyDecided, TaskDecisionError, checkDecision, type TaskInput } from '../../lib/store';
+import { TaskAlreadyDecided, TaskDecisionError, checkDecision, type IdentityStore, type TaskInput } from '../../lib/store';
 import { adtMessage, MARIE_NIR, OID, type AdtSpec } from '../fixtures/adt';
 import { documentInput, journalEntry } from '../fixtures/journal';
+import { describeEachEngine } from '../support/store-engines';
 
 const TASK: TaskInput = {
   reason: 'traits-mismatch',
@@ -17,9 +15,8 @@ const TASK: TaskInput = {
   candidates: [{ key: `${OID.IPP}|123456`, status: 'VALI', qualified: true, via: 'ins', mismatches: ['birthDate'] }],
 };
 
-describe('lib/store reconciliation tasks (issue 14)', () => {
-  let dir: string;
-  let store: SqliteIdentityStore;
+describeEachEngine('lib/store reconciliation tasks (issue 14)', (db) => {
+  let store: IdentityStore;
   let seq = 0;
 
   async function identity(spec: AdtSpec) {
@@ -29,16 +26,11 @@ describe('lib/store reconciliation tasks (issue 14)', () => {
   }
 
   beforeEach(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'segur-tasks-'));
-    store = new SqliteIdentityStore({ file: path.join(dir, 'ins-store.db') });
+    store = await db.open();
     await identity({ pid: { ipp: '123456', status: ['VALI'] } }); // qualified, Marie's INS
     await identity({ pid: { ipp: '654321', ins: null, status: ['PROV'] } }); // not qualified
     const entry = journalEntry({ type: 'ORU', event: 'R01', controlId: 'R1', outcome: 'to-reconcile', keys: { documentId: 'DOC1' } });
     await store.archiveDocument(documentInput('DOC1'), { task: TASK, journal: entry });
-  });
-  afterEach(async () => {
-    await store.close();
-    fs.rmSync(dir, { recursive: true, force: true });
   });
 
   it('a task is created with the document, open, with the traits, the candidates and the reason', async () => {

@@ -1,17 +1,16 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { readAdtPayload, type AdtReading } from '../../lib/ins';
-import { SqliteIdentityStore, ippKey } from '../../lib/store';
+import { ippKey, type DocumentInput, type IdentityStore } from '../../lib/store';
+import { describeEachEngine } from '../support/store-engines';
 import { adtMessage, MARIE_NIR, OID, withKey, type AdtSpec } from '../fixtures/adt';
 
 const IPP_KEY = `${OID.IPP}|123456`;
 
-describe('lib/store SqliteIdentityStore', () => {
-  let dir: string;
-  let store: SqliteIdentityStore;
+// The same cases on SQLite and PostgreSQL (issue 15).
+describeEachEngine('lib/store identities', (db) => {
+  let store: IdentityStore;
   let seq = 0;
 
   const origin = (controlId: string) => ({ sender: 'GAM/CHU-X', controlId, actor: 'test' });
@@ -20,19 +19,16 @@ describe('lib/store SqliteIdentityStore', () => {
     return { reading, result: await store.applyAdt(reading, origin(controlId), { code: reading.ack, text: '' }) };
   }
 
-  beforeEach(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'segur-store-'));
-    store = new SqliteIdentityStore({ file: path.join(dir, 'sub', 'ins-store.db') });
-  });
-  afterEach(async () => {
-    await store.close();
-    fs.rmSync(dir, { recursive: true, force: true });
+  beforeEach(async () => {
+    store = await db.open();
   });
 
-  it('creates the file (and its folder) in WAL mode', () => {
-    assert.ok(fs.existsSync(path.join(dir, 'sub', 'ins-store.db')));
-    assert.ok(fs.existsSync(path.join(dir, 'sub', 'ins-store.db-wal')));
-  });
+  if (db.engine === 'SQLite') {
+    it('creates the file in WAL mode', () => {
+      assert.ok(fs.existsSync(db.location()));
+      assert.ok(fs.existsSync(`${db.location()}-wal`));
+    });
+  }
 
   it('keeps the latest identity per IPP and its status history, with an audit', async () => {
     const first = await apply({ pid: { status: ['PROV'] }, evnOccurred: '20261123100000+0100' });
@@ -154,16 +150,14 @@ describe('lib/store SqliteIdentityStore', () => {
 
   it('keeps everything across a close and reopen', async () => {
     await apply({ pid: { status: ['VALI'] } }, 'P1');
-    await store.close();
-    store = new SqliteIdentityStore({ file: path.join(dir, 'sub', 'ins-store.db') });
+    store = await db.open();
     assert.equal((await store.byIpp('123456', OID.IPP))?.patient.qualified, true);
     assert.equal((await apply({ pid: { status: ['VALI'] } }, 'P1')).result.outcome, 'duplicate');
   });
 });
 
-describe('lib/store document archive', () => {
-  let dir: string;
-  let store: SqliteIdentityStore;
+describeEachEngine('lib/store document archive', (db) => {
+  let store: IdentityStore;
   const patient = (ipp: string, qualified = true) => ({
     ipp: { id: ipp, oid: OID.IPP },
     ins: qualified ? { value: MARIE_NIR, oid: OID.NIR } : null,
@@ -175,7 +169,7 @@ describe('lib/store document archive', () => {
     birthDate: '1985-05-12',
     sex: 'F',
   });
-  const doc = (id: string, ipp: string, effectiveTime: string, extra: Partial<Parameters<SqliteIdentityStore['archiveDocument']>[0]> = {}) => ({
+  const doc = (id: string, ipp: string, effectiveTime: string, extra: Partial<DocumentInput> = {}) => ({
     id,
     setId: `set-${id}`,
     version: 1,
@@ -193,13 +187,8 @@ describe('lib/store document archive', () => {
     ...extra,
   });
 
-  beforeEach(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'segur-docs-'));
-    store = new SqliteIdentityStore({ file: path.join(dir, 'store.db') });
-  });
-  afterEach(async () => {
-    await store.close();
-    fs.rmSync(dir, { recursive: true, force: true });
+  beforeEach(async () => {
+    store = await db.open();
   });
 
   it('archives a document once, with checksums, and gives its bytes back', async () => {
