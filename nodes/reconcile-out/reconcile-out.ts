@@ -4,6 +4,7 @@
 // document (the CDA, its PDF) as the decision left it — so the flow can forward it to the DPI. The
 // decision is taken and audited by the store (lib/store decideTask) before it reaches this node; nothing
 // is ever attached automatically: this node only tells.
+import { decisionSummary } from '../shared/summary';
 import type { Node, NodeAPI, NodeDef, NodeMessage } from '../shared/red';
 import { isInsStoreNode, type InsStoreNode } from '../shared/stores';
 import { onDecision, type DecisionEvent } from '../shared/console-registry';
@@ -59,7 +60,7 @@ export = function (RED: NodeAPI) {
     /** One decision as a msg: the CDA (UTF-8 XML) in msg.payload, the PDF, the archive record, msg.reconciliation. */
     const emit = async (event: DecisionEvent) => {
       const summary = summaryOf(event);
-      const msg: NodeMessage = { topic: `reconciliation/${summary.status}`, reconciliation: summary };
+      const msg: NodeMessage = { topic: `reconciliation/${summary.status}`, reconciliation: summary, summary: decisionSummary(summary) };
       try {
         const store = storeNode?.getStore();
         if (store) {
@@ -70,7 +71,7 @@ export = function (RED: NodeAPI) {
         }
       } catch (err) {
         // the decision stands (it is in the store): said without the document, and a Catch-able error
-        node.error(new Error(RED._('reconcile-out.errors.document', { id: summary.taskId, error: (err as Error).message })), { reconciliation: summary });
+        node.error(new Error(RED._('reconcile-out.errors.document', { id: summary.taskId, error: (err as Error).message })), { reconciliation: summary, summary: decisionSummary(summary) });
       }
       counts[summary.status]++;
       node.status({ fill: 'green', shape: 'dot', text: statusText() });

@@ -4,6 +4,7 @@
 // registry). A rule crossing its threshold raises a Catch-able error and changes the node's status (a
 // Status node sees it), and a msg on the output (raised, then cleared), for a flow that sends mail or SMS;
 // the console's dashboard shows each rule's state. The rules themselves: ./rules.ts.
+import { alertSummary } from '../shared/summary';
 import type { Node, NodeAPI, NodeDef, NodeMessage } from '../shared/red';
 import { isInsStoreNode, type InsStoreNode } from '../shared/stores';
 import { liveReports, registerMonitor, type AlertState } from '../shared/console-registry';
@@ -78,7 +79,7 @@ export = function (RED: NodeAPI) {
           const next = nextStates(states, new Date(now).toISOString(), evaluate(thresholds, await measure(now)));
           states = next.states;
           for (const s of next.changed) {
-            const msg: NodeMessage = { topic: `alert/${s.state === 'raised' ? 'raised' : 'cleared'}`, payload: s.text, alert: { ...s } };
+            const msg: NodeMessage = { topic: `alert/${s.state === 'raised' ? 'raised' : 'cleared'}`, payload: s.text, alert: { ...s }, summary: alertSummary(s) };
             node.send(msg);
             if (s.state === 'raised') node.error(Object.assign(new Error(RED._('segur-monitor.errors.raised', { rule: s.rule, text: s.text })), { code: `ALERT_${s.rule.toUpperCase().replace(/-/g, '_')}` }), { ...msg });
           }

@@ -131,3 +131,15 @@ export function exportSummary(r: { exportId: string; kind?: string; patients: nu
 export function accessSummary(method: string, path: string, outcome: { allowed: true; via: string } | { allowed: false; status: number; code: string }): string {
   return summaryLine('PSC', `${method} ${path}`, outcome.allowed ? `allowed (${outcome.via})` : `refused ${outcome.status} ${outcome.code}`);
 }
+
+/** reconcile-out: a worklist decision — "reconciliation · task 12 · attached · IPP 123456 · by console:alice". */
+export function decisionSummary(d: { taskId: number | string; status: string; ipp: string | null; by: string | null }): string {
+  // the decision names an IPP key ("<authority>|<id>"): its id only, as ippPart
+  const id = d.ipp ? d.ipp.slice(d.ipp.lastIndexOf('|') + 1) : '';
+  return summaryLine('reconciliation', `task ${d.taskId}`, d.status, id && `IPP ${id}`, d.by && `by ${d.by}`);
+}
+
+/** segur-monitor: an alert raised or cleared — "ALERT raised · ae-rate · 12 AE/AR of 40 answers (30 %), threshold 5 %". */
+export function alertSummary(a: { rule: string; state: string; text: string }): string {
+  return summaryLine(`ALERT ${a.state}`, a.rule, a.text);
+}

@@ -71,6 +71,7 @@ describe('reconcile-out and segur-monitor nodes (issue 14)', function () {
     await until(() => got.dpi.length === 1, 'the decision');
     const m = got.dpi[0];
     assert.equal(m.topic, 'reconciliation/attached');
+    assert.equal(m.summary, `reconciliation · task ${t.id} · attached · IPP 123456 · by console:alice`);
     assert.deepEqual({ ...m.reconciliation, at: undefined }, { taskId: t.id, documentId: 'DOC1', status: 'attached', ipp: `${OID.IPP}|123456`, reason: null, taskReason: 'traits-mismatch', by: 'console:alice', at: undefined });
     assert.equal(m.document.ippKey, `${OID.IPP}|123456`);
     assert.equal(typeof m.payload, 'string');
@@ -93,6 +94,7 @@ describe('reconcile-out and segur-monitor nodes (issue 14)', function () {
     await until(() => got.alerts.length === 1 && got.err.length === 1, 'the alert');
     assert.equal(got.alerts[0].topic, 'alert/raised');
     assert.equal(got.alerts[0].alert.rule, 'ae-rate');
+    assert.match(got.alerts[0].summary, /^ALERT raised · ae-rate · /);
     assert.equal(got.err[0].error.code, 'ALERT_AE_RATE');
     const report = monitorReports().find((r) => r.node === 'mon');
     assert.deepEqual(report?.alerts.map((a) => [a.rule, a.state]), [['ae-rate', 'raised'], ['queue-depth', 'ok']]);

@@ -2,6 +2,8 @@ import { strict as assert } from 'node:assert';
 import {
   accessSummary,
   ackSummary,
+  alertSummary,
+  decisionSummary,
   documentSummary,
   exportSummary,
   identitySummary,
@@ -63,5 +65,11 @@ describe('msg.summary (nodes/shared/summary.ts)', () => {
     assert.equal(exportSummary({ exportId: 'e1', kind: 'patient', patients: 1, documents: 6, bytes: 184332 }), 'EXPORT e1 · patient · 1 patient · 6 documents · 184,332 bytes');
     assert.equal(accessSummary('GET', '/x', { allowed: true, via: 'session' }), 'PSC · GET /x · allowed (session)');
     assert.equal(accessSummary('GET', '/x', { allowed: false, status: 401, code: 'no-session' }), 'PSC · GET /x · refused 401 no-session');
+  });
+
+  it('issue 14: reconcile-out and segur-monitor — the decision (the IPP id, never its authority) and the alert', () => {
+    assert.equal(decisionSummary({ taskId: 12, status: 'attached', ipp: '1.2.250.1.999.1.1|123456', by: 'console:alice' }), 'reconciliation · task 12 · attached · IPP 123456 · by console:alice');
+    assert.equal(decisionSummary({ taskId: 13, status: 'rejected', ipp: null, by: 'console:bob' }), 'reconciliation · task 13 · rejected · by console:bob');
+    assert.equal(alertSummary({ rule: 'queue-depth', state: 'raised', text: '12 message(s) waiting in PFI, threshold 10' }), 'ALERT raised · queue-depth · 12 message(s) waiting in PFI, threshold 10');
   });
 });
