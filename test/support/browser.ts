@@ -191,6 +191,31 @@ export class Editor {
   async openNode(id: string): Promise<void> {
     await this.page.locator(`[id="${id}"] .red-ui-flow-node`).dblclick();
     await this.page.locator('#dialog-form').waitFor();
+    await this.formFilled('node-input');
+  }
+
+  /**
+   * Waits until the dialog being edited shows its node's values: the form is in the page before the editor
+   * fills it (asynchronously), and a field typed into in between gets the node's value back over it.
+   * Every text field whose node has a value holds one then (the editor fills them in one pass).
+   */
+  private async formFilled(prefix: 'node-input' | 'node-config-input'): Promise<void> {
+    await this.page.waitForFunction(
+      (pre) => {
+        const stack = RED.editor.getEditStack();
+        const n = stack[stack.length - 1];
+        if (!n) return false;
+        const defaults = RED.nodes.getType(n.type)?.defaults ?? {};
+        return Object.keys(defaults).every((k) => {
+          const el = document.getElementById(`${pre}-${k}`);
+          if (!el || el.tagName !== 'INPUT' || el.type === 'checkbox' || el.type === 'radio') return true;
+          const v = n[k];
+          return v === undefined || v === null || v === '' || typeof v === 'object' || el.value !== '';
+        });
+      },
+      prefix,
+      { timeout: 60_000 },
+    );
   }
 
   /** Closes the node's edit dialog with Cancel or Done. */
@@ -238,6 +263,7 @@ export class Editor {
   async editConfigFromDialog(property: string): Promise<void> {
     await this.page.click(`#node-input-btn-${property}-edit`);
     await this.page.locator('#node-config-dialog-edit-form').waitFor();
+    await this.formFilled('node-config-input');
   }
 
   async closeConfig(how: 'cancel' | 'done' | 'delete'): Promise<void> {
@@ -253,6 +279,7 @@ export class Editor {
     const entry = this.page.locator('.red-ui-palette-node-config', { has: this.page.locator('.red-ui-palette-label', { hasText: label }) });
     await entry.first().dblclick();
     await this.page.locator('#node-config-dialog-edit-form').waitFor();
+    await this.formFilled('node-config-input');
   }
 
   // --- import and deploy ------------------------------------------------------------------------------
