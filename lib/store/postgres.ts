@@ -369,7 +369,7 @@ export class PostgresIdentityStore implements IdentityStore {
       }
     }
     await this.recordProcessed(c, origin, ack, 'applied', now, reading.contentHash || null);
-    return { outcome: 'applied', identity: toStored((await this.identity(c, key)) as IdentityRow), ...(warnings.length ? { warnings } : {}) };
+    return { outcome: 'applied', identity: toStored((await this.identity(c, key)) as IdentityRow), created: !current, ...(warnings.length ? { warnings } : {}) };
   }
 
   private async link(c: Client, key: string, other: string, kind: string, active: number, eventTime: string | null): Promise<void> {
