@@ -172,7 +172,9 @@ describe('e2e: the layer pack (flows/segur-dpi-layer.json) in the Node-RED of np
     assert.match(red.output, new RegExp(`watched folder ${red.userDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/segur-dpi/inbox`));
     assert.equal(fs.statSync(path.join(red.userDir, 'segur-dpi', 'inbox')).mode & 0o777, 0o700);
     // the PSC client secret came through the credentials file, never flows.json
-    assert.doesNotMatch(fs.readFileSync(path.join(red.userDir, 'flows.json'), 'utf8'), /credentials|clientSecret/);
+    const flowsText = fs.readFileSync(path.join(red.userDir, 'flows.json'), 'utf8');
+    assert.deepEqual((JSON.parse(flowsText) as { id: string; credentials?: unknown }[]).filter((n) => n.credentials !== undefined).map((n) => n.id), [], 'no credentials in flows.json');
+    assert.doesNotMatch(flowsText, /clientSecret/);
   });
 
   describe('identities: GAM → adt-to-ins → store → ACK', () => {
