@@ -68,7 +68,7 @@ describe('lib/cda buildCdaN1 (CI-SIS level 1)', () => {
   let report: CdaCheckReport;
 
   before(async function () {
-    this.timeout(600_000);
+    this.timeout(20 * 60_000);
     pdfA = await pdfAPdf();
     plain = await textPdf();
     const make = async (name: string, i: CdaBuildInput) => {

@@ -453,7 +453,7 @@ describe('lib/cda buildTransmission beside the ANS examples of the volet Transmi
   let report: CdaCheckReport;
 
   before(async function () {
-    this.timeout(300_000);
+    this.timeout(20 * 60_000);
     const pdf = await pdfAPdf();
     const build = (doc: DocumentInput, s: EstablishmentSettings) => buildCdaN1({ pdf, patient: PAT_TROIS, document: doc, settings: s, now: NOW });
     const imaging1 = await build(documentOf('CR-IMAGERIE', `${DOC_ROOT}.71024000081`, {}), RIS_Y);

@@ -98,10 +98,10 @@ export async function checkCda(docs: Record<string, string | Buffer>, opts: { ti
       execFile(
         tool,
         [...byFile.keys()],
-        { timeout: opts.timeoutMs ?? 300_000, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, LC_ALL: 'C.UTF-8' } },
+        { timeout: opts.timeoutMs ?? 19 * 60_000, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, LC_ALL: 'C.UTF-8' } },
         (err, stdout, stderr) => {
           const out = `${stdout}${stderr ? `\n${stderr}` : ''}`;
-          if (err && typeof err.code !== 'number') reject(new Error(`check-cda did not run: ${err.message}\n${out}`));
+          if (err && typeof err.code !== 'number') reject(new Error(`check-cda did not run${err.killed ? ` to its end (stopped by ${err.signal ?? 'a signal'}${err.signal === 'SIGTERM' ? ' after the time-out' : ''})` : ''}: ${err.message}\n${out}`));
           else resolve({ code: err ? (err.code as unknown as number) : 0, output: out });
         },
       );
