@@ -493,7 +493,7 @@ function typeCodeSystem(code: string): string {
 
 function removeQuietly(p: string): void {
   try {
-    fs.rmSync(p, { recursive: true, force: true });
+    fs.rmSync(p, { recursive: true, force: true, maxRetries: 3, retryDelay: 10 });
   } catch {
     /* best effort */
   }
