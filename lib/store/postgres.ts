@@ -16,7 +16,7 @@ import { DEFAULT_RETENTION, queryLimit, queryTime, JournalQueryError, type HourF
 import { attachedPatient, TaskAlreadyDecided, TaskDecisionError, type ReconciliationTask, type TaskDecision, type TaskInput, type TaskPage, type TaskQuery, type TaskStatus } from './reconciliation';
 import { MIGRATIONS, PG_SCHEMA_VERSION } from './postgres-schema';
 import { DOCUMENT_COLUMNS, entryOf, eventMs, refused, sha256, toDocument, toStored, type DocumentRow, type IdentityRow } from './sqlite';
-import { FIGURES_OF_NODE_SQL, FIGURES_SQL, HOUR_MS, JOURNAL_COLUMNS, JOURNAL_INSERT_SQL, ippIdOf, journalRow, toRecord, toTask, type JournalRow, type TaskRow } from './sqlite-journal';
+import { FIGURES_OF_NODE_SQL, FIGURES_SQL, HOUR_MS, alertFilter, JOURNAL_COLUMNS, JOURNAL_INSERT_SQL, ippIdOf, journalRow, toRecord, toTask, type JournalRow, type TaskRow } from './sqlite-journal';
 import {
   ippKey,
   type ApplyResult,
@@ -707,8 +707,16 @@ export class PostgresIdentityStore implements IdentityStore {
     if (q.ins) eq('ins', q.ins);
     if (q.documentId) eq('document_id', q.documentId);
     if (q.ackCode === 'none') where.push('ack_code IS NULL');
-    else if (q.ackCode) eq('ack_code', q.ackCode);
-    if (q.outcome) eq('outcome', q.outcome);
+    else if (q.ackCode) {
+      const alert = alertFilter('ack_code', q.ackCode);
+      if (alert) where.push(alert);
+      else eq('ack_code', q.ackCode);
+    }
+    if (q.outcome) {
+      const alert = alertFilter('outcome', q.outcome);
+      if (alert) where.push(alert);
+      else eq('outcome', q.outcome);
+    }
     if (q.replayOf !== undefined) {
       if (!Number.isInteger(q.replayOf)) throw new JournalQueryError('replayOf', 'replayOf: a journal id');
       eq('replay_of', q.replayOf);

@@ -146,6 +146,14 @@ describeEachEngine('lib/store journal (issue 14)', (db) => {
       assert.deepEqual(await ids({ ipp: '100001', from: '2026-01-10T09:00:00Z' }), ['S6', 'S3'], 'filters together');
     });
 
+    it('issue 14: an ACK code or outcome is found whether it has a partial index (AE, AR, refused…) or not (AA, applied…)', async () => {
+      assert.deepEqual(await ids({ ackCode: 'AR' }), ['S5'], 'an alert code: its partial index');
+      assert.deepEqual(await ids({ outcome: 'rejected' }), ['S5'], 'an alert outcome: its partial index');
+      assert.deepEqual(await ids({ ackCode: 'AA' }), ['S4', 'S3', 'S1'], 'a common code: the newest rows read');
+      assert.deepEqual(await ids({ outcome: 'applied' }), ['S1'], 'a common outcome: the newest rows read');
+      assert.deepEqual(await ids({ ackCode: 'AE', outcome: 'refused', from: '2026-01-10T09:00:00Z' }), ['S2'], 'with a time range');
+    });
+
     it('pages with a cursor: each page newest first, the next one older, the last without cursor', async () => {
       const p1 = await store.searchJournal({ limit: 4 });
       assert.deepEqual(p1.entries.map((e) => e.controlId), ['S6', 'S5', 'S4', 'S3']);
