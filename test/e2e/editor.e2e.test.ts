@@ -18,8 +18,6 @@ import { NodeRed, PROJECT_ROOT, getFreePort, type FlowNode } from './harness';
 // Node-RED's editor global, as seen from page.evaluate (the page's own code, not typed here)
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 declare const RED: any;
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-declare const $: any;
 
 const PKG = JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8'));
 const MODULE: string = PKG.name;
@@ -262,10 +260,7 @@ describe('e2e: the editor in headless Chromium (issue 12)', function () {
   it('an establishment without its document OID and MSH-3 makes the pdf to cda n1 using it invalid, naming the fields (the export using it stays valid)', async () => {
     await editor.openNode(beside['pdf-to-cda-n1']);
     await editor.editConfigFromDialog('establishment');
-    const emptied = ['#node-config-input-documentIdRoot', '#node-config-input-hl7SendingApplication'];
-    for (const field of emptied) await editor.page.fill(field, '');
-    // both fields read empty when Done is pressed (what the dialog saves)
-    await editor.page.waitForFunction((sel) => sel.every((s) => $(s).val() === ''), emptied);
+    await editor.fillKept({ '#node-config-input-documentIdRoot': '', '#node-config-input-hl7SendingApplication': '' });
     await editor.closeConfig('done');
     await editor.closeNode('done');
     const state = await editor.nodes([beside['pdf-to-cda-n1'], beside['portability-export']]);

@@ -266,6 +266,32 @@ export class Editor {
     await this.formFilled('node-config-input');
   }
 
+  /**
+   * Types `values` (selector → text) into the open dialog until they stay: a field typed into before the
+   * editor has filled the form gets the node's value back over it (seen under load), so each round types
+   * them all, then gives the editor up to a second to overwrite them, until they are kept (60 s at most).
+   */
+  async fillKept(values: Record<string, string>): Promise<void> {
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      for (const [selector, value] of Object.entries(values)) await this.page.fill(selector, value);
+      try {
+        await this.page.waitForFunction(
+          (v) => Object.entries(v).every(([sel, want]) => (document.querySelector(sel) as { value?: string } | null)?.value === want),
+          values,
+          { timeout: 1_000 },
+        );
+        // kept once read back; read again after the editor's next turn to be sure nothing overwrote them
+        await this.page.evaluate(() => new Promise((r) => setTimeout(r, 0)));
+        const kept = await this.page.evaluate((v) => Object.entries(v).every(([sel, want]) => (document.querySelector(sel) as { value?: string } | null)?.value === want), values);
+        if (kept) return;
+      } catch {
+        /* not (yet) kept: type again */
+      }
+      if (Date.now() > deadline) throw new Error(`the dialog did not keep ${Object.keys(values).join(', ')}`);
+    }
+  }
+
   async closeConfig(how: 'cancel' | 'done' | 'delete'): Promise<void> {
     // Delete: the configuration dialog's left button in the tray's toolbar (it has no id); the dialog is the last tray open
     if (how === 'delete') await this.page.locator('.red-ui-tray:has(#node-config-dialog-edit-form) .red-ui-tray-toolbar button.leftButton').click();
