@@ -16,7 +16,7 @@ import { DEFAULT_RETENTION, queryLimit, queryTime, JournalQueryError, type HourF
 import { attachedPatient, TaskAlreadyDecided, TaskDecisionError, type ReconciliationTask, type TaskDecision, type TaskInput, type TaskPage, type TaskQuery, type TaskStatus } from './reconciliation';
 import { MIGRATIONS, PG_SCHEMA_VERSION } from './postgres-schema';
 import { DOCUMENT_COLUMNS, entryOf, eventMs, refused, sha256, toDocument, toStored, type DocumentRow, type IdentityRow } from './sqlite';
-import { FIGURES_OF_NODE_SQL, FIGURES_SQL, HOUR_MS, alertFilter, JOURNAL_COLUMNS, JOURNAL_INSERT_SQL, ippIdOf, journalRow, toRecord, toTask, type JournalRow, type TaskRow } from './sqlite-journal';
+import { FIGURES_OF_NODE_SQL, FIGURES_SQL, HOUR_MS, JOURNAL_COLUMNS, JOURNAL_INSERT_SQL, journalRow, journalSearchSql, toRecord, toTask, type JournalRow, type TaskRow } from './sqlite-journal';
 import {
   ippKey,
   type ApplyResult,
@@ -677,57 +677,12 @@ export class PostgresIdentityStore implements IdentityStore {
   /** As the SQLite journal's search: a time range as a range of ids, then the filters, newest first. */
   async searchJournal(q: JournalQuery): Promise<JournalPage> {
     const limit = queryLimit(q.limit);
-    const where: string[] = [];
-    const params: unknown[] = [];
-    const eq = (column: string, value: unknown) => {
-      params.push(value);
-      where.push(`${column} = $${params.length}`);
+    const range = {
+      from: q.from !== undefined ? await this.firstIdFrom(queryTime('from', q.from)) : undefined,
+      to: q.to !== undefined ? await this.firstIdFrom(queryTime('to', q.to)) : undefined,
     };
-    if (q.from !== undefined) {
-      params.push((await this.firstIdFrom(queryTime('from', q.from))) ?? Number.MAX_SAFE_INTEGER);
-      where.push(`id >= $${params.length}`);
-    }
-    if (q.to !== undefined) {
-      const to = await this.firstIdFrom(queryTime('to', q.to));
-      if (to !== null) {
-        params.push(to);
-        where.push(`id < $${params.length}`);
-      }
-    }
-    if (q.node) eq('node_id', q.node);
-    if (q.nodeType) eq('node_type', q.nodeType);
-    if (q.direction) eq('direction', q.direction);
-    if (q.type) eq('type', q.type);
-    if (q.event) eq('event', q.event);
-    if (q.controlId) eq('control_id', q.controlId);
-    if (q.ipp) {
-      eq('ipp', q.ipp.includes('|') ? ippIdOf(q.ipp) : q.ipp);
-      if (q.ipp.includes('|')) eq('ipp_key', q.ipp);
-    }
-    if (q.ins) eq('ins', q.ins);
-    if (q.documentId) eq('document_id', q.documentId);
-    if (q.ackCode === 'none') where.push('ack_code IS NULL');
-    else if (q.ackCode) {
-      const alert = alertFilter('ack_code', q.ackCode);
-      if (alert) where.push(alert);
-      else eq('ack_code', q.ackCode);
-    }
-    if (q.outcome) {
-      const alert = alertFilter('outcome', q.outcome);
-      if (alert) where.push(alert);
-      else eq('outcome', q.outcome);
-    }
-    if (q.replayOf !== undefined) {
-      if (!Number.isInteger(q.replayOf)) throw new JournalQueryError('replayOf', 'replayOf: a journal id');
-      eq('replay_of', q.replayOf);
-    }
-    if (q.before !== undefined) {
-      if (!Number.isInteger(q.before) || q.before < 1) throw new JournalQueryError('before', 'before: the cursor of the page before (a journal id)');
-      params.push(q.before);
-      where.push(`id < $${params.length}`);
-    }
-    params.push(limit + 1);
-    const rows = await this.query<JournalRow>(`SELECT ${JOURNAL_COLUMNS} FROM journal ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT $${params.length}`, params);
+    const { sql, params } = journalSearchSql(q, range, limit);
+    const rows = await this.query<JournalRow>(numbered(sql), params);
     const more = rows.length > limit;
     const entries = rows.slice(0, limit).map(toRecord);
     return { entries, next: more ? entries[entries.length - 1].id : null };

@@ -283,6 +283,64 @@ export function journalRow(entry: JournalEntry): { params: unknown[]; at: string
   return { params, at, ippKey };
 }
 
+/**
+ * The SELECT of a journal search, `?` placeholders (PostgreSQL numbers them): a time range as a range of ids
+ * (rows are written in time order: `range` gives the first id at or after each bound, null when there is
+ * none), then the filters — a key's index read in id order, newest first, without sorting the range (or the
+ * range itself, newest first, when no filter has an index) —, `limit` + 1 rows to tell whether more follow.
+ */
+export function journalSearchSql(q: JournalQuery, range: { from?: number | null; to?: number | null }, limit: number): { sql: string; params: unknown[] } {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  const eq = (column: string, value: unknown) => {
+    where.push(`${column} = ?`);
+    params.push(value);
+  };
+  if (range.from !== undefined) {
+    where.push('id >= ?');
+    params.push(range.from ?? Number.MAX_SAFE_INTEGER);
+  }
+  if (range.to !== undefined && range.to !== null) {
+    where.push('id < ?');
+    params.push(range.to);
+  }
+  if (q.node) eq('node_id', q.node);
+  if (q.nodeType) eq('node_type', q.nodeType);
+  if (q.direction) eq('direction', q.direction);
+  if (q.type) eq('type', q.type);
+  if (q.event) eq('event', q.event);
+  if (q.controlId) eq('control_id', q.controlId);
+  if (q.ipp) {
+    // the bare id through its index, the authority when a key is given
+    eq('ipp', q.ipp.includes('|') ? ippIdOf(q.ipp) : q.ipp);
+    if (q.ipp.includes('|')) eq('ipp_key', q.ipp);
+  }
+  if (q.ins) eq('ins', q.ins);
+  if (q.documentId) eq('document_id', q.documentId);
+  if (q.ackCode === 'none') where.push('ack_code IS NULL');
+  else if (q.ackCode) {
+    const alert = alertFilter('ack_code', q.ackCode);
+    if (alert) where.push(alert);
+    else eq('ack_code', q.ackCode);
+  }
+  if (q.outcome) {
+    const alert = alertFilter('outcome', q.outcome);
+    if (alert) where.push(alert);
+    else eq('outcome', q.outcome);
+  }
+  if (q.replayOf !== undefined) {
+    if (!Number.isInteger(q.replayOf)) throw new JournalQueryError('replayOf', 'replayOf: a journal id');
+    eq('replay_of', q.replayOf);
+  }
+  if (q.before !== undefined) {
+    if (!Number.isInteger(q.before) || q.before < 1) throw new JournalQueryError('before', 'before: the cursor of the page before (a journal id)');
+    where.push('id < ?');
+    params.push(q.before);
+  }
+  params.push(limit + 1);
+  return { sql: `SELECT ${JOURNAL_COLUMNS} FROM journal ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`, params };
+}
+
 export class SqliteJournal {
   private readonly st: Record<string, Database.Statement>;
 
@@ -338,61 +396,12 @@ export class SqliteJournal {
 
   search(q: JournalQuery): JournalPage {
     const limit = queryLimit(q.limit);
-    const where: string[] = [];
-    const params: unknown[] = [];
-    const eq = (column: string, value: unknown) => {
-      where.push(`${column} = ?`);
-      params.push(value);
+    const range = {
+      from: q.from !== undefined ? this.firstIdFrom(queryTime('from', q.from)) : undefined,
+      to: q.to !== undefined ? this.firstIdFrom(queryTime('to', q.to)) : undefined,
     };
-    // a time range as a range of ids (rows are written in time order): one seek in journal_time each, then
-    // a key's index is read in id order, newest first, without sorting the range (or the range itself,
-    // newest first, when no filter has an index)
-    if (q.from !== undefined) {
-      where.push('id >= ?');
-      params.push(this.firstIdFrom(queryTime('from', q.from)) ?? Number.MAX_SAFE_INTEGER);
-    }
-    if (q.to !== undefined) {
-      const to = this.firstIdFrom(queryTime('to', q.to));
-      if (to !== null) {
-        where.push('id < ?');
-        params.push(to);
-      }
-    }
-    if (q.node) eq('node_id', q.node);
-    if (q.nodeType) eq('node_type', q.nodeType);
-    if (q.direction) eq('direction', q.direction);
-    if (q.type) eq('type', q.type);
-    if (q.event) eq('event', q.event);
-    if (q.controlId) eq('control_id', q.controlId);
-    if (q.ipp) {
-      // the bare id through its index, the authority when a key is given
-      eq('ipp', q.ipp.includes('|') ? ippIdOf(q.ipp) : q.ipp);
-      if (q.ipp.includes('|')) eq('ipp_key', q.ipp);
-    }
-    if (q.ins) eq('ins', q.ins);
-    if (q.documentId) eq('document_id', q.documentId);
-    if (q.ackCode === 'none') where.push('ack_code IS NULL');
-    else if (q.ackCode) {
-      const alert = alertFilter('ack_code', q.ackCode);
-      if (alert) where.push(alert);
-      else eq('ack_code', q.ackCode);
-    }
-    if (q.outcome) {
-      const alert = alertFilter('outcome', q.outcome);
-      if (alert) where.push(alert);
-      else eq('outcome', q.outcome);
-    }
-    if (q.replayOf !== undefined) {
-      if (!Number.isInteger(q.replayOf)) throw new JournalQueryError('replayOf', 'replayOf: a journal id');
-      eq('replay_of', q.replayOf);
-    }
-    if (q.before !== undefined) {
-      if (!Number.isInteger(q.before) || q.before < 1) throw new JournalQueryError('before', 'before: the cursor of the page before (a journal id)');
-      where.push('id < ?');
-      params.push(q.before);
-    }
-    const sql = `SELECT ${JOURNAL_COLUMNS} FROM journal ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
-    const rows = this.db.prepare(sql).all(...params, limit + 1) as JournalRow[];
+    const { sql, params } = journalSearchSql(q, range, limit);
+    const rows = this.db.prepare(sql).all(...params) as JournalRow[];
     const more = rows.length > limit;
     const entries = rows.slice(0, limit).map(toRecord);
     return { entries, next: more ? entries[entries.length - 1].id : null };
