@@ -11,11 +11,12 @@
 // violation, a deadlock or a serialization failure rolls the transaction back and runs it again.
 import pg from 'pg';
 import type { ConnectionOptions } from 'node:tls';
-import { DEFAULT_CLOCK_TOLERANCE_MS, type AdtReading, type PatientIdentity } from '../ins';
+import type { AdtReading, PatientIdentity } from '../ins';
+import { applyAdtRules, follow, runAsync, toStored, type IdentityRow, type ProcessedRow, type RegistryTx } from './adt-rules';
 import { DEFAULT_RETENTION, queryLimit, queryTime, JournalQueryError, type HourFigures, type JournalContent, type JournalEntry, type JournalPage, type JournalQuery, type JournalRecord, type JournalSize, type PruneOptions, type PruneResult } from './journal';
 import { attachedPatient, TaskAlreadyDecided, TaskDecisionError, type ReconciliationTask, type TaskDecision, type TaskInput, type TaskPage, type TaskQuery, type TaskStatus } from './reconciliation';
 import { MIGRATIONS, PG_SCHEMA_VERSION } from './postgres-schema';
-import { DOCUMENT_COLUMNS, entryOf, eventMs, refused, sha256, toDocument, toStored, type DocumentRow, type IdentityRow } from './sqlite';
+import { DOCUMENT_COLUMNS, entryOf, sha256, toDocument, type DocumentRow } from './sqlite';
 import { FIGURES_OF_NODE_SQL, FIGURES_SQL, HOUR_MS, JOURNAL_COLUMNS, JOURNAL_INSERT_SQL, journalRow, journalSearchSql, toRecord, toTask, type JournalRow, type TaskRow } from './sqlite-journal';
 import {
   ippKey,
@@ -34,7 +35,6 @@ import {
   type JourneyStep,
   type LinkEntry,
   type MessageOrigin,
-  type StoreNote,
   type StoredIdentity,
   type WriteOptions,
 } from './types';
@@ -230,7 +230,7 @@ export class PostgresIdentityStore implements IdentityStore {
     const keys = [`message|${origin.sender}|${origin.controlId}`, ...[...new Set(patientKeys)].sort().map((k) => `ipp|${k}`)];
     return this.tx(
       async (c) => {
-        const result = await this.applyIn(c, reading, origin, ack);
+        const result = await runAsync(applyAdtRules(this.registryTx(c), reading, origin, ack));
         await this.journalWith(c, opts.journal, result);
         return result;
       },
@@ -244,184 +244,73 @@ export class PostgresIdentityStore implements IdentityStore {
     return entry ? this.insertJournal(c, entry) : null;
   }
 
-  private async identity(c: Client, key: string): Promise<IdentityRow | undefined> {
-    return (await c.query<IdentityRow>('SELECT * FROM identity WHERE ipp_key = $1', [key])).rows[0];
-  }
-
-  private async follow(c: Client | pg.Pool, key: string): Promise<IdentityRow | undefined> {
-    const get = async (k: string) => (await c.query<IdentityRow>('SELECT * FROM identity WHERE ipp_key = $1', [k])).rows[0];
-    let row = await get(key);
-    for (let hops = 0; row?.merged_into && hops < 32; hops++) {
-      row = (await get(row.merged_into)) ?? row;
-      if (!row.merged_into) break;
-    }
-    return row;
-  }
-
   private async audit_(c: Client, at: string, actor: string, action: string, key: string | null, detail: Record<string, unknown>): Promise<void> {
     await c.query('INSERT INTO audit (at, actor, action, ipp_key, detail) VALUES ($1, $2, $3, $4, $5)', [at, actor, action, key, JSON.stringify(detail)]);
   }
 
-  private async history_(c: Client, row: [string, string, string, string | null, string | null, number, string, string, string, string | null]): Promise<void> {
-    await c.query(
-      `INSERT INTO identity_history (ipp_key, origin_key, event, event_time, status, applied, sender, control_id, recorded_at, data)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-      row,
-    );
-  }
-
-  private async recordProcessed(c: Client, origin: MessageOrigin, ack: { code: string; text: string }, outcome: string, now: string, hash: string | null): Promise<void> {
-    await c.query(
-      `INSERT INTO processed_message (sender, control_id, ack_code, ack_text, outcome, recorded_at, content_sha256) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-      [origin.sender, origin.controlId, ack.code, ack.text, outcome, now, hash],
-    );
-  }
-
-  /** The same steps as the SQLite store's applySync (see there), each read after the locks. */
-  private async applyIn(c: Client, reading: AdtReading, origin: MessageOrigin, ack: { code: string; text: string }): Promise<ApplyResult> {
-    const now = new Date().toISOString();
-    const previous = (
-      await c.query<{ ack_code: string; ack_text: string; content_sha256: string | null }>(
-        'SELECT ack_code, ack_text, content_sha256 FROM processed_message WHERE sender = $1 AND control_id = $2',
-        [origin.sender, origin.controlId],
-      )
-    ).rows[0];
-    const patient = reading.patient;
-    if (previous) {
-      if (previous.content_sha256 && reading.contentHash && previous.content_sha256 !== reading.contentHash) {
-        return refused('MSH^1^10', 'this control id (MSH-10) of this sender was already used for another message: not applied, send it with a new control id');
-      }
-      const row = patient ? await this.follow(c, ippKey(patient.ipp)) : undefined;
-      return { outcome: 'duplicate', identity: row ? toStored(row) : null, previousAck: { code: previous.ack_code, text: previous.ack_text } };
-    }
-    if (reading.ack !== 'AA' || !patient || reading.action === 'none') {
-      return { outcome: 'ignored', identity: null };
-    }
-
-    const warnings: StoreNote[] = [];
-    let key = ippKey(patient.ipp);
-    if (reading.action === 'change-ins') {
-      const target = await this.insHolder(c, reading, key, warnings);
-      if ('refusal' in target) return { outcome: 'refused', identity: null, refusal: target.refusal };
-      if (target.key !== key) await lockKey(c, `ipp|${target.key}`);
-      key = target.key;
-    }
-    const ms = reading.eventMs ?? eventMs(reading.eventTime);
-    const current = await this.identity(c, key);
-    const data = JSON.stringify(patient);
-    const audit = (action: string, k: string | null, detail: Record<string, unknown>) =>
-      this.audit_(c, now, origin.actor, action, k, { event: reading.event, sender: origin.sender, controlId: origin.controlId, ...detail });
-    const outOfDate = async (kept: IdentityRow): Promise<ApplyResult> => {
-      await this.history_(c, [kept.ipp_key, key, reading.event, reading.eventTime, patient.status, 0, origin.sender, origin.controlId, now, data]);
-      await this.recordProcessed(c, origin, ack, 'out-of-date', now, reading.contentHash || null);
-      await audit('out-of-date', kept.ipp_key, { kept: kept.event_time });
-      return { outcome: 'out-of-date', identity: toStored(kept), warnings };
-    };
-
-    if (current?.merged_into) {
-      if (ms !== null && current.event_ms !== null && ms < current.event_ms) return outOfDate((await this.follow(c, key)) ?? current);
-      return refused('PID^1^3', `this IPP was ${await this.mergeKind(c, key)} another one (${current.event_time ?? 'time unknown'}): a message about it is not applied, identity vigilance decides`);
-    }
-    const conflict = await this.conflict(c, reading, key, current);
-    if (conflict) return refused(conflict.location, conflict.text);
-    if (current && current.event_ms !== null && ms !== null && ms < current.event_ms && current.event_ms <= Date.now() + DEFAULT_CLOCK_TOLERANCE_MS) {
-      return outOfDate(current);
-    }
-
-    const before = current ? (JSON.parse(current.data) as PatientIdentity) : null;
-    await c.query(
-      `INSERT INTO identity (ipp_key, ins_value, ins_oid, status, qualified, data, event_time, event_ms, updated_at, merged_into)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL)
-       ON CONFLICT (ipp_key) DO UPDATE SET ins_value = $2, ins_oid = $3, status = $4, qualified = $5, data = $6,
-         event_time = COALESCE($7, identity.event_time), event_ms = COALESCE($8, identity.event_ms), updated_at = $9`,
-      [key, patient.ins?.value ?? null, patient.ins?.oid ?? null, patient.status, patient.qualified ? 1 : 0, data, reading.eventTime, ms, now],
-    );
-    await this.history_(c, [key, key, reading.event, reading.eventTime, patient.status, 1, origin.sender, origin.controlId, now, data]);
-    await audit(reading.action === 'change-ins' ? 'change-ins' : current ? 'update' : 'create', key, {
-      statusBefore: before?.status ?? null,
-      statusAfter: patient.status,
-      insChanged: (before?.ins?.value ?? null) !== (patient.ins?.value ?? null),
-      qualified: patient.qualified,
-    });
-
-    if (reading.action === 'merge' || reading.action === 'change-id') {
-      for (const old of patient.replaces ?? []) {
-        const oldKey = ippKey(old.ipp);
+  /** The registry's reads and writes for the ADT rules (./adt-rules.ts), in the transaction of `c` (reads only through the pool). */
+  private registryTx(c: Client | pg.Pool): RegistryTx {
+    const rows = async <R extends pg.QueryResultRow>(sql: string, params: unknown[]) => (await c.query<R>(sql, params)).rows;
+    return {
+      processed: async (sender, controlId) =>
+        (await rows<ProcessedRow>('SELECT ack_code, ack_text, content_sha256 FROM processed_message WHERE sender = $1 AND control_id = $2', [sender, controlId]))[0],
+      identity: async (key) => (await rows<IdentityRow>('SELECT * FROM identity WHERE ipp_key = $1', [key]))[0],
+      insHolders: async (value, oid) =>
+        (await rows<{ ipp_key: string }>(`SELECT ipp_key FROM identity WHERE ins_value = $1 AND ins_oid = $2 AND merged_into IS NULL ORDER BY ipp_key COLLATE "C"`, [value, oid])).map((r) => r.ipp_key),
+      mergedAwayBy: async (key) =>
+        (await rows<{ kind: string }>(`SELECT kind FROM link WHERE other_key = $1 AND kind IN ('merge', 'change-id') AND active = 1 LIMIT 1`, [key]))[0]?.kind,
+      lock: (key) => lockKey(c as Client, `ipp|${key}`),
+      upsert: async (w) => {
+        await c.query(
+          `INSERT INTO identity (ipp_key, ins_value, ins_oid, status, qualified, data, event_time, event_ms, updated_at, merged_into)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL)
+           ON CONFLICT (ipp_key) DO UPDATE SET ins_value = $2, ins_oid = $3, status = $4, qualified = $5, data = $6,
+             event_time = COALESCE($7, identity.event_time), event_ms = COALESCE($8, identity.event_ms), updated_at = $9`,
+          [w.key, w.ins, w.insOid, w.status, w.qualified, w.data, w.eventTime, w.eventMs, w.now],
+        );
+      },
+      history: async (row) => {
+        await c.query(
+          `INSERT INTO identity_history (ipp_key, origin_key, event, event_time, status, applied, sender, control_id, recorded_at, data)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+          row,
+        );
+      },
+      audit: async (at, actor, action, key, detail) => {
+        await c.query('INSERT INTO audit (at, actor, action, ipp_key, detail) VALUES ($1, $2, $3, $4, $5)', [at, actor, action, key, detail]);
+      },
+      recordProcessed: async (origin, ack, outcome, now, hash) => {
+        await c.query(
+          `INSERT INTO processed_message (sender, control_id, ack_code, ack_text, outcome, recorded_at, content_sha256) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+          [origin.sender, origin.controlId, ack.code, ack.text, outcome, now, hash],
+        );
+      },
+      mergeInto: async (oldKey, key, stubData, eventTime, ms, now) => {
         await c.query(
           `INSERT INTO identity (ipp_key, ins_value, ins_oid, status, qualified, data, event_time, event_ms, updated_at, merged_into)
            VALUES ($1, NULL, NULL, 'PROV', 0, $2, $3, $4, $5, $6) ON CONFLICT (ipp_key) DO NOTHING`,
-          [oldKey, JSON.stringify({ ipp: old.ipp, ins: null }), reading.eventTime, ms, now, key],
+          [oldKey, stubData, eventTime, ms, now, key],
         );
         await c.query(
           `UPDATE identity SET merged_into = $1, updated_at = $2, event_time = COALESCE($3, event_time), event_ms = COALESCE($4, event_ms) WHERE ipp_key = $5`,
-          [key, now, reading.eventTime, ms, oldKey],
+          [key, now, eventTime, ms, oldKey],
         );
         await c.query('UPDATE identity SET merged_into = $1 WHERE merged_into = $2', [key, oldKey]);
-        const moved = (await c.query('UPDATE identity_history SET ipp_key = $1 WHERE ipp_key = $2', [key, oldKey])).rowCount ?? 0;
-        await this.link(c, key, oldKey, reading.action, 1, reading.eventTime);
-        await audit(reading.action, key, { from: oldKey, historyMoved: moved });
-      }
-    } else if (reading.action === 'link' || reading.action === 'unlink') {
-      for (const other of patient.replaces ?? []) {
-        const otherKey = ippKey(other.ipp);
-        await this.link(c, key, otherKey, 'link', reading.action === 'link' ? 1 : 0, reading.eventTime);
-        await audit(reading.action, key, { other: otherKey });
-      }
-    }
-    await this.recordProcessed(c, origin, ack, 'applied', now, reading.contentHash || null);
-    return { outcome: 'applied', identity: toStored((await this.identity(c, key)) as IdentityRow), created: !current, ...(warnings.length ? { warnings } : {}) };
+        return (await c.query('UPDATE identity_history SET ipp_key = $1 WHERE ipp_key = $2', [key, oldKey])).rowCount ?? 0;
+      },
+      link: async (key, other, kind, active, eventTime) => {
+        await c.query(
+          `INSERT INTO link (ipp_key, other_key, kind, active, event_time) VALUES ($1, $2, $3, $4, $5)
+           ON CONFLICT (ipp_key, other_key, kind) DO UPDATE SET active = excluded.active, event_time = excluded.event_time`,
+          [key, other, kind, active, eventTime],
+        );
+      },
+    };
   }
 
-  private async link(c: Client, key: string, other: string, kind: string, active: number, eventTime: string | null): Promise<void> {
-    await c.query(
-      `INSERT INTO link (ipp_key, other_key, kind, active, event_time) VALUES ($1, $2, $3, $4, $5)
-       ON CONFLICT (ipp_key, other_key, kind) DO UPDATE SET active = excluded.active, event_time = excluded.event_time`,
-      [key, other, kind, active, eventTime],
-    );
-  }
-
-  private async mergeKind(c: Client, key: string): Promise<string> {
-    const link = (await c.query<{ kind: string }>(`SELECT kind FROM link WHERE other_key = $1 AND kind IN ('merge', 'change-id') AND active = 1 LIMIT 1`, [key])).rows[0];
-    return link?.kind === 'change-id' ? 'renamed to (A47)' : 'merged into (A40)';
-  }
-
-  /** A47 with an INS in MRG-1 (PAM FR §4.4.2–§4.4.4): as the SQLite store's insHolder. */
-  private async insHolder(c: Client, reading: AdtReading, pidKey: string, warnings: StoreNote[]): Promise<{ key: string } | { refusal: StoreNote }> {
-    const former = reading.formerIns as NonNullable<AdtReading['formerIns']>;
-    const holders = (
-      await c.query<{ ipp_key: string }>(`SELECT ipp_key FROM identity WHERE ins_value = $1 AND ins_oid = $2 AND merged_into IS NULL ORDER BY ipp_key COLLATE "C"`, [former.value, former.oid])
-    ).rows.map((r) => r.ipp_key);
-    if (holders.includes(pidKey)) return { key: pidKey };
-    if (!holders.length) {
-      warnings.push({ code: '204', location: 'MRG^1^1', text: 'no identity here holds the INS of MRG-1: the identity of the PID is recorded as sent' });
-      return { key: pidKey };
-    }
-    return { refusal: { code: '207', location: 'MRG^1^1', text: 'the INS of MRG-1 is held here by another IPP than the one in PID-3: not applied, identity vigilance decides' } };
-  }
-
-  /** As the SQLite store's conflict. */
-  private async conflict(c: Client, reading: AdtReading, key: string, current: IdentityRow | undefined): Promise<{ location: string; text: string } | null> {
-    const patient = reading.patient as PatientIdentity;
-    for (const old of patient.replaces ?? []) {
-      if (reading.action !== 'merge' && reading.action !== 'change-id') break;
-      const oldKey = ippKey(old.ipp);
-      const verb = reading.action === 'merge' ? 'merge' : 'IPP change';
-      if (oldKey === key) return { location: 'MRG^1^1', text: `MRG-1 and PID-3 name the same IPP: no ${verb} to apply` };
-      const oldRow = await this.identity(c, oldKey);
-      if (oldRow?.merged_into && oldRow.merged_into !== key) {
-        return { location: 'MRG^1^1', text: `the IPP of MRG-1 was already merged into another identity: the ${verb} is not applied, identity vigilance decides` };
-      }
-      if (reading.action === 'change-id' && current && !current.merged_into) {
-        return { location: 'PID^1^3', text: 'the new IPP (PID-3) already holds another patient: an A47 would merge two records (that is an A40), not applied' };
-      }
-      if (reading.action === 'merge' && oldRow && !oldRow.merged_into && oldRow.qualified === 1 && oldRow.ins_value) {
-        const survivorIns = [patient.qualified ? patient.ins?.value : null, current?.qualified === 1 ? current.ins_value : null].filter(Boolean);
-        if (survivorIns.some((v) => v !== oldRow.ins_value)) {
-          return { location: 'MRG^1^1', text: 'the two identities are qualified with different INS: the merge is not applied, identity vigilance decides' };
-        }
-      }
-    }
-    return null;
+  /** The identity a key ends at, following merges, read by `c` (a transaction's client or the pool). */
+  private follow(c: Client | pg.Pool, key: string): Promise<IdentityRow | undefined> {
+    return runAsync(follow(this.registryTx(c), key));
   }
 
   async byIpp(id: string, authority?: string): Promise<StoredIdentity | null> {

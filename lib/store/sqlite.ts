@@ -7,7 +7,8 @@ import { GroupCommit, type WalSync } from './group-commit';
 import { DEFAULT_RETENTION, queryTime, type HourFigures, type JournalContent, type JournalEntry, type JournalPage, type JournalQuery, type JournalRecord, type JournalSize, type PruneOptions, type PruneResult } from './journal';
 import { attachedPatient, TaskAlreadyDecided, TaskDecisionError, type ReconciliationTask, type TaskDecision, type TaskPage, type TaskQuery, type TaskStatus } from './reconciliation';
 import { JOURNAL_SCHEMA, SqliteJournal } from './sqlite-journal';
-import { DEFAULT_CLOCK_TOLERANCE_MS, type AdtReading, type PatientIdentity } from '../ins';
+import type { AdtReading, PatientIdentity } from '../ins';
+import { applyAdtRules, follow, runSync, toStored, type IdentityRow, type ProcessedRow, type RegistryTx } from './adt-rules';
 import { migrateIdentity } from './migrate';
 import {
   ippKey,
@@ -28,7 +29,6 @@ import {
   type JourneyStep,
   type LinkEntry,
   type MessageOrigin,
-  type StoreNote,
   type StoredIdentity,
 } from './types';
 
@@ -202,38 +202,6 @@ export function toDocument(r: DocumentRow): DocumentRecord {
 
 export const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
-export interface IdentityRow {
-  ipp_key: string;
-  ins_value: string | null;
-  qualified: number;
-  data: string;
-  event_time: string | null;
-  event_ms: number | null;
-  updated_at: string;
-  merged_into: string | null;
-  status: string;
-}
-
-export function toStored(row: IdentityRow): StoredIdentity {
-  return {
-    key: row.ipp_key,
-    patient: JSON.parse(row.data) as PatientIdentity,
-    eventTime: row.event_time,
-    updatedAt: row.updated_at,
-    mergedInto: row.merged_into,
-  };
-}
-
-export function refused(location: string, text: string): ApplyResult {
-  return { outcome: 'refused', identity: null, refusal: { code: '207', location, text } };
-}
-
-export function eventMs(iso: string | null): number | null {
-  if (!iso) return null;
-  const ms = Date.parse(iso);
-  return Number.isFinite(ms) ? ms : null;
-}
-
 export interface SqliteStoreOptions {
   /** The database file (created with its folder when missing); ':memory:' for tests. */
   file: string;
@@ -253,6 +221,8 @@ export class SqliteIdentityStore implements IdentityStore {
   readonly file: string;
   private readonly db: Database.Database;
   private readonly st: Record<string, Database.Statement>;
+  /** The registry's reads and writes for the ADT rules (./adt-rules.ts), synchronous, in the caller's transaction. */
+  private readonly registry: RegistryTx;
   /** The journal and reconciliation tasks (schema 5). */
   private readonly jr: SqliteJournal;
   /** A pruning under way (one at a time per store), and whether the store is closing (pruning stops). */
@@ -342,6 +312,7 @@ export class SqliteIdentityStore implements IdentityStore {
       journey: p(`SELECT document_id, step, at, control_id, ok, detail FROM document_journey WHERE document_id = ? ORDER BY seq`),
       documentsOfMessage: p(`SELECT DISTINCT document_id FROM document_journey WHERE control_id = ? AND step = 'sent' ORDER BY document_id`),
     };
+    this.registry = this.registryTx();
     this.jr = new SqliteJournal(this.db);
     const direct = this.db.transaction((write: () => unknown) => write()).immediate;
     this.direct = direct as <T>(write: () => T) => T;
@@ -400,169 +371,35 @@ export class SqliteIdentityStore implements IdentityStore {
     this.db.prepare(`UPDATE meta SET value = ? WHERE key = 'schema_version'`).run(String(SCHEMA_VERSION));
   }
 
-  private follow(key: string): IdentityRow | undefined {
-    let row = this.st.identity.get(key) as IdentityRow | undefined;
-    for (let hops = 0; row?.merged_into && hops < 32; hops++) {
-      row = (this.st.identity.get(row.merged_into) as IdentityRow | undefined) ?? row;
-      if (!row.merged_into) break;
-    }
-    return row;
-  }
-
-  /**
-   * Applies one reading, inside the caller's transaction. In order:
-   * 1. idempotence: the same sender and control id already applied — with the same content hash, a
-   *    duplicate (the earlier ACK again); with another content, refused (a control id is never reused);
-   * 2. which identity: the PID's IPP, or for A47 with an INS in MRG-1 the identity holding that INS
-   *    (PAM FR §4.4.2–§4.4.4);
-   * 3. integrity (refused, nothing written): an IPP merged away (A40) or renamed (A47) is never written
-   *    again — a newer message about it is refused, an older one is out of date; an A47 onto an IPP that
-   *    holds another patient; an A40 of two qualified identities with different INS;
-   * 4. out of date: older than the identity's event time (a stored time in the future is not trusted:
-   *    one bad date never blocks a patient);
-   * 5. the identity written (never un-merged), its history, the audit, then merges and links.
-   */
-  private applySync(reading: AdtReading, origin: MessageOrigin, ack: { code: string; text: string }): ApplyResult {
-    const now = new Date().toISOString();
-    const previous = this.st.processed.get(origin.sender, origin.controlId) as { ack_code: string; ack_text: string; content_sha256: string | null } | undefined;
-    const patient = reading.patient;
-    if (previous) {
-      if (previous.content_sha256 && reading.contentHash && previous.content_sha256 !== reading.contentHash) {
-        return refused('MSH^1^10', 'this control id (MSH-10) of this sender was already used for another message: not applied, send it with a new control id');
-      }
-      const row = patient ? this.follow(ippKey(patient.ipp)) : undefined;
-      return { outcome: 'duplicate', identity: row ? toStored(row) : null, previousAck: { code: previous.ack_code, text: previous.ack_text } };
-    }
-    if (reading.ack !== 'AA' || !patient || reading.action === 'none') {
-      return { outcome: 'ignored', identity: null };
-    }
-
-    const warnings: StoreNote[] = [];
-    let key = ippKey(patient.ipp);
-    if (reading.action === 'change-ins') {
-      const target = this.insHolder(reading, key, warnings);
-      if ('refusal' in target) return { outcome: 'refused', identity: null, refusal: target.refusal };
-      key = target.key;
-    }
-    const ms = reading.eventMs ?? eventMs(reading.eventTime);
-    const current = this.st.identity.get(key) as IdentityRow | undefined;
-    const data = JSON.stringify(patient);
-    const audit = (action: string, k: string | null, detail: Record<string, unknown>) =>
-      this.st.audit.run(now, origin.actor, action, k, JSON.stringify({ event: reading.event, sender: origin.sender, controlId: origin.controlId, ...detail }));
-    const outOfDate = (kept: IdentityRow): ApplyResult => {
-      this.st.history.run(kept.ipp_key, key, reading.event, reading.eventTime, patient.status, 0, origin.sender, origin.controlId, now, data);
-      this.st.recordProcessed.run(origin.sender, origin.controlId, ack.code, ack.text, 'out-of-date', now, reading.contentHash || null);
-      audit('out-of-date', kept.ipp_key, { kept: kept.event_time });
-      return { outcome: 'out-of-date', identity: toStored(kept), warnings };
-    };
-
-    if (current?.merged_into) {
-      if (ms !== null && current.event_ms !== null && ms < current.event_ms) return outOfDate(this.follow(key) ?? current);
-      return refused('PID^1^3', `this IPP was ${this.mergeKind(key)} another one (${current.event_time ?? 'time unknown'}): a message about it is not applied, identity vigilance decides`);
-    }
-    const conflict = this.conflict(reading, key, current);
-    if (conflict) return refused(conflict.location, conflict.text);
-    if (current && current.event_ms !== null && ms !== null && ms < current.event_ms && current.event_ms <= Date.now() + DEFAULT_CLOCK_TOLERANCE_MS) {
-      return outOfDate(current);
-    }
-
-    const before = current ? (JSON.parse(current.data) as PatientIdentity) : null;
-    this.st.upsert.run({
-      key,
-      ins: patient.ins?.value ?? null,
-      insOid: patient.ins?.oid ?? null,
-      status: patient.status,
-      qualified: patient.qualified ? 1 : 0,
-      data,
-      eventTime: reading.eventTime,
-      eventMs: ms,
-      now,
-    });
-    this.st.history.run(key, key, reading.event, reading.eventTime, patient.status, 1, origin.sender, origin.controlId, now, data);
-    audit(reading.action === 'change-ins' ? 'change-ins' : current ? 'update' : 'create', key, {
-      statusBefore: before?.status ?? null,
-      statusAfter: patient.status,
-      insChanged: (before?.ins?.value ?? null) !== (patient.ins?.value ?? null),
-      qualified: patient.qualified,
-    });
-
-    if (reading.action === 'merge' || reading.action === 'change-id') {
-      for (const old of patient.replaces ?? []) {
-        const oldKey = ippKey(old.ipp);
-        this.st.insertMergedStub.run(oldKey, JSON.stringify({ ipp: old.ipp, ins: null }), reading.eventTime, ms, now, key);
-        this.st.markMerged.run({ into: key, now, eventTime: reading.eventTime, eventMs: ms, key: oldKey });
-        this.st.repointMerged.run(key, oldKey);
-        const moved = this.st.moveHistory.run(key, oldKey).changes;
-        this.st.link.run(key, oldKey, reading.action, 1, reading.eventTime);
-        audit(reading.action, key, { from: oldKey, historyMoved: moved });
-      }
-    } else if (reading.action === 'link' || reading.action === 'unlink') {
-      for (const other of patient.replaces ?? []) {
-        const otherKey = ippKey(other.ipp);
-        this.st.link.run(key, otherKey, 'link', reading.action === 'link' ? 1 : 0, reading.eventTime);
-        audit(reading.action, key, { other: otherKey });
-      }
-    }
-    this.st.recordProcessed.run(origin.sender, origin.controlId, ack.code, ack.text, 'applied', now, reading.contentHash || null);
-    return { outcome: 'applied', identity: toStored(this.st.identity.get(key) as IdentityRow), created: !current, ...(warnings.length ? { warnings } : {}) };
-  }
-
-  /** 'merged into' (A40) or 'renamed to' (A47) for a merged-away key. */
-  private mergeKind(key: string): string {
-    const link = this.st.linkTo.get(key) as { kind: string } | undefined;
-    return link?.kind === 'change-id' ? 'renamed to (A47)' : 'merged into (A40)';
-  }
-
-  /**
-   * A47 with an INS in MRG-1 (PAM FR §4.4.2–§4.4.4): "l'application doit rechercher le patient
-   * correspondant à l'INS du segment MRG". The PID's IPP when it holds that INS (or when nobody does
-   * here: then a warning); refused when another identity holds it.
-   */
-  private insHolder(reading: AdtReading, pidKey: string, warnings: StoreNote[]): { key: string } | { refusal: StoreNote } {
-    const former = reading.formerIns as NonNullable<AdtReading['formerIns']>;
-    const holders = (this.st.byInsOid.all(former.value, former.oid) as IdentityRow[]).map((r) => r.ipp_key);
-    if (holders.includes(pidKey)) return { key: pidKey };
-    if (!holders.length) {
-      warnings.push({ code: '204', location: 'MRG^1^1', text: 'no identity here holds the INS of MRG-1: the identity of the PID is recorded as sent' });
-      return { key: pidKey };
-    }
+  private registryTx(): RegistryTx {
+    const st = this.st;
     return {
-      refusal: {
-        code: '207',
-        location: 'MRG^1^1',
-        text: 'the INS of MRG-1 is held here by another IPP than the one in PID-3: not applied, identity vigilance decides',
+      processed: (sender, controlId) => st.processed.get(sender, controlId) as ProcessedRow | undefined,
+      identity: (key) => st.identity.get(key) as IdentityRow | undefined,
+      insHolders: (value, oid) => (st.byInsOid.all(value, oid) as IdentityRow[]).map((r) => r.ipp_key),
+      mergedAwayBy: (key) => (st.linkTo.get(key) as { kind: string } | undefined)?.kind,
+      lock: () => undefined,
+      upsert: (w) => void st.upsert.run(w),
+      history: (row) => void st.history.run(...row),
+      audit: (at, actor, action, key, detail) => void st.audit.run(at, actor, action, key, detail),
+      recordProcessed: (origin, ack, outcome, now, hash) => void st.recordProcessed.run(origin.sender, origin.controlId, ack.code, ack.text, outcome, now, hash),
+      mergeInto: (oldKey, key, stubData, eventTime, ms, now) => {
+        st.insertMergedStub.run(oldKey, stubData, eventTime, ms, now, key);
+        st.markMerged.run({ into: key, now, eventTime, eventMs: ms, key: oldKey });
+        st.repointMerged.run(key, oldKey);
+        return st.moveHistory.run(key, oldKey).changes;
       },
+      link: (key, other, kind, active, eventTime) => void st.link.run(key, other, kind, active, eventTime),
     };
   }
 
-  /** Refusals that need the registry: A47 onto an IPP holding another patient, A40 of two qualified identities with different INS. */
-  private conflict(reading: AdtReading, key: string, current: IdentityRow | undefined): { location: string; text: string } | null {
-    const patient = reading.patient as PatientIdentity;
-    for (const old of patient.replaces ?? []) {
-      if (reading.action !== 'merge' && reading.action !== 'change-id') break;
-      const oldKey = ippKey(old.ipp);
-      const verb = reading.action === 'merge' ? 'merge' : 'IPP change';
-      if (oldKey === key) return { location: 'MRG^1^1', text: `MRG-1 and PID-3 name the same IPP: no ${verb} to apply` };
-      const oldRow = this.st.identity.get(oldKey) as IdentityRow | undefined;
-      if (oldRow?.merged_into && oldRow.merged_into !== key) {
-        return { location: 'MRG^1^1', text: `the IPP of MRG-1 was already merged into another identity: the ${verb} is not applied, identity vigilance decides` };
-      }
-      if (reading.action === 'change-id' && current && !current.merged_into) {
-        return { location: 'PID^1^3', text: 'the new IPP (PID-3) already holds another patient: an A47 would merge two records (that is an A40), not applied' };
-      }
-      if (reading.action === 'merge' && oldRow && !oldRow.merged_into && oldRow.qualified === 1 && oldRow.ins_value) {
-        const survivorIns = [patient.qualified ? patient.ins?.value : null, current?.qualified === 1 ? current.ins_value : null].filter(Boolean);
-        if (survivorIns.some((v) => v !== oldRow.ins_value)) {
-          return { location: 'MRG^1^1', text: 'the two identities are qualified with different INS: the merge is not applied, identity vigilance decides' };
-        }
-      }
-    }
-    return null;
+  private follow(key: string): IdentityRow | undefined {
+    return runSync(follow(this.registry, key));
   }
 
   applyAdt(reading: AdtReading, origin: MessageOrigin, ack: { code: string; text: string }, opts: WriteOptions<ApplyResult> = {}): Promise<ApplyResult> {
     return this.write(() => {
-      const result = this.applySync(reading, origin, ack);
+      const result = runSync(applyAdtRules(this.registry, reading, origin, ack));
       this.journalWith(opts.journal, result);
       return result;
     });
