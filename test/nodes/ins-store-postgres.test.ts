@@ -1,6 +1,7 @@
 // Issue 15: ins-store "selected … by a connection URL (user/password in Node-RED credentials; TLS options;
 // pool size)", against the throwaway test cluster (test/support/postgres.ts).
 import { strict as assert } from 'node:assert';
+import { execFileSync } from 'node:child_process';
 import pg from 'pg';
 import adtToIns = require('../../nodes/adt-to-ins/adt-to-ins');
 import insStore = require('../../nodes/ins-store/ins-store');
@@ -8,7 +9,7 @@ import { openStores } from '../../nodes/shared/stores';
 import { PostgresIdentityStore } from '../../lib/store';
 import { adtMessage } from '../fixtures/adt';
 import { until, withMessages } from '../support/red-nodes';
-import { dropDatabase, freshDatabase } from '../support/postgres';
+import { AUTH_ROLES, dropDatabase, freshDatabase, testCluster } from '../support/postgres';
 
 const helper = require('node-red-node-test-helper');
 const tlsNode = require('@node-red/nodes/core/network/05-tls.js');
@@ -104,21 +105,71 @@ describe('ins-store configuration node on PostgreSQL (issue 15)', function () {
     assert.equal(helper.getNode('st').store, null);
   });
 
-  it('TLS through a tls-config node: its CA and "verify server certificate" become the pool’s TLS options', async () => {
-    const ca = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
-    await helper.load(
-      [NODES, tlsNode],
-      [
-        { id: 'tls', type: 'tls-config', verifyservercert: true, cert: '', key: '', ca: '', caname: 'ca.pem' },
-        { id: 'st', type: 'ins-store', engine: 'postgres', url, tls: 'tls' },
-      ],
-      { tls: { cadata: ca } },
-    );
-    const st = helper.getNode('st');
-    const ssl = (st.store as PostgresIdentityStore).pool.options.ssl as { rejectUnauthorized: boolean; ca: unknown };
-    assert.equal(ssl.rejectUnauthorized, true);
-    assert.equal(String(ssl.ca), ca);
-    // the test cluster has no TLS: the connection is refused, the node says so
-    await until(() => st.openError !== null, 'the TLS error', 20_000);
+  it('a role that must prove its password (SCRAM): the credentials’ password lets it in; a wrong one is an error naming the URL, never the password', async () => {
+    const { user, password } = AUTH_ROLES.password;
+    const own = await freshDatabase('auth', user);
+    try {
+      await helper.load(NODES, flow({ id: 'st', type: 'ins-store', engine: 'postgres', url: own.replace('postgres@', '') }), { st: { user, password } });
+      assert.equal((await ackOf(adtMessage({ controlId: 'PW1' }))).insStore.outcome, 'applied');
+      await helper.unload();
+      await helper.load(NODES, flow({ id: 'st', type: 'ins-store', engine: 'postgres', url: own.replace('postgres@', '') }), { st: { user, password: 'not-the-password' } });
+      const st = helper.getNode('st');
+      await until(() => st.openError !== null, 'the authentication error', 20_000);
+      assert.match(st.openError.message, /password authentication failed/);
+      assert.match(st.openError.message, new RegExp(`${user}@127\\.0\\.0\\.1`));
+      assert.doesNotMatch(st.openError.message, /not-the-password/);
+      assert.equal((await ackOf(adtMessage({ controlId: 'PW2' }))).ack.code, 'AR', 'nothing recorded without the store');
+    } finally {
+      await helper.unload();
+      await dropDatabase(own);
+    }
+  });
+
+  it('TLS through a tls-config node: its CA and "verify server certificate" become the pool’s TLS options; the server verified, the role admitted over TLS only', async () => {
+    const { user, password } = AUTH_ROLES.tls;
+    const { certificate } = await testCluster();
+    const own = (await freshDatabase('tls', user)).replace('postgres@', '');
+    const load = (ca: string | null) =>
+      helper.load(
+        [NODES, tlsNode],
+        [
+          ...(ca === null ? [] : [{ id: 'tls', type: 'tls-config', verifyservercert: true, cert: '', key: '', ca: '', caname: 'ca.pem' }]),
+          ...flow({ id: 'st', type: 'ins-store', engine: 'postgres', url: own, ...(ca === null ? {} : { tls: 'tls' }) }),
+        ],
+        { st: { user, password }, ...(ca === null ? {} : { tls: { cadata: ca } }) },
+      );
+    try {
+      await load(certificate);
+      const st = helper.getNode('st');
+      const ssl = (st.store as PostgresIdentityStore).pool.options.ssl as { rejectUnauthorized: boolean; ca: unknown };
+      assert.equal(ssl.rejectUnauthorized, true);
+      assert.equal(String(ssl.ca), certificate);
+      assert.equal((await ackOf(adtMessage({ controlId: 'TLS1' }))).insStore.outcome, 'applied', 'connected over TLS, the server’s certificate verified');
+      const c = new pg.Client({ connectionString: `postgres://postgres@${new URL(own).host}/postgres` });
+      await c.connect();
+      try {
+        const seen = await c.query(`SELECT bool_and(s.ssl) AS all_tls, COUNT(*)::int AS n FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) WHERE a.usename = $1`, [user]);
+        assert.ok(seen.rows[0].n >= 1 && seen.rows[0].all_tls, 'every connection of the role is TLS');
+      } finally {
+        await c.end();
+      }
+      await helper.unload();
+
+      // a CA that did not sign the server's certificate: refused by the client, nothing recorded
+      const other = execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-keyout', '/dev/null'], { encoding: 'utf8' });
+      await load(other);
+      await until(() => helper.getNode('st').openError !== null, 'the TLS error', 20_000);
+      assert.match(helper.getNode('st').openError.message, /self[- ]signed|unable to verify|certificate/i);
+      assert.equal((await ackOf(adtMessage({ controlId: 'TLS2' }))).ack.code, 'AR');
+      await helper.unload();
+
+      // no TLS: the server refuses this role (pg_hba.conf), the node says so
+      await load(null);
+      await until(() => helper.getNode('st').openError !== null, 'the refusal', 20_000);
+      assert.match(helper.getNode('st').openError.message, /pg_hba\.conf|no encryption/);
+    } finally {
+      await helper.unload();
+      await dropDatabase(`postgres://postgres@${new URL(own).host}${new URL(own).pathname}`);
+    }
   });
 });

@@ -1,7 +1,8 @@
 // A throwaway PostgreSQL cluster for the tests of the PostgreSQL store (issue 15): Debian's initdb and
 // pg_ctl (/usr/lib/postgresql/<version>/bin), a cluster in a temporary folder, on a free local port,
-// trust authentication on 127.0.0.1 only; started once per test process, on first use, and stopped with
-// its folder removed when the process exits. As root (CI containers), the cluster runs as the `postgres`
+// trust authentication on 127.0.0.1 only — except for two roles that must prove a password (SCRAM), one of
+// them over TLS only (a self-signed certificate for 127.0.0.1 made by openssl: AUTH_ROLES); started once per
+// test process, on first use, and stopped with its folder removed when the process exits. As root (CI containers), the cluster runs as the `postgres`
 // user Debian's package creates: PostgreSQL refuses to run as root. When PostgreSQL is not installed the
 // tests FAIL, saying what to install — never a silent skip.
 import { execFileSync } from 'node:child_process';
@@ -17,7 +18,18 @@ export interface TestCluster {
   port: number;
   /** The URL of a database of the cluster. */
   urlOf(database: string): string;
+  /** The server's certificate (PEM): the CA a client verifying it trusts. */
+  certificate: string;
 }
+
+/**
+ * Roles that must authenticate (pg_hba.conf, SCRAM-SHA-256): `password` from any local TCP connection,
+ * `tls` over TLS only (refused without it).
+ */
+export const AUTH_ROLES = {
+  password: { user: 'segur_pw', password: 'pw-Segur-2026' },
+  tls: { user: 'segur_tls', password: 'tls-Segur-2026' },
+} as const;
 
 export const POSTGRES_MISSING =
   'PostgreSQL is not installed: the PostgreSQL store tests need initdb and pg_ctl under /usr/lib/postgresql/<version>/bin — ' +
@@ -71,7 +83,24 @@ async function start(): Promise<TestCluster> {
   const port = await freePort();
   try {
     run('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-locale', '--no-instructions']);
-    const opts = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c max_connections=100 -c shared_buffers=32MB`;
+    // TLS: a self-signed certificate for 127.0.0.1, in the data folder (PostgreSQL wants its key private)
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
+      '-keyout', path.join(data, 'server.key'), '-out', path.join(data, 'server.crt')], { stdio: 'pipe' });
+    if (asRoot) execFileSync('chown', ['postgres:postgres', path.join(data, 'server.key'), path.join(data, 'server.crt')]);
+    fs.chmodSync(path.join(data, 'server.key'), 0o600);
+    const { password, tls } = AUTH_ROLES;
+    fs.writeFileSync(
+      path.join(data, 'pg_hba.conf'),
+      [
+        `hostssl all ${tls.user} 127.0.0.1/32 scram-sha-256`,
+        `host all ${tls.user} 127.0.0.1/32 reject`,
+        `host all ${password.user} 127.0.0.1/32 scram-sha-256`,
+        'host all all 127.0.0.1/32 trust',
+        'local all all trust',
+        '',
+      ].join('\n'),
+    );
+    const opts = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c max_connections=100 -c shared_buffers=32MB -c ssl=on`;
     run('pg_ctl', ['-D', data, '-l', path.join(dir, 'log'), '-o', opts, '-w', '-t', '60', 'start']);
   } catch (err) {
     const e = err as Error & { stderr?: Buffer };
@@ -87,19 +116,26 @@ async function start(): Promise<TestCluster> {
     fs.rmSync(dir, { recursive: true, force: true });
   });
   const urlOf = (database: string) => `postgres://postgres@127.0.0.1:${port}/${database}`;
-  return { url: urlOf('postgres'), port, urlOf };
+  const client = new pg.Client({ connectionString: urlOf('postgres') });
+  await client.connect();
+  try {
+    for (const role of Object.values(AUTH_ROLES)) await client.query(`CREATE ROLE ${role.user} LOGIN PASSWORD '${role.password}'`);
+  } finally {
+    await client.end();
+  }
+  return { url: urlOf('postgres'), port, urlOf, certificate: fs.readFileSync(path.join(data, 'server.crt'), 'utf8') };
 }
 
 let databases = 0;
 
-/** A new, empty database of the test cluster (one per test: the stores under test start from nothing); its URL. */
-export async function freshDatabase(prefix = 'store'): Promise<string> {
+/** A new, empty database of the test cluster (one per test: the stores under test start from nothing), owned by `owner`; its URL. */
+export async function freshDatabase(prefix = 'store', owner = 'postgres'): Promise<string> {
   const cluster = await testCluster();
   const name = `${prefix}_${process.pid}_${++databases}`;
   const client = new pg.Client({ connectionString: cluster.url });
   await client.connect();
   try {
-    await client.query(`CREATE DATABASE ${name}`);
+    await client.query(`CREATE DATABASE ${name} OWNER ${owner}`);
   } finally {
     await client.end();
   }
