@@ -2,7 +2,7 @@
 // transaction under an advisory lock (./postgres.ts migrate): two instances starting together apply it
 // once. A migration, once released, is never edited: a change is a new one.
 //
-// The tables are those of the SQLite store's schema 5 (./sqlite.ts, ./sqlite-journal.ts), column for
+// The tables are those of the SQLite store's schema 6 (./sqlite.ts, ./sqlite-journal.ts), column for
 // column, so that the same queries and row mappers serve both and `segur-dpi-store migrate` copies a
 // table as it is: flags stay INTEGER 0/1, JSON stays TEXT, times stay ISO 8601 TEXT beside their ms
 // (BIGINT), bytes are BYTEA, the sequences are identities a copy may set.
@@ -178,6 +178,13 @@ CREATE TABLE reconciliation_task (
 );
 CREATE INDEX reconciliation_task_status ON reconciliation_task (status, id);
 `,
+  },
+  {
+    version: 2,
+    // SQLite writes a journal row alone first (journal_raw.entry, until it enters journal: ./sqlite-journal.ts);
+    // PostgreSQL writes it into journal at once, so the column stays NULL here — kept for column-for-column copies
+    name: 'journal_raw.entry (SQLite schema 6)',
+    sql: `ALTER TABLE journal_raw ADD COLUMN entry TEXT;`,
   },
 ]);
 

@@ -6,7 +6,7 @@ import Database from 'better-sqlite3';
 import { GroupCommit, type WalSync } from './group-commit';
 import { DEFAULT_RETENTION, queryTime, type HourFigures, type JournalContent, type JournalEntry, type JournalPage, type JournalQuery, type JournalRecord, type JournalSize, type PruneOptions, type PruneResult } from './journal';
 import { attachedPatient, TaskAlreadyDecided, TaskDecisionError, type ReconciliationTask, type TaskDecision, type TaskPage, type TaskQuery, type TaskStatus } from './reconciliation';
-import { JOURNAL_SCHEMA, SqliteJournal } from './sqlite-journal';
+import { JOURNAL_ALL_VIEW, JOURNAL_SCHEMA, SqliteJournal } from './sqlite-journal';
 import type { AdtReading, PatientIdentity } from '../ins';
 import { applyAdtRules, follow, runSync, toStored, type IdentityRow, type ProcessedRow, type RegistryTx } from './adt-rules';
 import { migrateIdentity } from './migrate';
@@ -37,9 +37,10 @@ import {
  * recomputed: see migrateIdentities) and the content hash of each processed message. 4: the journey of
  * the documents sent (sent, ACK, ZAM business acknowledgements). 5: the message journal, its raw bytes
  * apart, the reconciliation tasks (./sqlite-journal.ts), and incremental auto-vacuum (pruning gives the
- * space back to the file system).
+ * space back to the file system). 6: a journal row is written alone first, then enters `journal` and its
+ * indexes with others (journal_raw.entry, ./sqlite-journal.ts).
  */
-const SCHEMA_VERSION = 5;
+const SCHEMA_VERSION = 6;
 
 /** SQLite's PRAGMA auto_vacuum value for INCREMENTAL. */
 const AUTO_VACUUM_INCREMENTAL = 2;
@@ -255,6 +256,7 @@ export class SqliteIdentityStore implements IdentityStore {
       } else if (Number(version.value) < SCHEMA_VERSION) {
         this.db.transaction(() => this.migrate(Number(version.value))).immediate();
       }
+      this.db.exec(JOURNAL_ALL_VIEW);
       // schema 5: a database created before has no incremental auto-vacuum; VACUUM rebuilds it with it (once,
       // outside any transaction; tried again at the next opening if it fails, the store working meanwhile)
       if (opts.file !== ':memory:' && this.db.pragma('auto_vacuum', { simple: true }) !== AUTO_VACUUM_INCREMENTAL) this.db.exec('VACUUM');
@@ -314,6 +316,8 @@ export class SqliteIdentityStore implements IdentityStore {
     };
     this.registry = this.registryTx();
     this.jr = new SqliteJournal(this.db);
+    // the rows a crash left written alone enter `journal` now (the journal's reads expect them there)
+    if (this.jr.unflushed()) this.db.transaction(() => this.jr.flush()).immediate();
     const direct = this.db.transaction((write: () => unknown) => write()).immediate;
     this.direct = direct as <T>(write: () => T) => T;
     const wal = opts.file === ':memory:' ? null : `${path.resolve(opts.file)}-wal`;
@@ -367,6 +371,10 @@ export class SqliteIdentityStore implements IdentityStore {
         update.run(p.ins?.value ?? null, p.ins?.oid ?? null, p.status, p.qualified ? 1 : 0, JSON.stringify(p), row.ipp_key);
         audit.run(now, row.ipp_key, JSON.stringify({ schema: 3, statusBefore: row.status, statusAfter: p.status, qualifiedBefore: row.qualified === 1, qualifiedAfter: p.qualified, insRemoved: m.insRemoved, why: m.why }));
       }
+    }
+    if (from < 6) {
+      const columns = (this.db.prepare(`PRAGMA table_info(journal_raw)`).all() as { name: string }[]).map((c) => c.name);
+      if (!columns.includes('entry')) this.db.exec(`ALTER TABLE journal_raw ADD COLUMN entry TEXT`);
     }
     this.db.prepare(`UPDATE meta SET value = ? WHERE key = 'schema_version'`).run(String(SCHEMA_VERSION));
   }
@@ -549,11 +557,18 @@ export class SqliteIdentityStore implements IdentityStore {
     return this.write(() => this.jr.insert(entry));
   }
 
+  /** Moves the rows written alone into `journal` (./sqlite-journal.ts, schema 6): every read of the journal does it first. */
+  private async flushJournal(): Promise<void> {
+    if (this.db.open && this.jr.unflushed()) await this.write(() => this.jr.flush());
+  }
+
   async searchJournal(query: JournalQuery): Promise<JournalPage> {
+    await this.flushJournal();
     return this.jr.search(query);
   }
 
   async journalEntry(id: number): Promise<JournalRecord | null> {
+    await this.flushJournal();
     return this.jr.get(id);
   }
 
@@ -562,10 +577,12 @@ export class SqliteIdentityStore implements IdentityStore {
   }
 
   async figures(range: { from: string; to: string; node?: string }): Promise<HourFigures[]> {
+    await this.flushJournal();
     return this.jr.figures(queryTime('from', range.from), queryTime('to', range.to), range.node);
   }
 
   async journalSize(): Promise<JournalSize> {
+    await this.flushJournal();
     return this.jr.size();
   }
 
@@ -603,6 +620,7 @@ export class SqliteIdentityStore implements IdentityStore {
         if (n < full) return;
       }
     };
+    await this.flushJournal();
     const rawCut = this.jr.cutoff(now - rawDays * DAY_MS);
     if (rawCut !== null) await steps(() => this.jr.deleteRaw(rawCut, batch), (n) => (result.raw += n), batch);
     const rowCut = this.jr.cutoff(now - rowDays * DAY_MS);
@@ -743,6 +761,14 @@ export class SqliteIdentityStore implements IdentityStore {
       await this.group.drained();
       this.group.close();
     }
-    if (this.db.open) this.db.close();
+    if (this.db.open) {
+      // the rows written alone enter `journal` before the file is left (opening it would do it otherwise)
+      try {
+        if (this.jr.unflushed()) this.db.transaction(() => this.jr.flush()).immediate();
+      } catch {
+        // a disk full, a read-only file: the rows stay written alone, and enter `journal` at the next opening
+      }
+      this.db.close();
+    }
   }
 }

@@ -78,7 +78,8 @@ class Sender {
  * What a fresh process reads in the store file: the control ids recorded, the documents archived (id →
  * rows), the reconciliation tasks (document id → tasks), and the journal (issue 14): per ADT control id,
  * the rows of adt-to-ins that recorded it (applied or out of date: not the duplicates of a message resent,
- * nor what changes nothing); per document, the rows of cda-ingest that archived it.
+ * nor what changes nothing); per document, the rows of cda-ingest that archived it — the journal's rows
+ * through the view journal_all (the newest are written alone until they enter `journal`: lib/store/sqlite-journal.ts).
  */
 function readStoreFile(file: string): { recorded: Set<string>; documents: Map<string, number>; tasks: Map<string, number>; adtRows: Map<string, number>; documentRows: Map<string, number> } {
   const db = new Database(file, { fileMustExist: true });
@@ -89,8 +90,8 @@ function readStoreFile(file: string): { recorded: Set<string>; documents: Map<st
       recorded,
       documents: count('SELECT id AS k, COUNT(*) AS n FROM document GROUP BY id'),
       tasks: count('SELECT document_id AS k, COUNT(*) AS n FROM reconciliation_task GROUP BY document_id'),
-      adtRows: count(`SELECT control_id AS k, COUNT(*) AS n FROM journal WHERE node_type = 'adt-to-ins' AND outcome IN ('applied', 'out-of-date') GROUP BY control_id`),
-      documentRows: count(`SELECT document_id AS k, COUNT(*) AS n FROM journal WHERE node_type = 'cda-ingest' AND outcome = 'to-reconcile' GROUP BY document_id`),
+      adtRows: count(`SELECT control_id AS k, COUNT(*) AS n FROM journal_all WHERE node_type = 'adt-to-ins' AND outcome IN ('applied', 'out-of-date') GROUP BY control_id`),
+      documentRows: count(`SELECT document_id AS k, COUNT(*) AS n FROM journal_all WHERE node_type = 'cda-ingest' AND outcome = 'to-reconcile' GROUP BY document_id`),
     };
   } finally {
     db.close();

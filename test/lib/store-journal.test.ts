@@ -4,8 +4,12 @@
 // original and audited, the dashboard's figures per node and hour. The same cases on SQLite and
 // PostgreSQL (issue 15); the group commit of SQLite apart.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import Database from 'better-sqlite3';
 import { readAdtPayload } from '../../lib/ins';
 import { SqliteIdentityStore, JournalQueryError, type ApplyResult, type IdentityStore, type JournalEntry } from '../../lib/store';
+import { FLUSH_ROWS } from '../../lib/store/sqlite-journal';
 import { NODE, documentInput, journalEntry } from '../fixtures/journal';
 import { adtMessage, MARIE_NIR, OID, type AdtSpec } from '../fixtures/adt';
 import { HeldSync } from '../support/held-sync';
@@ -268,6 +272,132 @@ describeEachEngine(
       await w;
     });
 
+  },
+  ['SQLite'],
+);
+
+describeEachEngine(
+  'lib/store journal rows written alone, then in `journal` with their indexes (schema 6, issue 14)',
+  (db) => {
+    let store: SqliteIdentityStore;
+    /** What the file holds, read by a connection of its own: rows in `journal`, rows still written alone. */
+    function inFile(): { indexed: number; alone: number; all: number } {
+      const f = new Database(db.location(), { readonly: true, fileMustExist: true });
+      try {
+        const n = (sql: string) => (f.prepare(sql).get() as { n: number }).n;
+        return {
+          indexed: n('SELECT COUNT(*) AS n FROM journal'),
+          alone: n('SELECT COUNT(*) AS n FROM journal_raw WHERE entry IS NOT NULL'),
+          all: n('SELECT COUNT(*) AS n FROM journal_all'),
+        };
+      } finally {
+        f.close();
+      }
+    }
+    const write = (i: number, over: Partial<JournalEntry> = {}) => store.journal(journalEntry({ controlId: `W${i}`, ...over }));
+
+    beforeEach(async () => {
+      store = (await db.open()) as SqliteIdentityStore;
+    });
+
+    it('a row is committed alone (its bytes and its columns in journal_raw), and read back whole: every read of the journal moves the rows into `journal` first', async () => {
+      const ids = [];
+      for (let i = 0; i < 5; i++) ids.push(await write(i));
+      assert.deepEqual(ids, [1, 2, 3, 4, 5], 'numbered in order');
+      assert.deepEqual(inFile(), { indexed: 0, alone: 5, all: 5 }, 'committed before it is in `journal`');
+      const f = new Database(db.location(), { readonly: true });
+      try {
+        const row = f.prepare(`SELECT * FROM journal_all WHERE control_id = 'W3'`).get() as Record<string, unknown>;
+        assert.equal(row.id, 4);
+        assert.equal(row.node_type, 'adt-to-ins');
+        assert.equal(row.ipp, '123456', 'every column readable through journal_all');
+      } finally {
+        f.close();
+      }
+      const found = await store.searchJournal({ controlId: 'W3' });
+      assert.deepEqual(found.entries.map((e) => [e.id, e.controlId, e.hasMessage]), [[4, 'W3', true]]);
+      assert.deepEqual(inFile(), { indexed: 5, alone: 0, all: 5 }, 'the search moved them');
+      assert.equal((await store.journalEntry(5))?.controlId, 'W4');
+    });
+
+    it(`every ${FLUSH_ROWS} rows, a write also moves the rows written alone into \`journal\`, in its own transaction`, async () => {
+      for (let i = 0; i < FLUSH_ROWS - 1; i++) await write(i);
+      assert.deepEqual(inFile(), { indexed: 0, alone: FLUSH_ROWS - 1, all: FLUSH_ROWS - 1 });
+      await write(FLUSH_ROWS - 1);
+      assert.deepEqual(inFile(), { indexed: FLUSH_ROWS, alone: 0, all: FLUSH_ROWS });
+      await write(FLUSH_ROWS);
+      assert.deepEqual(inFile(), { indexed: FLUSH_ROWS, alone: 1, all: FLUSH_ROWS + 1 });
+    });
+
+    it('a row without bytes leaves journal_raw once in `journal`; a row with bytes keeps them there', async () => {
+      await write(1, { message: null, answer: null });
+      await write(2);
+      assert.deepEqual(await store.journalSize().then((s) => [s.rows, s.rawRows]), [2, 1]);
+      assert.deepEqual((await store.searchJournal({})).entries.map((e) => [e.controlId, e.hasMessage]), [['W2', true], ['W1', false]]);
+    });
+
+    it('the figures, the size and the pruning read every row (each moves them first)', async () => {
+      await write(1, { at: '2026-01-01T08:00:00Z' });
+      await write(2, { at: '2026-11-30T08:10:00Z' });
+      const figures = await store.figures({ from: '2026-11-30T08:00:00Z', to: '2026-11-30T09:00:00Z' });
+      assert.equal(figures[0]?.messagesIn, 1);
+      await write(3, { at: '2026-11-30T08:20:00Z' });
+      const pruned = await store.prune({ now: Date.parse('2026-11-30T12:00:00Z'), rawDays: 30, rowDays: 300 });
+      assert.deepEqual([pruned.raw, pruned.rows], [1, 1], 'the old row, written alone a moment ago, pruned with its bytes');
+      assert.deepEqual(inFile(), { indexed: 2, alone: 0, all: 2 });
+    });
+
+    it('a process killed (SIGKILL) before its rows entered `journal`: the next opening moves them, the ids go on, none reused', async () => {
+      await write(1);
+      await store.close();
+      // a child process writes 30 rows through the store (durable: each resolves once synced), then is killed
+      const lib = path.resolve(__dirname, '../../lib/store');
+      const script = `
+        const { SqliteIdentityStore } = require(${JSON.stringify(lib)});
+        const store = new SqliteIdentityStore({ file: ${JSON.stringify(db.location())} });
+        (async () => {
+          for (let i = 0; i < 30; i++) await store.journal({ node: { id: 'k', type: 'adt-to-ins' }, direction: 'in', kind: 'message', controlId: 'K' + i, outcome: 'applied', message: Buffer.from('MSH|' + i) });
+          process.kill(process.pid, 'SIGKILL');
+        })();`;
+      assert.throws(() => execFileSync(process.execPath, ['-e', script], { stdio: 'pipe' }), (e: { signal?: string }) => e.signal === 'SIGKILL');
+      assert.deepEqual(inFile(), { indexed: 1, alone: 30, all: 31 }, 'every acknowledged row on disk, written alone');
+      store = (await db.open()) as SqliteIdentityStore;
+      assert.deepEqual(inFile(), { indexed: 31, alone: 0, all: 31 }, 'moved at the opening');
+      const page = await store.searchJournal({ limit: 100 });
+      assert.deepEqual(page.entries.map((e) => e.id), Array.from({ length: 31 }, (_, i) => 31 - i));
+      assert.equal((await store.journalContent(31))?.message?.toString(), 'MSH|29');
+      assert.equal(await write(99), 32, 'numbering goes on');
+    });
+
+    it('ids are never given twice, even after the pruning took every row', async () => {
+      await write(1, { at: '2026-01-01T00:00:00Z' });
+      await write(2, { at: '2026-01-01T00:00:01Z' });
+      await store.prune({ now: Date.parse('2026-11-30T00:00:00Z'), rawDays: 1, rowDays: 1 });
+      assert.equal((await store.journalSize()).rows, 0);
+      store = (await db.open()) as SqliteIdentityStore;
+      assert.equal(await write(3), 3);
+    });
+
+    it('a store of schema 5 (rows in `journal`, journal_raw without `entry`) opens as schema 6, its rows and ids kept', async () => {
+      for (let i = 0; i < 3; i++) await write(i);
+      await store.close();
+      const f = new Database(db.location());
+      try {
+        f.exec(`DROP VIEW journal_all; ALTER TABLE journal_raw DROP COLUMN entry; UPDATE meta SET value = '5' WHERE key = 'schema_version'`);
+      } finally {
+        f.close();
+      }
+      store = (await db.open()) as SqliteIdentityStore;
+      assert.deepEqual((await store.searchJournal({})).entries.map((e) => e.controlId), ['W2', 'W1', 'W0']);
+      assert.equal(await write(3), 4);
+      assert.deepEqual(inFile(), { indexed: 3, alone: 1, all: 4 });
+      const f2 = new Database(db.location(), { readonly: true });
+      try {
+        assert.equal((f2.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).get() as { value: string }).value, '6');
+      } finally {
+        f2.close();
+      }
+    });
   },
   ['SQLite'],
 );
