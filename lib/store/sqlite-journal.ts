@@ -413,9 +413,13 @@ export class SqliteJournal {
       countAllTasks: p(`SELECT COUNT(*) AS n FROM reconciliation_task`),
       decide: p(`UPDATE reconciliation_task SET status = ?, decided_at = ?, decided_by = ?, decision = ?, seen = ? WHERE id = ? AND status = 'open'`),
     };
-    const max = (sql: string) => ((db.prepare(sql).get() as { n: number | null } | undefined)?.n ?? 0);
-    // above every id ever given: in journal, written alone, or pruned (the AUTOINCREMENT sequence)
-    this.nextId = Math.max(max(`SELECT MAX(id) AS n FROM journal`), max(`SELECT MAX(journal_id) AS n FROM journal_raw`), max(`SELECT seq AS n FROM sqlite_sequence WHERE name = 'journal'`)) + 1;
+    this.nextId = this.firstFreeId();
+  }
+
+  /** Above every id ever given: in journal, written alone, or pruned (the AUTOINCREMENT sequence). */
+  private firstFreeId(): number {
+    const max = (sql: string) => ((this.db.prepare(sql).get() as { n: number | null } | undefined)?.n ?? 0);
+    return Math.max(max(`SELECT MAX(id) AS n FROM journal`), max(`SELECT MAX(journal_id) AS n FROM journal_raw`), max(`SELECT seq AS n FROM sqlite_sequence WHERE name = 'journal'`)) + 1;
   }
 
   /** Whether rows written alone wait to enter `journal` (a read of the journal flushes them first). */
@@ -433,8 +437,17 @@ export class SqliteJournal {
    */
   insert(entry: JournalEntry): number {
     const row = journalRow(entry);
-    const id = this.nextId++;
-    this.st.insertAlone.run(id, entry.message ?? null, entry.answer ?? null, JSON.stringify(row.params));
+    let id = this.nextId++;
+    const columns = JSON.stringify(row.params);
+    try {
+      this.st.insertAlone.run(id, entry.message ?? null, entry.answer ?? null, columns);
+    } catch (err) {
+      // another connection to the file (a second store opened on it) numbered rows meanwhile: number after them
+      if ((err as { code?: string }).code !== 'SQLITE_CONSTRAINT_PRIMARYKEY') throw err;
+      id = this.nextId = this.firstFreeId();
+      this.nextId++;
+      this.st.insertAlone.run(id, entry.message ?? null, entry.answer ?? null, columns);
+    }
     if (++this.written >= FLUSH_ROWS) this.flush();
     if (entry.replayOf) {
       this.st.audit.run(row.at, entry.actor ?? 'unknown', 'replay', row.ippKey, JSON.stringify({ journal: id, replayOf: entry.replayOf, node: entry.node.id, outcome: entry.outcome }));

@@ -369,6 +369,13 @@ describeEachEngine(
       assert.equal(await write(99), 32, 'numbering goes on');
     });
 
+    it('two stores opened on one file number their rows after each other’s (no id given twice)', async () => {
+      const other = (await db.openAnother()) as SqliteIdentityStore;
+      const ids = [await write(1), await other.journal(journalEntry({ controlId: 'O1' })), await write(2), await other.journal(journalEntry({ controlId: 'O2' }))];
+      assert.equal(new Set(ids).size, 4);
+      assert.deepEqual((await store.searchJournal({})).entries.map((e) => e.controlId).sort(), ['O1', 'O2', 'W1', 'W2']);
+    });
+
     it('ids are never given twice, even after the pruning took every row', async () => {
       await write(1, { at: '2026-01-01T00:00:00Z' });
       await write(2, { at: '2026-01-01T00:00:01Z' });
