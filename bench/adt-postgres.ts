@@ -10,22 +10,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { readAdtPayload } from '../lib/ins';
 import { PostgresIdentityStore, SqliteIdentityStore, type IdentityStore } from '../lib/store';
-import { identityFeed } from '../test/fixtures/identity-feed';
 import { dropDatabase, freshDatabase } from '../test/support/postgres';
+import { feedBytes } from './adt';
 import type { BenchTable } from './table';
-
-function feedBytes(patients: number, run: string): Buffer[] {
-  const seen = new Set<string>();
-  const out: Buffer[] = [];
-  for (const list of identityFeed(patients, run).messages) {
-    for (const m of list) {
-      if (seen.has(m.controlId)) continue;
-      seen.add(m.controlId);
-      out.push(Buffer.from(m.text, 'latin1'));
-    }
-  }
-  return out;
-}
 
 /** Lanes `mine` of `total` writers, each waiting for its answer: lane l applies messages l, l + total, l + 2·total… */
 async function applyLanes(store: IdentityStore, msgs: Buffer[], mine: number[], total: number): Promise<void> {

@@ -218,6 +218,8 @@ export interface JournalRetention {
   rowDays: number;
 }
 
+const DAY_MS = 86_400_000;
+
 export const DEFAULT_RETENTION: Readonly<JournalRetention> = Object.freeze({ rawDays: 30, rowDays: 365 });
 
 export interface PruneOptions extends Partial<JournalRetention> {
@@ -229,6 +231,17 @@ export interface PruneOptions extends Partial<JournalRetention> {
   vacuumPages?: number;
   /** Called between steps: a pruning stopped (the store closing) ends after the step under way. */
   stopped?: () => boolean;
+}
+
+/** What a pruning deletes: the bytes older than rawBefore, the rows older than rowBefore (ms), `batch` rows per write; a retention that is not a number of days above 0 throws. */
+export function pruneSettings(opts: PruneOptions): { rawBefore: number; rowBefore: number; batch: number } {
+  const now = opts.now ?? Date.now();
+  const rawDays = opts.rawDays ?? DEFAULT_RETENTION.rawDays;
+  const rowDays = opts.rowDays ?? DEFAULT_RETENTION.rowDays;
+  for (const [name, days] of [['rawDays', rawDays], ['rowDays', rowDays]] as const) {
+    if (!(typeof days === 'number' && days > 0)) throw new RangeError(`prune: ${name} must be a number of days above 0`);
+  }
+  return { rawBefore: now - rawDays * DAY_MS, rowBefore: now - rowDays * DAY_MS, batch: opts.batch ?? 500 };
 }
 
 export interface PruneResult {

@@ -13,11 +13,11 @@ import pg from 'pg';
 import type { ConnectionOptions } from 'node:tls';
 import type { AdtReading, PatientIdentity } from '../ins';
 import { applyAdtRules, follow, runAsync, toStored, type IdentityRow, type ProcessedRow, type RegistryTx } from './adt-rules';
-import { DEFAULT_RETENTION, queryLimit, queryTime, JournalQueryError, type HourFigures, type JournalContent, type JournalEntry, type JournalPage, type JournalQuery, type JournalRecord, type JournalSize, type PruneOptions, type PruneResult } from './journal';
+import { pruneSettings, queryLimit, queryTime, type HourFigures, type JournalContent, type JournalEntry, type JournalPage, type JournalQuery, type JournalRecord, type JournalSize, type PruneOptions, type PruneResult } from './journal';
 import { attachedPatient, TaskAlreadyDecided, TaskDecisionError, type ReconciliationTask, type TaskDecision, type TaskInput, type TaskPage, type TaskQuery, type TaskStatus } from './reconciliation';
 import { MIGRATIONS, PG_SCHEMA_VERSION } from './postgres-schema';
 import { DOCUMENT_COLUMNS, entryOf, sha256, toDocument, type DocumentRow } from './sqlite';
-import { FIGURES_OF_NODE_SQL, FIGURES_SQL, HOUR_MS, JOURNAL_COLUMNS, JOURNAL_INSERT_SQL, journalRow, journalSearchSql, toRecord, toTask, type JournalRow, type TaskRow } from './sqlite-journal';
+import { FIGURES_OF_NODE_SQL, FIGURES_SQL, HOUR_MS, JOURNAL_COLUMNS, JOURNAL_INSERT_SQL, journalRow, journalSearchSql, taskListSql, taskPage, toFigures, toRecord, toTask, type JournalRow, type TaskRow } from './sqlite-journal';
 import {
   ippKey,
   type ApplyResult,
@@ -38,8 +38,6 @@ import {
   type StoredIdentity,
   type WriteOptions,
 } from './types';
-
-const DAY_MS = 86_400_000;
 
 /** The advisory lock under which migrations are applied (any constant the application owns: "segurdpi" in ASCII). */
 const MIGRATION_LOCK = 0x7365677572647069n;
@@ -583,20 +581,7 @@ export class PostgresIdentityStore implements IdentityStore {
     const rows = range.node
       ? await this.query<Record<string, number | string>>(numbered(FIGURES_OF_NODE_SQL), [from, to, range.node])
       : await this.query<Record<string, number | string>>(numbered(FIGURES_SQL), [from, to]);
-    return rows.map((r) => ({
-      hour: new Date(Number(r.hour) * HOUR_MS).toISOString(),
-      node: r.node_id as string,
-      nodeType: r.node_type as string,
-      messagesIn: Number(r.messages_in),
-      messagesOut: Number(r.messages_out),
-      AA: Number(r.aa),
-      AE: Number(r.ae),
-      AR: Number(r.ar),
-      produced: Number(r.produced),
-      received: Number(r.preselected) + Number(r.to_reconcile),
-      preselected: Number(r.preselected),
-      toReconcile: Number(r.to_reconcile),
-    }));
+    return rows.map(toFigures);
   }
 
   /** PostgreSQL manages its own space (autovacuum): pages and page size are not given. */
@@ -624,13 +609,7 @@ export class PostgresIdentityStore implements IdentityStore {
   }
 
   private async pruneSteps(opts: PruneOptions): Promise<PruneResult> {
-    const now = opts.now ?? Date.now();
-    const rawDays = opts.rawDays ?? DEFAULT_RETENTION.rawDays;
-    const rowDays = opts.rowDays ?? DEFAULT_RETENTION.rowDays;
-    for (const [name, days] of [['rawDays', rawDays], ['rowDays', rowDays]] as const) {
-      if (!(typeof days === 'number' && days > 0)) throw new RangeError(`prune: ${name} must be a number of days above 0`);
-    }
-    const batch = opts.batch ?? 500;
+    const { rawBefore, rowBefore, batch } = pruneSettings(opts);
     const stop = () => this.closing || (opts.stopped?.() ?? false);
     const result: PruneResult = { raw: 0, rows: 0, pagesFreed: 0, steps: 0 };
     const cutoff = async (ms: number) => (await this.query<{ id: number }>('SELECT id FROM journal WHERE at_ms < $1 ORDER BY at_ms DESC, id DESC LIMIT 1', [ms]))[0]?.id ?? null;
@@ -644,9 +623,9 @@ export class PostgresIdentityStore implements IdentityStore {
         if (n < batch) return;
       }
     };
-    const rawCut = await cutoff(now - rawDays * DAY_MS);
+    const rawCut = await cutoff(rawBefore);
     if (rawCut !== null) await steps(async (c) => (await deleteRaw(c, rawCut)).rowCount ?? 0, (n) => (result.raw += n));
-    const rowCut = await cutoff(now - rowDays * DAY_MS);
+    const rowCut = await cutoff(rowBefore);
     if (rowCut !== null) {
       await steps(
         async (c) => {
@@ -663,23 +642,8 @@ export class PostgresIdentityStore implements IdentityStore {
 
   async tasks(q: TaskQuery = {}): Promise<TaskPage> {
     const limit = queryLimit(q.limit);
-    const where: string[] = [];
-    const params: unknown[] = [];
-    const status = q.status ?? 'open';
-    if (status !== 'all') {
-      if (!['open', 'attached', 'rejected'].includes(status)) throw new JournalQueryError('status', 'status: open, attached, rejected or all');
-      params.push(status);
-      where.push(`status = $${params.length}`);
-    }
-    if (q.before !== undefined) {
-      if (!Number.isInteger(q.before) || q.before < 1) throw new JournalQueryError('before', 'before: the cursor of the page before (a task id)');
-      params.push(q.before);
-      where.push(`id < $${params.length}`);
-    }
-    params.push(limit + 1);
-    const rows = await this.query<TaskRow>(`SELECT * FROM reconciliation_task ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT $${params.length}`, params);
-    const tasks = rows.slice(0, limit).map(toTask);
-    return { tasks, next: rows.length > limit ? tasks[tasks.length - 1].id : null };
+    const { sql, params } = taskListSql(q, limit);
+    return taskPage(await this.query<TaskRow>(numbered(sql), params), limit);
   }
 
   async task(id: number): Promise<ReconciliationTask | null> {

@@ -160,6 +160,24 @@ const FIGURES_SELECT = `SELECT hour, node_id, node_type,
 export const FIGURES_SQL = `${FIGURES_SELECT} GROUP BY hour, node_id, node_type ORDER BY hour, node_id`;
 export const FIGURES_OF_NODE_SQL = `${FIGURES_SELECT} AND node_id = ? GROUP BY hour, node_id, node_type ORDER BY hour, node_id`;
 
+/** A row of FIGURES_SQL as the dashboard reads it (counts as numbers whatever the engine returns). */
+export function toFigures(r: Record<string, number | string>): HourFigures {
+  return {
+    hour: new Date(Number(r.hour) * HOUR_MS).toISOString(),
+    node: r.node_id as string,
+    nodeType: r.node_type as string,
+    messagesIn: Number(r.messages_in),
+    messagesOut: Number(r.messages_out),
+    AA: Number(r.aa),
+    AE: Number(r.ae),
+    AR: Number(r.ar),
+    produced: Number(r.produced),
+    received: Number(r.preselected) + Number(r.to_reconcile),
+    preselected: Number(r.preselected),
+    toReconcile: Number(r.to_reconcile),
+  };
+}
+
 export const JOURNAL_COLUMNS = `id, at, node_id, node_type, node_name, direction, kind, type, event, control_id, sender, receiver, ack_code, ack_text,
   errors, outcome, ipp, ipp_key, ins, document_id, set_id, version, encounter, replay_of, parent_id, actor, detail,
   CASE WHEN EXISTS (SELECT 1 FROM journal_raw r WHERE r.journal_id = journal.id AND r.message IS NOT NULL) THEN 1 ELSE 0 END AS has_message,
@@ -368,6 +386,34 @@ export function journalSearchSql(q: JournalQuery, range: { from?: number | null;
   return { sql: `SELECT ${JOURNAL_COLUMNS} FROM journal ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`, params };
 }
 
+/**
+ * The SELECT of a page of reconciliation tasks, `?` placeholders (PostgreSQL numbers them): a status (open by
+ * default, or all), newest first, before a cursor; `limit` + 1 rows to tell whether more follow (taskPage).
+ */
+export function taskListSql(q: TaskQuery, limit: number): { sql: string; params: unknown[] } {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  const status = q.status ?? 'open';
+  if (status !== 'all') {
+    if (!['open', 'attached', 'rejected'].includes(status)) throw new JournalQueryError('status', 'status: open, attached, rejected or all');
+    where.push('status = ?');
+    params.push(status);
+  }
+  if (q.before !== undefined) {
+    if (!Number.isInteger(q.before) || q.before < 1) throw new JournalQueryError('before', 'before: the cursor of the page before (a task id)');
+    where.push('id < ?');
+    params.push(q.before);
+  }
+  params.push(limit + 1);
+  return { sql: `SELECT * FROM reconciliation_task ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`, params };
+}
+
+/** The page of taskListSql's rows: `limit` tasks, and the cursor of the next page when there is more. */
+export function taskPage(rows: TaskRow[], limit: number): TaskPage {
+  const tasks = rows.slice(0, limit).map(toTask);
+  return { tasks, next: rows.length > limit ? tasks[tasks.length - 1].id : null };
+}
+
 /** Rows written alone before a write also moves them into `journal` (SqliteJournal.flush). */
 export const FLUSH_ROWS = 200;
 
@@ -506,20 +552,7 @@ export class SqliteJournal {
     const from = Math.floor(fromMs / HOUR_MS);
     const to = Math.ceil(toMs / HOUR_MS);
     const rows = (node ? this.st.figuresOfNode.all(from, to, node) : this.st.figures.all(from, to)) as Record<string, number | string>[];
-    return rows.map((r) => ({
-      hour: new Date(Number(r.hour) * HOUR_MS).toISOString(),
-      node: r.node_id as string,
-      nodeType: r.node_type as string,
-      messagesIn: Number(r.messages_in),
-      messagesOut: Number(r.messages_out),
-      AA: Number(r.aa),
-      AE: Number(r.ae),
-      AR: Number(r.ar),
-      produced: Number(r.produced),
-      received: Number(r.preselected) + Number(r.to_reconcile),
-      preselected: Number(r.preselected),
-      toReconcile: Number(r.to_reconcile),
-    }));
+    return rows.map(toFigures);
   }
 
   // ---- retention: each step a short write of its own
@@ -587,24 +620,8 @@ export class SqliteJournal {
 
   tasks(q: TaskQuery): TaskPage {
     const limit = queryLimit(q.limit);
-    const where: string[] = [];
-    const params: unknown[] = [];
-    const status = q.status ?? 'open';
-    if (status !== 'all') {
-      if (!['open', 'attached', 'rejected'].includes(status)) throw new JournalQueryError('status', 'status: open, attached, rejected or all');
-      where.push('status = ?');
-      params.push(status);
-    }
-    if (q.before !== undefined) {
-      if (!Number.isInteger(q.before) || q.before < 1) throw new JournalQueryError('before', 'before: the cursor of the page before (a task id)');
-      where.push('id < ?');
-      params.push(q.before);
-    }
-    const rows = this.db
-      .prepare(`SELECT * FROM reconciliation_task ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`)
-      .all(...params, limit + 1) as TaskRow[];
-    const tasks = rows.slice(0, limit).map(toTask);
-    return { tasks, next: rows.length > limit ? tasks[tasks.length - 1].id : null };
+    const { sql, params } = taskListSql(q, limit);
+    return taskPage(this.db.prepare(sql).all(...params) as TaskRow[], limit);
   }
 
   /** Records a decision on an open task; false when it is not open (decided before). */

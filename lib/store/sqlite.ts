@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { GroupCommit, type WalSync } from './group-commit';
-import { DEFAULT_RETENTION, queryTime, type HourFigures, type JournalContent, type JournalEntry, type JournalPage, type JournalQuery, type JournalRecord, type JournalSize, type PruneOptions, type PruneResult } from './journal';
+import { pruneSettings, queryTime, type HourFigures, type JournalContent, type JournalEntry, type JournalPage, type JournalQuery, type JournalRecord, type JournalSize, type PruneOptions, type PruneResult } from './journal';
 import { attachedPatient, TaskAlreadyDecided, TaskDecisionError, type ReconciliationTask, type TaskDecision, type TaskPage, type TaskQuery, type TaskStatus } from './reconciliation';
 import { JOURNAL_ALL_VIEW, JOURNAL_SCHEMA, SqliteJournal } from './sqlite-journal';
 import type { AdtReading, PatientIdentity } from '../ins';
@@ -47,8 +47,6 @@ const AUTO_VACUUM_INCREMENTAL = 2;
 
 /** The WAL is truncated to this size after a checkpoint (a pruning writes many pages; the file does not keep them). */
 const WAL_SIZE_LIMIT = 64 * 1024 * 1024;
-
-const DAY_MS = 86_400_000;
 
 /** The row of a write: given, or built from its result (inside the savepoint). */
 export function entryOf<R>(journal: JournalOf<R> | undefined, result: R): JournalEntry | null {
@@ -602,13 +600,7 @@ export class SqliteIdentityStore implements IdentityStore {
   }
 
   private async pruneSteps(opts: PruneOptions): Promise<PruneResult> {
-    const now = opts.now ?? Date.now();
-    const rawDays = opts.rawDays ?? DEFAULT_RETENTION.rawDays;
-    const rowDays = opts.rowDays ?? DEFAULT_RETENTION.rowDays;
-    for (const [name, days] of [['rawDays', rawDays], ['rowDays', rowDays]] as const) {
-      if (!(typeof days === 'number' && days > 0)) throw new RangeError(`prune: ${name} must be a number of days above 0`);
-    }
-    const batch = opts.batch ?? 500;
+    const { rawBefore, rowBefore, batch } = pruneSettings(opts);
     const pages = opts.vacuumPages ?? 256;
     const stop = () => this.closing || !this.db.open || (opts.stopped?.() ?? false);
     const result: PruneResult = { raw: 0, rows: 0, pagesFreed: 0, steps: 0 };
@@ -621,9 +613,9 @@ export class SqliteIdentityStore implements IdentityStore {
       }
     };
     await this.flushJournal();
-    const rawCut = this.jr.cutoff(now - rawDays * DAY_MS);
+    const rawCut = this.jr.cutoff(rawBefore);
     if (rawCut !== null) await steps(() => this.jr.deleteRaw(rawCut, batch), (n) => (result.raw += n), batch);
-    const rowCut = this.jr.cutoff(now - rowDays * DAY_MS);
+    const rowCut = this.jr.cutoff(rowBefore);
     if (rowCut !== null) await steps(() => this.jr.deleteRows(rowCut, batch), (n) => (result.rows += n), batch);
     if (this.db.open && this.db.pragma('auto_vacuum', { simple: true }) === AUTO_VACUUM_INCREMENTAL) {
       const freelist = () => this.db.pragma('freelist_count', { simple: true }) as number;
