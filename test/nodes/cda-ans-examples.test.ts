@@ -246,4 +246,45 @@ describe('the ANS example messages of the transport volets through cda-ingest (h
     assert.equal(del.port, 'rec', 'still an unknown patient: acknowledged AE 902, kept for identity vigilance');
     assert.equal(del.ack.errors[0].application?.code, '902');
   });
+
+  /**
+   * The CDA documents the examples give as files beside their messages (and the RIS folder's), sent bare — cda-ingest
+   * takes a CDA R2 document as well as the HL7 v2 message carrying it. In each folder's order: the initial document is
+   * preselected on PAT-TROIS's qualified identity (the INS of the admission) and archived; the replacement (its
+   * relatedDocument) replaces it; the Suppression folder's document is the version to delete — sent bare it says no
+   * deletion (only MDM^T04 / OBX-11 D do), so it is the same document again: nothing archived twice.
+   */
+  const BARE_SETS: [string, string][] = [
+    ['Vague 2/RIS (CR imagerie)', path.join(EXAMPLES, 'Vague 2', 'RIS')],
+    ['volet 2.1, MDM (CR imagerie)', path.join(V21, 'MDM')],
+    ['LPS volet 1.1, MDM (CR imagerie)', LPS],
+    ['volet 2.1, ORU (CR biologie, level 3)', path.join(V21, 'ORU')],
+  ];
+  for (const [name, dir] of BARE_SETS) {
+    it(`the bare CDA documents of ${name}: initial preselected and archived, replacement replaces it, the deletion's document a duplicate`, async () => {
+      const xml = (fs.readdirSync(dir, { recursive: true, encoding: 'utf8' }) as string[]).filter((f) => /\.xml$/i.test(f));
+      const find = (words: RegExp) => path.join(dir, xml.find((f) => words.test(f)) as string);
+      const files = [find(/^transmission[ _]initiale/i), find(/^remplacement/i), find(/^suppression/i)];
+      const sent: Msg[] = [];
+      for (const file of files) {
+        const before = { pre: layer.got.pre.length, rec: layer.got.rec.length, rej: layer.got.rej.length };
+        helper.getNode('ing').receive({ payload: fs.readFileSync(file) });
+        await until(() => (['pre', 'rec', 'rej'] as const).some((p) => layer.got[p].length > before[p]), path.basename(file));
+        assert.equal(layer.got.pre.length, before.pre + 1, `${path.basename(file)} preselected: ${JSON.stringify(layer.got.rej[before.rej]?.error ?? layer.got.rec[before.rec]?.match)}`);
+        sent.push(layer.got.pre[before.pre]);
+      }
+      const [init, replace, again] = sent;
+      for (const m of sent) {
+        assert.equal(m.match.method, 'INS');
+        assert.equal(m.match.ipp.id, '000003');
+      }
+      assert.equal(init.cda.action, 'new');
+      assert.equal(replace.cda.action, 'replace');
+      assert.deepEqual([init.cda.version, replace.cda.version], [1, 2]);
+      assert.equal(again.cda.id, replace.cda.id, 'the Suppression folder holds the version to delete');
+      assert.equal((await layer.store.getDocument(init.cda.id))?.status, 'replaced');
+      assert.equal((await layer.store.getDocument(replace.cda.id))?.status, 'current');
+      assert.equal(await layer.store.countDocuments({ ipps: ['000003'], allVersions: true }), 2, 'two versions archived, the third sending none');
+    });
+  }
 });
