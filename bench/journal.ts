@@ -148,7 +148,7 @@ const JOURNAL_SETTING = 'journal';
 function journalRows(file: string): number {
   const db = new Database(file, { readonly: true, fileMustExist: true });
   try {
-    return (db.prepare('SELECT COUNT(*) AS n FROM journal_all').get() as { n: number }).n; // written alone or not (schema 6)
+    return (db.prepare('SELECT COUNT(*) AS n FROM journal_all').get() as { n: number }).n; // pending or not (schema 7)
   } finally {
     db.close();
   }
@@ -342,13 +342,13 @@ class SyntheticJournal {
   }
 }
 
-const CACHE_VERSION = 2; // 2: the journal's indexes of schema 5 as issue 14's cost cut left them
+const CACHE_VERSION = 3; // 2: the journal's indexes of schema 5 as issue 14's cost cut left them; 3: schema 7 (journal_pending)
 
 /**
  * The journal file of `rows` messages, built once and kept in os.tmpdir() (segur-bench-journal-…): the
- * schema of a new store (incremental auto-vacuum; a file of schema 5 is migrated when a store opens it), then SqliteJournal.insert — the store's own
- * row writer — in transactions of 20,000 rows, without a rollback journal or syncs (a file built for
- * reading: a crash while building leaves only the .building file). Delete it to build it again.
+ * schema of a new store (incremental auto-vacuum), then SqliteJournal.insert — the store's own row writer —
+ * in transactions of 20,000 rows, without a rollback journal or syncs (a file built for reading: a crash
+ * while building leaves only the .building file). Delete it to build it again.
  */
 async function journalFile(rows: number): Promise<{ file: string; journal: SyntheticJournal; built: number | null }> {
   const file = path.join(os.tmpdir(), `segur-bench-journal-v${CACHE_VERSION}-${rows}.db`);
@@ -370,7 +370,7 @@ async function journalFile(rows: number): Promise<{ file: string; journal: Synth
     const jr = new SqliteJournal(db);
     const insert = db.transaction((from: number, to: number) => {
       for (let i = from; i < to; i++) jr.insert(journal.entry(i));
-      jr.flush(); // the rows written alone enter `journal` (schema 6): the file is built for reading
+      jr.flush(); // the pending rows enter `journal` (schema 7): the file is built for reading
     });
     for (let i = 0; i < rows; i += 20_000) insert(i, Math.min(rows, i + 20_000));
     db.pragma('journal_mode = WAL');

@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import type pg from 'pg';
 import { PostgresIdentityStore, type PostgresStoreOptions } from './postgres';
 import { STORE_TABLES } from './postgres-schema';
-import { SqliteIdentityStore } from './sqlite';
+import { SQLITE_SCHEMA_VERSION, SqliteIdentityStore } from './sqlite';
 
 /** The columns ordering the rows that are integers (the others are text, compared byte by byte). */
 const INTEGER_KEYS = new Set(['seq', 'id', 'journal_id']);
@@ -105,18 +105,18 @@ export async function postgresSums(store: PostgresIdentityStore): Promise<TableS
 
 /**
  * Copies every table of the SQLite store `file` into the PostgreSQL store `target` (migrated first), in
- * one transaction: all or nothing. The target must be empty (a second run does not copy twice). A SQLite
- * file of an earlier schema is first migrated in place, as Node-RED would on opening it. The identity
+ * one transaction: all or nothing. The target must be empty (a second run does not copy twice). The SQLite
+ * file is first opened and closed as Node-RED would: an earlier schema migrated in place, the journal's
+ * pending rows moved. The identity
  * sequences are moved past the rows copied. Then both sides are counted and checksummed.
  */
 export async function copySqliteToPostgres(file: string, target: PostgresStoreOptions, log: (line: string) => void = () => undefined): Promise<CopyReport> {
   const found = readSchemaVersion(file);
-  let migrated = false;
-  if (found < 5) {
-    log(`${file}: schema ${found}, migrated to 5 first (as Node-RED does when it opens it)`);
-    await new SqliteIdentityStore({ file, durability: 'normal' }).close();
-    migrated = true;
-  }
+  // opened and closed first, as Node-RED would: an earlier schema migrated in place, the journal's pending rows
+  // (journal_pending, not copied) moved into `journal`
+  await new SqliteIdentityStore({ file, durability: 'normal' }).close();
+  const migrated = found < SQLITE_SCHEMA_VERSION;
+  if (migrated) log(`${file}: schema ${found}, migrated to ${SQLITE_SCHEMA_VERSION} first (as Node-RED does when it opens it)`);
   const store = await PostgresIdentityStore.open(target);
   try {
     const db = new Database(file, { readonly: true, fileMustExist: true });

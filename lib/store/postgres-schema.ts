@@ -2,9 +2,9 @@
 // transaction under an advisory lock (./postgres.ts migrate): two instances starting together apply it
 // once. A migration, once released, is never edited: a change is a new one.
 //
-// The tables are those of the SQLite store's schema 6 (./sqlite.ts, ./sqlite-journal.ts), column for
-// column, so that the same queries and row mappers serve both and `segur-dpi-store migrate` copies a
-// table as it is: flags stay INTEGER 0/1, JSON stays TEXT, times stay ISO 8601 TEXT beside their ms
+// The tables are those of the SQLite store's schema 7 (./sqlite.ts, ./sqlite-journal.ts; journal_pending
+// apart), column for column, so that the same queries and row mappers serve both and `segur-dpi-store
+// migrate` copies a table as it is: flags stay INTEGER 0/1, JSON stays TEXT, times stay ISO 8601 TEXT beside their ms
 // (BIGINT), bytes are BYTEA, the sequences are identities a copy may set.
 
 export interface Migration {
@@ -185,6 +185,13 @@ CREATE INDEX reconciliation_task_status ON reconciliation_task (status, id);
     // PostgreSQL writes it into journal at once, so the column stays NULL here — kept for column-for-column copies
     name: 'journal_raw.entry (SQLite schema 6)',
     sql: `ALTER TABLE journal_raw ADD COLUMN entry TEXT;`,
+  },
+  {
+    version: 3,
+    // SQLite's schema 7 writes a pending row into a table of its own (journal_pending, never copied: emptied
+    // whenever the store opens or closes), and journal_raw has no `entry` any more
+    name: 'journal_raw without entry (SQLite schema 7)',
+    sql: `ALTER TABLE journal_raw DROP COLUMN entry;`,
   },
 ]);
 

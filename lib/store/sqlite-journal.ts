@@ -1,4 +1,4 @@
-// The journal, its retention and the reconciliation tasks in the SQLite store (schema 5). Every method
+// The journal, its retention and the reconciliation tasks in the SQLite store (schemas 5 to 7). Every method
 // that writes runs inside the caller's transaction (a savepoint of a group commit): SqliteIdentityStore
 // decides when. The SQL is kept to what PostgreSQL also runs (positional parameters aside: `?` → `$n`),
 // except the PRAGMAs of pruning.
@@ -52,13 +52,17 @@ export function alertFilter(column: 'ack_code' | 'outcome', value: string): stri
  * applied…) are found by reading the newest rows. The last index covers the dashboard's counts per hour
  * and node.
  *
- * Schema 6: a row is first written into `journal_raw` alone — its bytes and, in `entry`, the columns of its
- * `journal` row (JSON) —, in the transaction of what it records; it enters `journal` and its indexes later,
- * many rows at a time (SqliteJournal.flush). Each index a row enters costs the commit it is written in a
- * page (4 KiB of WAL) and each commit of a durable store waits for its WAL sync: written alone, a row costs
- * one page (the newest page of journal_raw) where it cost eight (issue 14: the journal may cost at most
- * 15 % of the throughput). The row is durable and atomic with its change from the first commit; every
- * read of the journal flushes first, and opening the store flushes what a crash left.
+ * Schema 7: a row is first written into `journal_pending` — the same columns, no index —, and its bytes into
+ * journal_raw, in the transaction of what it records; it enters `journal` and its indexes later, many rows at
+ * a time, by one INSERT … SELECT and one DELETE that SQLite runs alone (SqliteJournal.flush). Each index a row
+ * enters costs the commit it is written in a page (4 KiB of WAL) and each commit of a durable store waits for
+ * its WAL sync: written alone, a row costs the newest page of two tables where it cost nine (issue 14: the
+ * journal may cost at most 15 % of the throughput). The row is durable and atomic with its change from the
+ * first commit; every read of the journal flushes first, and opening the store flushes what a crash left.
+ * Ids come from journal_pending's AUTOINCREMENT sequence, set above every id `journal` ever gave when the store
+ * opens (SqliteJournal.startSequence): one sequence for every connection to the file, no id given twice, also
+ * after a pruning took every row. (Schema 6 kept the pending row as JSON in journal_raw.entry and read it back
+ * in JavaScript to move it: the move cost twice the row's own write.)
  */
 /** The columns a row is written with, in the order of journalRow's parameters (the id apart). */
 const WRITTEN_COLUMNS = ['at', 'at_ms', 'hour', 'node_id', 'node_type', 'node_name', 'direction', 'kind', 'type', 'event', 'control_id', 'sender', 'receiver',
@@ -108,9 +112,12 @@ CREATE INDEX IF NOT EXISTS journal_figures ON journal (hour, node_id, node_type,
 CREATE TABLE IF NOT EXISTS journal_raw (
   journal_id INTEGER PRIMARY KEY,
   message BLOB,
-  answer BLOB,
-  entry TEXT
+  answer BLOB
 );
+CREATE TABLE IF NOT EXISTS journal_pending (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  ${WRITTEN_COLUMNS.join(',\n  ')}
+); -- untyped: the values as bound, typed by journal's columns when they enter it
 CREATE TABLE IF NOT EXISTS reconciliation_task (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   document_id TEXT NOT NULL UNIQUE,
@@ -130,17 +137,29 @@ CREATE INDEX IF NOT EXISTS reconciliation_task_status ON reconciliation_task (st
 `;
 
 /**
- * SQLite, schema 6: every row of the journal, in `journal` or still written alone in journal_raw (what
- * another process reading the file — a support engineer's sqlite3, a test after a crash — counts).
- * Made again at each opening, after the migrations.
+ * SQLite, schema 7: every row of the journal, in `journal` or still pending (what another process reading the
+ * file — a support engineer's sqlite3, a test after a crash — counts). Made again at each opening, after the
+ * migrations.
  */
 export const JOURNAL_ALL_VIEW = `
 DROP VIEW IF EXISTS journal_all;
 CREATE VIEW journal_all AS
   SELECT id, ${WRITTEN_COLUMNS.join(', ')} FROM journal
   UNION ALL
-  SELECT journal_id, ${WRITTEN_COLUMNS.map((c, i) => `json_extract(entry, '$[${i}]') AS ${c}`).join(', ')}
-    FROM journal_raw WHERE journal_id > (SELECT COALESCE(MAX(id), 0) FROM journal) AND entry IS NOT NULL;
+  SELECT id, ${WRITTEN_COLUMNS.join(', ')} FROM journal_pending;
+`;
+
+/**
+ * Schema 6 → 7: the rows schema 6 left written alone (their columns as a JSON array in journal_raw.entry,
+ * in WRITTEN_COLUMNS' order) enter `journal`; journal_raw loses the column, and the rows it kept only for it.
+ */
+export const JOURNAL_FROM_SCHEMA_6 = `
+DROP VIEW IF EXISTS journal_all;
+INSERT INTO journal (id, ${WRITTEN_COLUMNS.join(', ')})
+  SELECT journal_id, ${WRITTEN_COLUMNS.map((_, i) => `json_extract(entry, '$[${i}]')`).join(', ')}
+    FROM journal_raw WHERE entry IS NOT NULL AND journal_id > (SELECT COALESCE(MAX(id), 0) FROM journal) ORDER BY journal_id;
+DELETE FROM journal_raw WHERE message IS NULL AND answer IS NULL;
+ALTER TABLE journal_raw DROP COLUMN entry;
 `;
 
 export const HOUR_MS = 3_600_000;
@@ -281,14 +300,33 @@ export const ippIdOf = (key: string) => key.slice(key.indexOf('|') + 1);
 
 export const JOURNAL_INSERT_SQL = `INSERT INTO journal (${WRITTEN_COLUMNS.join(', ')}) VALUES (${WRITTEN_COLUMNS.map(() => '?').join(', ')})`;
 
-/** SQLite: the row with the id numbered by SqliteJournal (schema 6). */
-const JOURNAL_INSERT_WITH_ID_SQL = `INSERT INTO journal (id, ${WRITTEN_COLUMNS.join(', ')}) VALUES (?, ${WRITTEN_COLUMNS.map(() => '?').join(', ')})`;
+
+/** The second last formatted by isoTime, and its text up to the milliseconds ("2026-11-30T12:00:00."). */
+let isoSecond = Number.NaN;
+let isoPrefix = '';
+
+/**
+ * `new Date(ms).toISOString()`, its date and time formatted once per second: a journal row is written for
+ * every message, and V8 formats a date through printf (a tenth of the row's own write, measured).
+ */
+export function isoTime(ms: number): string {
+  // ms: an integer (Date.now())
+  const second = Math.floor(ms / 1000);
+  if (second !== isoSecond) {
+    const text = new Date(second * 1000).toISOString();
+    if (text.length !== 24) return new Date(ms).toISOString(); // a year outside 0000–9999
+    isoSecond = second;
+    isoPrefix = text.slice(0, 20);
+  }
+  const milli = ms - second * 1000;
+  return `${isoPrefix}${milli < 10 ? '00' : milli < 100 ? '0' : ''}${milli}Z`;
+}
 
 /** The parameters of JOURNAL_INSERT_SQL for an entry (a time and a node checked), its time and IPP key. */
 export function journalRow(entry: JournalEntry): { params: unknown[]; at: string; ippKey: string | null } {
-  const at = entry.at ?? new Date().toISOString();
-  const atMs = Date.parse(at);
-  if (!Number.isFinite(atMs)) throw new Error(`journal: at "${at}" is not a time`);
+  const atMs = entry.at == null ? Date.now() : Date.parse(entry.at);
+  if (!Number.isFinite(atMs)) throw new Error(`journal: at "${entry.at}" is not a time`);
+  const at = entry.at ?? isoTime(atMs);
   if (!entry.node?.id || !entry.node.type) throw new Error('journal: the entry names no node');
   const k = entry.keys ?? {};
   const ippKey = v(k.ippKey);
@@ -414,30 +452,28 @@ export function taskPage(rows: TaskRow[], limit: number): TaskPage {
   return { tasks, next: rows.length > limit ? tasks[tasks.length - 1].id : null };
 }
 
-/** Rows written alone before a write also moves them into `journal` (SqliteJournal.flush). */
+/** Rows pending before a write also moves them into `journal` (SqliteJournal.flush). */
 export const FLUSH_ROWS = 200;
 
 export class SqliteJournal {
   private readonly st: Record<string, Database.Statement>;
-  /** The next row's id (rows are numbered here: a row is written alone, before it is in `journal`). */
-  private nextId: number;
   /**
-   * Rows written alone since the last flush, counted to flush every FLUSH_ROWS: a hint only (a write rolled
-   * back leaves it off by a few) — what is flushed is read from the database.
+   * Rows written since the last flush, counted to flush every FLUSH_ROWS: a hint only (a write rolled back
+   * leaves it off by a few) — what is flushed is what journal_pending holds.
    */
   private written = 0;
 
   constructor(private readonly db: Database.Database) {
     const p = (sql: string) => db.prepare(sql);
+    const columns = WRITTEN_COLUMNS.join(', ');
     this.st = {
-      // the row with the id numbered here (the table's AUTOINCREMENT keeps its sequence at the highest id)
-      insert: p(JOURNAL_INSERT_WITH_ID_SQL),
-      insertAlone: p(`INSERT INTO journal_raw (journal_id, message, answer, entry) VALUES (?, ?, ?, ?)`),
-      // rows enter `journal` in id order: every row written alone has an id above the rows of `journal`
-      flushedUpTo: p(`SELECT COALESCE(MAX(id), 0) AS n FROM journal`),
-      pendingRows: p(`SELECT journal_id, entry FROM journal_raw WHERE journal_id > ? AND entry IS NOT NULL ORDER BY journal_id LIMIT ?`),
-      flushed: p(`UPDATE journal_raw SET entry = NULL WHERE journal_id > ? AND journal_id <= ? AND entry IS NOT NULL`),
-      dropEmpty: p(`DELETE FROM journal_raw WHERE journal_id > ? AND journal_id <= ? AND message IS NULL AND answer IS NULL`),
+      // the id from journal_pending's AUTOINCREMENT sequence (lastInsertRowid)
+      insertPending: p(`INSERT INTO journal_pending (${columns}) VALUES (${WRITTEN_COLUMNS.map(() => '?').join(', ')})`),
+      insertRaw: p(`INSERT INTO journal_raw (journal_id, message, answer) VALUES (?, ?, ?)`),
+      anyPending: p(`SELECT EXISTS (SELECT 1 FROM journal_pending) AS n`),
+      // ids are given in write order: journal stays in id order, and its AUTOINCREMENT sequence follows
+      move: p(`INSERT INTO journal (id, ${columns}) SELECT id, ${columns} FROM journal_pending ORDER BY id`),
+      clearPending: p(`DELETE FROM journal_pending`),
       audit: p(`INSERT INTO audit (at, actor, action, ipp_key, detail) VALUES (?, ?, ?, ?, ?)`),
       get: p(`SELECT ${JOURNAL_COLUMNS} FROM journal WHERE id = ?`),
       content: p(`SELECT message, answer FROM journal_raw WHERE journal_id = ?`),
@@ -459,41 +495,40 @@ export class SqliteJournal {
       countAllTasks: p(`SELECT COUNT(*) AS n FROM reconciliation_task`),
       decide: p(`UPDATE reconciliation_task SET status = ?, decided_at = ?, decided_by = ?, decision = ?, seen = ? WHERE id = ? AND status = 'open'`),
     };
-    this.nextId = this.firstFreeId();
-  }
-
-  /** Above every id ever given: in journal, written alone, or pruned (the AUTOINCREMENT sequence). */
-  private firstFreeId(): number {
-    const max = (sql: string) => ((this.db.prepare(sql).get() as { n: number | null } | undefined)?.n ?? 0);
-    return Math.max(max(`SELECT MAX(id) AS n FROM journal`), max(`SELECT MAX(journal_id) AS n FROM journal_raw`), max(`SELECT seq AS n FROM sqlite_sequence WHERE name = 'journal'`)) + 1;
-  }
-
-  /** Whether rows written alone wait to enter `journal` (a read of the journal flushes them first). */
-  unflushed(): boolean {
-    return this.st.pendingRows.all(this.flushedUpTo(), 1).length > 0;
-  }
-
-  private flushedUpTo(): number {
-    return (this.st.flushedUpTo.get() as { n: number }).n;
   }
 
   /**
-   * Writes a row (and its bytes) alone, inside the caller's transaction; sets entry.id. Every FLUSH_ROWS
-   * rows, the write also moves the rows written alone into `journal`. A replay is audited with who asked.
+   * Sets journal_pending's sequence above every id given before — by `journal` (its own AUTOINCREMENT
+   * sequence: rows pruned since included) or in journal_raw —, inside the caller's transaction. At each
+   * opening: a new table (a store of schema 5 or 6) has no sequence yet, and would give ids from 1.
+   */
+  startSequence(): void {
+    const n = (sql: string) => (this.db.prepare(sql).get() as { n: number | null } | undefined)?.n ?? 0;
+    const top = Math.max(
+      n(`SELECT seq AS n FROM sqlite_sequence WHERE name = 'journal'`),
+      n(`SELECT MAX(id) AS n FROM journal`),
+      n(`SELECT MAX(journal_id) AS n FROM journal_raw`),
+    );
+    if (top <= n(`SELECT seq AS n FROM sqlite_sequence WHERE name = 'journal_pending'`)) return;
+    if (this.db.prepare(`UPDATE sqlite_sequence SET seq = ? WHERE name = 'journal_pending'`).run(top).changes === 0) {
+      this.db.prepare(`INSERT INTO sqlite_sequence (name, seq) VALUES ('journal_pending', ?)`).run(top);
+    }
+  }
+
+  /** Whether rows wait in journal_pending to enter `journal` (a read of the journal flushes them first). */
+  unflushed(): boolean {
+    return (this.st.anyPending.get() as { n: number }).n === 1;
+  }
+
+  /**
+   * Writes a row into journal_pending and its bytes into journal_raw, inside the caller's transaction; sets
+   * entry.id. Every FLUSH_ROWS rows, the write also moves the pending rows into `journal`. A replay is audited
+   * with who asked.
    */
   insert(entry: JournalEntry): number {
     const row = journalRow(entry);
-    let id = this.nextId++;
-    const columns = JSON.stringify(row.params);
-    try {
-      this.st.insertAlone.run(id, entry.message ?? null, entry.answer ?? null, columns);
-    } catch (err) {
-      // another connection to the file (a second store opened on it) numbered rows meanwhile: number after them
-      if ((err as { code?: string }).code !== 'SQLITE_CONSTRAINT_PRIMARYKEY') throw err;
-      id = this.nextId = this.firstFreeId();
-      this.nextId++;
-      this.st.insertAlone.run(id, entry.message ?? null, entry.answer ?? null, columns);
-    }
+    const id = Number(this.st.insertPending.run(...row.params).lastInsertRowid);
+    if (entry.message || entry.answer) this.st.insertRaw.run(id, entry.message ?? null, entry.answer ?? null);
     if (++this.written >= FLUSH_ROWS) this.flush();
     if (entry.replayOf) {
       this.st.audit.run(row.at, entry.actor ?? 'unknown', 'replay', row.ippKey, JSON.stringify({ journal: id, replayOf: entry.replayOf, node: entry.node.id, outcome: entry.outcome }));
@@ -502,21 +537,12 @@ export class SqliteJournal {
     return id;
   }
 
-  /**
-   * Moves the rows written alone into `journal` (their indexes with them), inside the caller's transaction,
-   * `limit` at most (the oldest first); how many. Their bytes stay in journal_raw; a row without bytes
-   * leaves it.
-   */
-  flush(limit = Number.MAX_SAFE_INTEGER): number {
+  /** Moves the pending rows into `journal` (their indexes with them), inside the caller's transaction; how many. */
+  flush(): number {
     this.written = 0;
-    const from = this.flushedUpTo();
-    const rows = this.st.pendingRows.all(from, limit) as { journal_id: number; entry: string }[];
-    if (!rows.length) return 0;
-    for (const r of rows) this.st.insert.run(r.journal_id, ...(JSON.parse(r.entry) as unknown[]));
-    const last = rows[rows.length - 1].journal_id;
-    this.st.flushed.run(from, last);
-    this.st.dropEmpty.run(from, last);
-    return rows.length;
+    const moved = this.st.move.run().changes;
+    if (moved) this.st.clearPending.run();
+    return moved;
   }
 
   get(id: number): JournalRecord | null {

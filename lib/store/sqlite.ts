@@ -6,7 +6,7 @@ import Database from 'better-sqlite3';
 import { GroupCommit, type WalSync } from './group-commit';
 import { pruneSettings, queryTime, type HourFigures, type JournalContent, type JournalEntry, type JournalPage, type JournalQuery, type JournalRecord, type JournalSize, type PruneOptions, type PruneResult } from './journal';
 import { attachedPatient, TaskAlreadyDecided, TaskDecisionError, type ReconciliationTask, type TaskDecision, type TaskPage, type TaskQuery, type TaskStatus } from './reconciliation';
-import { JOURNAL_ALL_VIEW, JOURNAL_SCHEMA, SqliteJournal } from './sqlite-journal';
+import { JOURNAL_ALL_VIEW, JOURNAL_FROM_SCHEMA_6, JOURNAL_SCHEMA, SqliteJournal } from './sqlite-journal';
 import type { AdtReading, PatientIdentity } from '../ins';
 import { applyAdtRules, follow, runSync, toStored, type IdentityRow, type ProcessedRow, type RegistryTx } from './adt-rules';
 import { migrateIdentity } from './migrate';
@@ -38,9 +38,10 @@ import {
  * the documents sent (sent, ACK, ZAM business acknowledgements). 5: the message journal, its raw bytes
  * apart, the reconciliation tasks (./sqlite-journal.ts), and incremental auto-vacuum (pruning gives the
  * space back to the file system). 6: a journal row is written alone first, then enters `journal` and its
- * indexes with others (journal_raw.entry, ./sqlite-journal.ts).
+ * indexes with others (as JSON in journal_raw.entry). 7: written alone into journal_pending instead, moved by
+ * SQLite alone (./sqlite-journal.ts).
  */
-const SCHEMA_VERSION = 6;
+export const SQLITE_SCHEMA_VERSION = 7;
 
 /** SQLite's PRAGMA auto_vacuum value for INCREMENTAL. */
 const AUTO_VACUUM_INCREMENTAL = 2;
@@ -248,10 +249,10 @@ export class SqliteIdentityStore implements IdentityStore {
       this.db.exec(SCHEMA);
       this.db.exec(JOURNAL_SCHEMA);
       const version = this.db.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).get() as { value: string } | undefined;
-      if (!version) this.db.prepare(`INSERT INTO meta (key, value) VALUES ('schema_version', ?)`).run(String(SCHEMA_VERSION));
-      else if (Number(version.value) > SCHEMA_VERSION) {
-        throw new Error(`${opts.file}: schema version ${version.value} is newer than this software (${SCHEMA_VERSION})`);
-      } else if (Number(version.value) < SCHEMA_VERSION) {
+      if (!version) this.db.prepare(`INSERT INTO meta (key, value) VALUES ('schema_version', ?)`).run(String(SQLITE_SCHEMA_VERSION));
+      else if (Number(version.value) > SQLITE_SCHEMA_VERSION) {
+        throw new Error(`${opts.file}: schema version ${version.value} is newer than this software (${SQLITE_SCHEMA_VERSION})`);
+      } else if (Number(version.value) < SQLITE_SCHEMA_VERSION) {
         this.db.transaction(() => this.migrate(Number(version.value))).immediate();
       }
       this.db.exec(JOURNAL_ALL_VIEW);
@@ -314,8 +315,13 @@ export class SqliteIdentityStore implements IdentityStore {
     };
     this.registry = this.registryTx();
     this.jr = new SqliteJournal(this.db);
-    // the rows a crash left written alone enter `journal` now (the journal's reads expect them there)
-    if (this.jr.unflushed()) this.db.transaction(() => this.jr.flush()).immediate();
+    // the sequence of the journal's ids; the rows a crash left pending enter `journal` now (its reads expect them there)
+    this.db
+      .transaction(() => {
+        this.jr.startSequence();
+        if (this.jr.unflushed()) this.jr.flush();
+      })
+      .immediate();
     const direct = this.db.transaction((write: () => unknown) => write()).immediate;
     this.direct = direct as <T>(write: () => T) => T;
     const wal = opts.file === ':memory:' ? null : `${path.resolve(opts.file)}-wal`;
@@ -348,12 +354,12 @@ export class SqliteIdentityStore implements IdentityStore {
   }
 
   /**
-   * Brings a database of an earlier schema to SCHEMA_VERSION, in one transaction: the tables added since
+   * Brings a database of an earlier schema to SQLITE_SCHEMA_VERSION, in one transaction: the tables added since
    * were created by SCHEMA (CREATE … IF NOT EXISTS); 3 adds the content hash of processed messages and
    * rewrites each identity with migrateIdentity (QUAL → VALI, RECUP → PROV, the INS kept only where the
    * identity is qualified under PAM FR 2.11), each change with an audit entry; 5 adds the journal and
    * the tasks (created by JOURNAL_SCHEMA), then the constructor vacuums the file into incremental
-   * auto-vacuum. No row is deleted.
+   * auto-vacuum; 7 moves the journal rows schema 6 left pending (JOURNAL_FROM_SCHEMA_6). No row is deleted.
    */
   private migrate(from: number): void {
     const now = new Date().toISOString();
@@ -370,11 +376,9 @@ export class SqliteIdentityStore implements IdentityStore {
         audit.run(now, row.ipp_key, JSON.stringify({ schema: 3, statusBefore: row.status, statusAfter: p.status, qualifiedBefore: row.qualified === 1, qualifiedAfter: p.qualified, insRemoved: m.insRemoved, why: m.why }));
       }
     }
-    if (from < 6) {
-      const columns = (this.db.prepare(`PRAGMA table_info(journal_raw)`).all() as { name: string }[]).map((c) => c.name);
-      if (!columns.includes('entry')) this.db.exec(`ALTER TABLE journal_raw ADD COLUMN entry TEXT`);
-    }
-    this.db.prepare(`UPDATE meta SET value = ? WHERE key = 'schema_version'`).run(String(SCHEMA_VERSION));
+    // 7: journal_pending is made by JOURNAL_SCHEMA (its sequence by SqliteJournal.startSequence)
+    if (from === 6) this.db.exec(JOURNAL_FROM_SCHEMA_6);
+    this.db.prepare(`UPDATE meta SET value = ? WHERE key = 'schema_version'`).run(String(SQLITE_SCHEMA_VERSION));
   }
 
   private registryTx(): RegistryTx {
@@ -555,7 +559,7 @@ export class SqliteIdentityStore implements IdentityStore {
     return this.write(() => this.jr.insert(entry));
   }
 
-  /** Moves the rows written alone into `journal` (./sqlite-journal.ts, schema 6): every read of the journal does it first. */
+  /** Moves the pending rows into `journal` (./sqlite-journal.ts, schema 7): every read of the journal does it first. */
   private async flushJournal(): Promise<void> {
     if (this.db.open && this.jr.unflushed()) await this.write(() => this.jr.flush());
   }
@@ -754,11 +758,11 @@ export class SqliteIdentityStore implements IdentityStore {
       this.group.close();
     }
     if (this.db.open) {
-      // the rows written alone enter `journal` before the file is left (opening it would do it otherwise)
+      // the pending rows enter `journal` before the file is left (opening it would do it otherwise)
       try {
         if (this.jr.unflushed()) this.db.transaction(() => this.jr.flush()).immediate();
       } catch {
-        // a disk full, a read-only file: the rows stay written alone, and enter `journal` at the next opening
+        // a disk full, a read-only file: the rows stay pending, and enter `journal` at the next opening
       }
       this.db.close();
     }

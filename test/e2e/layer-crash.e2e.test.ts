@@ -79,7 +79,7 @@ class Sender {
  * rows), the reconciliation tasks (document id → tasks), and the journal (issue 14): per ADT control id,
  * the rows of adt-to-ins that recorded it (applied or out of date: not the duplicates of a message resent,
  * nor what changes nothing); per document, the rows of cda-ingest that archived it — the journal's rows
- * through the view journal_all (the newest are written alone until they enter `journal`: lib/store/sqlite-journal.ts).
+ * through the view journal_all (the newest are pending until they enter `journal`: lib/store/sqlite-journal.ts).
  */
 function readStoreFile(file: string): { recorded: Set<string>; documents: Map<string, number>; tasks: Map<string, number>; adtRows: Map<string, number>; documentRows: Map<string, number> } {
   const db = new Database(file, { fileMustExist: true });

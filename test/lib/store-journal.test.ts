@@ -9,7 +9,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { readAdtPayload } from '../../lib/ins';
 import { SqliteIdentityStore, JournalQueryError, type ApplyResult, type IdentityStore, type JournalEntry } from '../../lib/store';
-import { FLUSH_ROWS } from '../../lib/store/sqlite-journal';
+import { FLUSH_ROWS, isoTime } from '../../lib/store/sqlite-journal';
 import { NODE, documentInput, journalEntry } from '../fixtures/journal';
 import { adtMessage, MARIE_NIR, OID, type AdtSpec } from '../fixtures/adt';
 import { HeldSync } from '../support/held-sync';
@@ -277,17 +277,17 @@ describeEachEngine(
 );
 
 describeEachEngine(
-  'lib/store journal rows written alone, then in `journal` with their indexes (schema 6, issue 14)',
+  'lib/store journal rows written alone (journal_pending), then in `journal` with their indexes (schema 7, issue 14)',
   (db) => {
     let store: SqliteIdentityStore;
-    /** What the file holds, read by a connection of its own: rows in `journal`, rows still written alone. */
+    /** What the file holds, read by a connection of its own: rows in `journal`, rows still pending. */
     function inFile(): { indexed: number; alone: number; all: number } {
       const f = new Database(db.location(), { readonly: true, fileMustExist: true });
       try {
         const n = (sql: string) => (f.prepare(sql).get() as { n: number }).n;
         return {
           indexed: n('SELECT COUNT(*) AS n FROM journal'),
-          alone: n('SELECT COUNT(*) AS n FROM journal_raw WHERE entry IS NOT NULL'),
+          alone: n('SELECT COUNT(*) AS n FROM journal_pending'),
           all: n('SELECT COUNT(*) AS n FROM journal_all'),
         };
       } finally {
@@ -300,7 +300,7 @@ describeEachEngine(
       store = (await db.open()) as SqliteIdentityStore;
     });
 
-    it('a row is committed alone (its bytes and its columns in journal_raw), and read back whole: every read of the journal moves the rows into `journal` first', async () => {
+    it('a row is committed alone (its columns in journal_pending, its bytes in journal_raw), and read back whole: every read of the journal moves the rows into `journal` first', async () => {
       const ids = [];
       for (let i = 0; i < 5; i++) ids.push(await write(i));
       assert.deepEqual(ids, [1, 2, 3, 4, 5], 'numbered in order');
@@ -329,7 +329,7 @@ describeEachEngine(
       assert.deepEqual(inFile(), { indexed: FLUSH_ROWS, alone: 1, all: FLUSH_ROWS + 1 });
     });
 
-    it('a row without bytes leaves journal_raw once in `journal`; a row with bytes keeps them there', async () => {
+    it('a row without bytes has no journal_raw row; a row with bytes keeps them there', async () => {
       await write(1, { message: null, answer: null });
       await write(2);
       assert.deepEqual(await store.journalSize().then((s) => [s.rows, s.rawRows]), [2, 1]);
@@ -369,11 +369,16 @@ describeEachEngine(
       assert.equal(await write(99), 32, 'numbering goes on');
     });
 
-    it('two stores opened on one file number their rows after each other’s (no id given twice)', async () => {
+    it('two stores opened on one file number their rows after each other’s (no id given twice), rows moved by either', async () => {
       const other = (await db.openAnother()) as SqliteIdentityStore;
       const ids = [await write(1), await other.journal(journalEntry({ controlId: 'O1' })), await write(2), await other.journal(journalEntry({ controlId: 'O2' }))];
-      assert.equal(new Set(ids).size, 4);
-      assert.deepEqual((await store.searchJournal({})).entries.map((e) => e.controlId).sort(), ['O1', 'O2', 'W1', 'W2']);
+      // a row without bytes, moved into `journal` by the other store: its id is in no table of ours but `journal`
+      ids.push(await other.journal(journalEntry({ controlId: 'O3', message: null, answer: null })));
+      await other.searchJournal({});
+      ids.push(await write(3));
+      assert.equal(new Set(ids).size, 6);
+      assert.deepEqual(ids, [...ids].sort((a, b) => a - b), 'in write order');
+      assert.deepEqual((await store.searchJournal({})).entries.map((e) => e.controlId).sort(), ['O1', 'O2', 'O3', 'W1', 'W2', 'W3']);
     });
 
     it('ids are never given twice, even after the pruning took every row', async () => {
@@ -385,26 +390,96 @@ describeEachEngine(
       assert.equal(await write(3), 3);
     });
 
-    it('a store of schema 5 (rows in `journal`, journal_raw without `entry`) opens as schema 6, its rows and ids kept', async () => {
-      for (let i = 0; i < 3; i++) await write(i);
-      await store.close();
+    /** Rewrites the closed store's file as an earlier schema would have left it (`sql`, then the version). */
+    function asSchema(version: number, sql: string): void {
       const f = new Database(db.location());
       try {
-        f.exec(`DROP VIEW journal_all; ALTER TABLE journal_raw DROP COLUMN entry; UPDATE meta SET value = '5' WHERE key = 'schema_version'`);
+        f.exec(`DROP VIEW journal_all; DROP TABLE journal_pending; DELETE FROM sqlite_sequence WHERE name = 'journal_pending'; ${sql}`);
+        f.prepare(`UPDATE meta SET value = ? WHERE key = 'schema_version'`).run(String(version));
       } finally {
         f.close();
       }
+    }
+    function schemaVersion(): string {
+      const f = new Database(db.location(), { readonly: true });
+      try {
+        return (f.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).get() as { value: string }).value;
+      } finally {
+        f.close();
+      }
+    }
+
+    it('a store of schema 5 (every row in `journal`, no journal_pending) opens as schema 7, its rows kept, the ids going on', async () => {
+      for (let i = 0; i < 3; i++) await write(i);
+      await store.close();
+      asSchema(5, '');
       store = (await db.open()) as SqliteIdentityStore;
+      assert.equal(schemaVersion(), '7');
       assert.deepEqual((await store.searchJournal({})).entries.map((e) => e.controlId), ['W2', 'W1', 'W0']);
       assert.equal(await write(3), 4);
       assert.deepEqual(inFile(), { indexed: 3, alone: 1, all: 4 });
-      const f2 = new Database(db.location(), { readonly: true });
+    });
+
+    it('a store of schema 6 with rows left written alone (their columns as JSON in journal_raw.entry) opens as schema 7: the rows in `journal`, whole, the column gone', async () => {
+      for (let i = 0; i < 5; i++) await write(i, i === 4 ? { message: null, answer: null } : {});
+      await store.close();
+      // schema 6 kept a pending row in journal_raw: its bytes and `entry`, the JSON array of journal's columns after the id
+      const columns = (() => {
+        const f = new Database(db.location(), { readonly: true });
+        try {
+          return (f.prepare(`PRAGMA table_info(journal)`).all() as { name: string }[]).map((c) => c.name).filter((c) => c !== 'id');
+        } finally {
+          f.close();
+        }
+      })();
+      asSchema(
+        6,
+        `ALTER TABLE journal_raw ADD COLUMN entry TEXT;
+         INSERT INTO journal_raw (journal_id) SELECT id FROM journal WHERE id > 3 AND id NOT IN (SELECT journal_id FROM journal_raw);
+         UPDATE journal_raw SET entry = (SELECT json_array(${columns.join(', ')}) FROM journal j WHERE j.id = journal_raw.journal_id) WHERE journal_id > 3;
+         DELETE FROM journal WHERE id > 3;`,
+      );
+      store = (await db.open()) as SqliteIdentityStore;
+      assert.equal(schemaVersion(), '7');
+      assert.deepEqual(inFile(), { indexed: 5, alone: 0, all: 5 });
+      const page = await store.searchJournal({});
+      assert.deepEqual(page.entries.map((e) => [e.id, e.controlId, e.hasMessage]), [[5, 'W4', false], [4, 'W3', true], [3, 'W2', true], [2, 'W1', true], [1, 'W0', true]]);
+      const moved = page.entries[1];
+      assert.deepEqual([moved.keys.ipp, moved.node.type, moved.ack?.code, moved.outcome], ['123456', 'adt-to-ins', 'AA', 'applied'], 'every column back from the JSON');
+      assert.equal((await store.journalContent(4))?.message?.length, journalEntry({}).message?.length);
+      assert.equal(await store.journalSize().then((s) => s.rawRows), 4, 'the row kept only for its entry left journal_raw');
+      assert.equal(await write(5), 6, 'numbering goes on');
+      const f = new Database(db.location(), { readonly: true });
       try {
-        assert.equal((f2.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).get() as { value: string }).value, '6');
+        assert.ok(!(f.prepare(`PRAGMA table_info(journal_raw)`).all() as { name: string }[]).some((c) => c.name === 'entry'));
       } finally {
-        f2.close();
+        f.close();
       }
     });
   },
   ['SQLite'],
 );
+
+describe('lib/store journal times (isoTime: a row written without `at`)', () => {
+  it('is Date#toISOString to the millisecond: any millisecond of a second, across seconds, before 1970, beyond year 9999', () => {
+    const times = [0, 1, 9, 10, 99, 100, 999, 1000, 1_764_504_000_000, 1_764_504_000_007, 1_764_504_000_070, 1_764_504_000_700, 1_764_504_000_999, 1_764_504_001_000, -1, -999, -1000, -62_000_000_000_001, 253_402_300_800_000, 253_402_300_799_999];
+    let seed = 7;
+    for (let i = 0; i < 2000; i++) {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+      times.push(1_700_000_000_000 + seed * 37 + (i % 3 ? i : 0)); // runs within a second, then jumps
+    }
+    for (const ms of times) assert.equal(isoTime(ms), new Date(ms).toISOString(), String(ms));
+  });
+
+  it('a row written without `at` is at the time it is written', async () => {
+    const store = new SqliteIdentityStore({ file: ':memory:', durability: 'normal' });
+    try {
+      const before = Date.now();
+      const id = await store.journal(journalEntry({ controlId: 'T1' }));
+      const at = Date.parse((await store.journalEntry(id))!.at);
+      assert.ok(at >= before && at <= Date.now(), `${at} in [${before}, now]`);
+    } finally {
+      await store.close();
+    }
+  });
+});

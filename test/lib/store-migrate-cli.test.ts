@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { readAdtPayload } from '../../lib/ins';
 import { PostgresIdentityStore, SqliteIdentityStore, STORE_TABLES, type IdentityStore } from '../../lib/store';
 import { adtMessage, OID } from '../fixtures/adt';
@@ -104,6 +105,28 @@ describe('segur-dpi-store migrate (issue 15)', function () {
     assert.equal(right.status, 0, right.stderr);
     const lines = (out: string) => out.split('\n').slice(1);
     assert.deepEqual(lines(right.stdout), lines(left.stdout));
+  });
+
+  it('copies the journal rows a stopped Node-RED left pending (journal_pending, SQLite schema 7): opened first, they are in `journal`', async () => {
+    const killed = path.join(dir, 'killed.db');
+    fs.copyFileSync(file, killed);
+    const db = new Database(killed);
+    try {
+      const at = new Date().toISOString();
+      const pend = db.prepare(`INSERT INTO journal_pending (at, at_ms, hour, node_id, node_type, direction, kind, control_id, outcome) VALUES (?, ?, ?, 'n1', 'adt-to-ins', 'in', 'message', ?, 'applied')`);
+      for (const c of ['P1', 'P2']) pend.run(at, Date.parse(at), Math.floor(Date.parse(at) / 3_600_000), c);
+    } finally {
+      db.close();
+    }
+    const r = cli(['migrate', '--from', `sqlite:${killed}`, '--to', url]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /every table identical/);
+    const pg = await PostgresIdentityStore.open({ url });
+    try {
+      for (const c of ['P1', 'P2']) assert.equal((await pg.searchJournal({ controlId: c })).entries.length, 1, c);
+    } finally {
+      await pg.close();
+    }
   });
 
   it('refuses a target that already holds a store (never copies twice), and a command line that is wrong', async () => {

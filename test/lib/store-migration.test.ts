@@ -56,7 +56,7 @@ describe('lib/store migration of a database written by release 0.1.0 (PAM FR 2.1
     assert.ok(after.audit > rowsBefore.audit);
     const db = new Database(file, { readonly: true });
     try {
-      assert.equal((db.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).get() as { value: string }).value, '6');
+      assert.equal((db.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).get() as { value: string }).value, '7');
     } finally {
       db.close();
     }

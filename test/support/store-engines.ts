@@ -46,7 +46,7 @@ const ENGINES: Engine[] = [
     async count(file, table, where) {
       const db = new Database(file, { readonly: true, fileMustExist: true });
       try {
-        // the journal's rows: in `journal`, or written alone in journal_raw until they enter it (schema 6)
+        // the journal's rows: in `journal`, or pending in journal_pending until they enter it (schema 7)
         const from = table === 'journal' ? 'journal_all' : table;
         return (db.prepare(`SELECT COUNT(*) AS n FROM ${from} WHERE ${where}`).get() as { n: number }).n;
       } finally {
