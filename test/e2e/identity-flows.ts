@@ -11,17 +11,23 @@ export interface IdentityFlowOptions {
   durability?: 'normal';
   /** The store on PostgreSQL at this URL instead of SQLite (issue 15: several instances on one database). */
   postgres?: string;
+  /** ins-store's "Write the journal" (on by default): off for the journal benchmark's comparison (issue 14). */
+  journal?: boolean;
+  /** Appended to every node id, so that two of these flows can be deployed together. */
+  suffix?: string;
 }
 
 export function identityFlow(mllpPort: number, opts: IdentityFlowOptions = {}): FlowNode[] {
-  const store: FlowNode = { id: 'adt-store', type: 'ins-store', name: 'identités', engine: 'sqlite', file: opts.file ?? '' };
+  const id = (name: string) => `adt-${name}${opts.suffix ?? ''}`;
+  const store: FlowNode = { id: id('store'), type: 'ins-store', name: 'identités', engine: 'sqlite', file: opts.file ?? '' };
   if (opts.durability) store.durability = opts.durability;
   if (opts.postgres) Object.assign(store, { engine: 'postgres', file: '', url: opts.postgres, poolSize: 8 });
+  if (opts.journal !== undefined) store.journal = opts.journal;
   return [
-    { id: 'adt-tab', type: 'tab', label: 'identity feed e2e' },
+    { id: id('tab'), type: 'tab', label: `identity feed e2e${opts.suffix ?? ''}` },
     store,
-    { id: 'adt-in', z: 'adt-tab', type: 'mllp-in', name: '', port: mllpPort, host: '127.0.0.1', tls: '', maxSize: 10, maxSizeUnit: 'MiB', autoAck: opts.autoAck === true, wires: [opts.autoAck ? [] : ['adt-ins']] },
-    { id: 'adt-ins', z: 'adt-tab', type: 'adt-to-ins', name: '', store: 'adt-store', valiQualified: false, wires: [[], ['adt-resp']] },
-    { id: 'adt-resp', z: 'adt-tab', type: 'mllp-response', name: '', wires: [] },
+    { id: id('in'), z: id('tab'), type: 'mllp-in', name: '', port: mllpPort, host: '127.0.0.1', tls: '', maxSize: 10, maxSizeUnit: 'MiB', autoAck: opts.autoAck === true, wires: [opts.autoAck ? [] : [id('ins')]] },
+    { id: id('ins'), z: id('tab'), type: 'adt-to-ins', name: '', store: id('store'), valiQualified: false, wires: [[], [id('resp')]] },
+    { id: id('resp'), z: id('tab'), type: 'mllp-response', name: '', wires: [] },
   ];
 }
