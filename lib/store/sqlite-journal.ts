@@ -300,7 +300,6 @@ export const ippIdOf = (key: string) => key.slice(key.indexOf('|') + 1);
 
 export const JOURNAL_INSERT_SQL = `INSERT INTO journal (${WRITTEN_COLUMNS.join(', ')}) VALUES (${WRITTEN_COLUMNS.map(() => '?').join(', ')})`;
 
-
 /** The second last formatted by isoTime, and its text up to the milliseconds ("2026-11-30T12:00:00."). */
 let isoSecond = Number.NaN;
 let isoPrefix = '';
