@@ -107,8 +107,8 @@ export async function postgresSums(store: PostgresIdentityStore): Promise<TableS
  * Copies every table of the SQLite store `file` into the PostgreSQL store `target` (migrated first), in
  * one transaction: all or nothing. The target must be empty (a second run does not copy twice). The SQLite
  * file is first opened and closed as Node-RED would: an earlier schema migrated in place, the journal's
- * pending rows moved. The identity
- * sequences are moved past the rows copied. Then both sides are counted and checksummed.
+ * pending rows moved. The identity sequences are moved past the rows copied. Then both sides are counted
+ * and checksummed.
  */
 export async function copySqliteToPostgres(file: string, target: PostgresStoreOptions, log: (line: string) => void = () => undefined): Promise<CopyReport> {
   const found = readSchemaVersion(file);

@@ -4,8 +4,8 @@
 //
 // The tables are those of the SQLite store's schema 7 (./sqlite.ts, ./sqlite-journal.ts; journal_pending
 // apart), column for column, so that the same queries and row mappers serve both and `segur-dpi-store
-// migrate` copies a table as it is: flags stay INTEGER 0/1, JSON stays TEXT, times stay ISO 8601 TEXT beside their ms
-// (BIGINT), bytes are BYTEA, the sequences are identities a copy may set.
+// migrate` copies a table as it is: flags stay INTEGER 0/1, JSON stays TEXT, times stay ISO 8601 TEXT
+// beside their ms (BIGINT), bytes are BYTEA, the sequences are identities a copy may set.
 
 export interface Migration {
   version: number;

@@ -305,11 +305,11 @@ let isoSecond = Number.NaN;
 let isoPrefix = '';
 
 /**
- * `new Date(ms).toISOString()`, its date and time formatted once per second: a journal row is written for
- * every message, and V8 formats a date through printf (a tenth of the row's own write, measured).
+ * `new Date(ms).toISOString()` for an integer `ms` (Date.now()), its date and time formatted once per
+ * second: a journal row is written for every message, and V8 formats a date through printf (a tenth of the
+ * row's own write, measured).
  */
 export function isoTime(ms: number): string {
-  // ms: an integer (Date.now())
   const second = Math.floor(ms / 1000);
   if (second !== isoSecond) {
     const text = new Date(second * 1000).toISOString();

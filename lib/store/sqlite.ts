@@ -365,7 +365,8 @@ export class SqliteIdentityStore implements IdentityStore {
    * rewrites each identity with migrateIdentity (QUAL → VALI, RECUP → PROV, the INS kept only where the
    * identity is qualified under PAM FR 2.11), each change with an audit entry; 5 adds the journal and
    * the tasks (created by JOURNAL_SCHEMA), then the constructor vacuums the file into incremental
-   * auto-vacuum; 7 moves the journal rows schema 6 left pending (JOURNAL_FROM_SCHEMA_6). No row is deleted.
+   * auto-vacuum; 7 moves the journal rows schema 6 left pending into `journal` (JOURNAL_FROM_SCHEMA_6). No
+   * row's content is lost.
    */
   private migrate(from: number): void {
     const now = new Date().toISOString();
