@@ -280,19 +280,25 @@ describeEachEngine(
   'lib/store journal rows written alone (journal_pending), then in `journal` with their indexes (schema 7, issue 14)',
   (db) => {
     let store: SqliteIdentityStore;
-    /** What the file holds, read by a connection of its own: rows in `journal`, rows still pending. */
-    function inFile(): { indexed: number; alone: number; all: number } {
-      const f = new Database(db.location(), { readonly: true, fileMustExist: true });
+    /** `use` on the file through a connection of its own, as another process would (read-only unless `write`). */
+    function withFile<T>(use: (f: Database.Database) => T, write = false): T {
+      const f = new Database(db.location(), { readonly: !write, fileMustExist: true });
       try {
+        return use(f);
+      } finally {
+        f.close();
+      }
+    }
+    /** What the file holds: rows in `journal`, rows still pending. */
+    function inFile(): { indexed: number; alone: number; all: number } {
+      return withFile((f) => {
         const n = (sql: string) => (f.prepare(sql).get() as { n: number }).n;
         return {
           indexed: n('SELECT COUNT(*) AS n FROM journal'),
           alone: n('SELECT COUNT(*) AS n FROM journal_pending'),
           all: n('SELECT COUNT(*) AS n FROM journal_all'),
         };
-      } finally {
-        f.close();
-      }
+      });
     }
     const write = (i: number, over: Partial<JournalEntry> = {}) => store.journal(journalEntry({ controlId: `W${i}`, ...over }));
 
@@ -305,15 +311,10 @@ describeEachEngine(
       for (let i = 0; i < 5; i++) ids.push(await write(i));
       assert.deepEqual(ids, [1, 2, 3, 4, 5], 'numbered in order');
       assert.deepEqual(inFile(), { indexed: 0, alone: 5, all: 5 }, 'committed before it is in `journal`');
-      const f = new Database(db.location(), { readonly: true });
-      try {
-        const row = f.prepare(`SELECT * FROM journal_all WHERE control_id = 'W3'`).get() as Record<string, unknown>;
-        assert.equal(row.id, 4);
-        assert.equal(row.node_type, 'adt-to-ins');
-        assert.equal(row.ipp, '123456', 'every column readable through journal_all');
-      } finally {
-        f.close();
-      }
+      const row = withFile((f) => f.prepare(`SELECT * FROM journal_all WHERE control_id = 'W3'`).get() as Record<string, unknown>);
+      assert.equal(row.id, 4);
+      assert.equal(row.node_type, 'adt-to-ins');
+      assert.equal(row.ipp, '123456', 'every column readable through journal_all');
       const found = await store.searchJournal({ controlId: 'W3' });
       assert.deepEqual(found.entries.map((e) => [e.id, e.controlId, e.hasMessage]), [[4, 'W3', true]]);
       assert.deepEqual(inFile(), { indexed: 5, alone: 0, all: 5 }, 'the search moved them');
@@ -392,22 +393,13 @@ describeEachEngine(
 
     /** Rewrites the closed store's file as an earlier schema would have left it (`sql`, then the version). */
     function asSchema(version: number, sql: string): void {
-      const f = new Database(db.location());
-      try {
+      withFile((f) => {
         f.exec(`DROP VIEW journal_all; DROP TABLE journal_pending; DELETE FROM sqlite_sequence WHERE name = 'journal_pending'; ${sql}`);
         f.prepare(`UPDATE meta SET value = ? WHERE key = 'schema_version'`).run(String(version));
-      } finally {
-        f.close();
-      }
+      }, true);
     }
-    function schemaVersion(): string {
-      const f = new Database(db.location(), { readonly: true });
-      try {
-        return (f.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).get() as { value: string }).value;
-      } finally {
-        f.close();
-      }
-    }
+    const schemaVersion = () => withFile((f) => (f.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).get() as { value: string }).value);
+    const columnsOf = (table: string) => withFile((f) => (f.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).map((c) => c.name));
 
     it('a store of schema 5 (every row in `journal`, no journal_pending) opens as schema 7, its rows kept, the ids going on', async () => {
       for (let i = 0; i < 3; i++) await write(i);
@@ -424,14 +416,7 @@ describeEachEngine(
       for (let i = 0; i < 5; i++) await write(i, i === 4 ? { message: null, answer: null } : {});
       await store.close();
       // schema 6 kept a pending row in journal_raw: its bytes and `entry`, the JSON array of journal's columns after the id
-      const columns = (() => {
-        const f = new Database(db.location(), { readonly: true });
-        try {
-          return (f.prepare(`PRAGMA table_info(journal)`).all() as { name: string }[]).map((c) => c.name).filter((c) => c !== 'id');
-        } finally {
-          f.close();
-        }
-      })();
+      const columns = columnsOf('journal').filter((c) => c !== 'id');
       asSchema(
         6,
         `ALTER TABLE journal_raw ADD COLUMN entry TEXT;
@@ -449,12 +434,7 @@ describeEachEngine(
       assert.equal((await store.journalContent(4))?.message?.length, journalEntry({}).message?.length);
       assert.equal(await store.journalSize().then((s) => s.rawRows), 4, 'the row kept only for its entry left journal_raw');
       assert.equal(await write(5), 6, 'numbering goes on');
-      const f = new Database(db.location(), { readonly: true });
-      try {
-        assert.ok(!(f.prepare(`PRAGMA table_info(journal_raw)`).all() as { name: string }[]).some((c) => c.name === 'entry'));
-      } finally {
-        f.close();
-      }
+      assert.ok(!columnsOf('journal_raw').includes('entry'));
     });
   },
   ['SQLite'],
