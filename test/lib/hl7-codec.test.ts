@@ -5,6 +5,7 @@ import {
   createMessage,
   decodeHl7,
   encodeHl7,
+  encodeText,
   Hl7ParseError,
   parseAck,
   parseHl7,
@@ -282,6 +283,15 @@ describe('lib/hl7 codec', () => {
       const e2 = parseError(() => encodeHl7('MSH|^~\\&|A|B|C|D|20260101||ADT^A08|1|P|2.5|||||FRA|8859/1\rNTE|1||10 €\r'));
       assert.equal(e2.code, 'UNENCODABLE');
       assert.match(e2.message, /U\+20AC/);
+    });
+    it('writes each 8859-1 character as its byte, and names the first one ASCII or 8859-1 cannot carry', () => {
+      const all = Array.from({ length: 256 }, (_, i) => String.fromCharCode(i)).join('');
+      assert.deepEqual([...encodeText(all, 'latin1')], Array.from({ length: 256 }, (_, i) => i));
+      assert.deepEqual([...encodeText(all.slice(0, 128), 'ascii')], Array.from({ length: 128 }, (_, i) => i));
+      const ascii = parseError(() => encodeText('PID|1||Hélène Œ', 'ascii'));
+      assert.equal(ascii.code, 'UNENCODABLE');
+      assert.match(ascii.message, /U\+00E9 at offset 8 cannot be written in ASCII/);
+      assert.match(parseError(() => encodeText('Hélène Œ', 'latin1')).message, /U\+0152 at offset 7 cannot be written in 8859\/1/);
     });
   });
 
