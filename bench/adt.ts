@@ -100,10 +100,10 @@ function syncFloor(dir: string, bytes: number, count = 400): { rate: number; p50
   return { rate: 1000 / mean, p50: percentile(times, 50), p99: percentile(times, 99) };
 }
 
-/** The WAL bytes one message's commit appends: 50 messages into a new store (no checkpoint yet), WAL size ÷ 50. */
+/** The WAL bytes one message's commit appends: 50 messages into a new store (no checkpoint: the writer's only, not yet), WAL size ÷ 50. */
 async function walBytesPerMessage(dir: string, msgs: Buffer[]): Promise<number> {
   const file = path.join(dir, 'wal-size.db');
-  const store = new SqliteIdentityStore({ file, durability: 'normal' });
+  const store = new SqliteIdentityStore({ file, durability: 'normal', checkpoints: 'writer' });
   try {
     const before = fs.statSync(`${file}-wal`).size;
     await applyAll(store, msgs.slice(0, 50), 1);

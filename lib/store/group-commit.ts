@@ -39,9 +39,10 @@ export const fdatasync: WalSync = (fd) => new Promise((resolve, reject) => fs.fd
 
 /**
  * A sync that takes less than this, on average, is done on the event loop: it holds the loop no longer
- * than a SQLite statement may (a checkpoint holds it for two syncs), and it saves the thread pool's two
- * hand-overs (a wake-up of a pool thread, then of the event loop), which are a large part of a fast
- * sync (~0.3 ms on the benchmark machine; the README's Benchmarks give the comparison).
+ * than a SQLite statement may (a checkpoint of the store's connection, past WRITER_CHECKPOINT_FRAMES in
+ * ./checkpointer.ts, holds it for two syncs), and it saves the thread pool's two hand-overs (a wake-up of
+ * a pool thread, then of the event loop), which are a large part of a fast sync (~0.3 ms on the
+ * benchmark machine; the README's Benchmarks give the comparison).
  */
 export const INLINE_SYNC_MS = 1;
 

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { Checkpointer } from './checkpointer';
 import { GroupCommit, type WalSync } from './group-commit';
 import { pruneSettings, queryTime, type HourFigures, type JournalContent, type JournalEntry, type JournalPage, type JournalQuery, type JournalRecord, type JournalSize, type PruneOptions, type PruneResult } from './journal';
 import { attachedPatient, TaskAlreadyDecided, TaskDecisionError, type ReconciliationTask, type TaskDecision, type TaskPage, type TaskQuery, type TaskStatus } from './reconciliation';
@@ -215,6 +216,12 @@ export interface SqliteStoreOptions {
   durability?: 'fsync' | 'normal';
   /** How the WAL is synced under 'fsync' (default: walSync(), fdatasync on the event loop or in the thread pool); see WalSync. */
   syncWal?: WalSync;
+  /**
+   * Who checkpoints the WAL (a database file only): 'worker' (default), a worker thread of its own, the store's
+   * connection only past WRITER_CHECKPOINT_FRAMES (./checkpointer.ts); 'writer', the store's connection at
+   * SQLite's 1,000 frames, on the event loop.
+   */
+  checkpoints?: 'worker' | 'writer';
 }
 
 export class SqliteIdentityStore implements IdentityStore {
@@ -232,6 +239,8 @@ export class SqliteIdentityStore implements IdentityStore {
   private readonly group: GroupCommit | null;
   /** Under 'normal' durability: a write in its own IMMEDIATE transaction, created once. */
   private readonly direct: <T>(write: () => T) => T;
+  /** The worker thread that checkpoints the WAL (null: the store's connection does, or an in-memory database). */
+  private readonly checkpointer: Checkpointer | null;
 
   constructor(opts: SqliteStoreOptions) {
     this.file = opts.file;
@@ -332,6 +341,17 @@ export class SqliteIdentityStore implements IdentityStore {
     this.direct = direct as <T>(write: () => T) => T;
     const wal = opts.file === ':memory:' ? null : `${path.resolve(opts.file)}-wal`;
     this.group = (opts.durability ?? 'fsync') === 'fsync' ? new GroupCommit(this.db, wal, opts.syncWal) : null;
+    this.checkpointer = wal && (opts.checkpoints ?? 'worker') === 'worker' ? new Checkpointer(this.db, opts.file) : null;
+  }
+
+  /** Whether a worker thread checkpoints the WAL (SqliteStoreOptions.checkpoints; false once it stopped or failed). */
+  get checkpointsInWorker(): boolean {
+    return this.checkpointer?.running ?? false;
+  }
+
+  /** Resolves once the checkpoints' worker has its connection open: true; false if it has none (ended, or not run). */
+  checkpointsStarted(): Promise<boolean> {
+    return this.checkpointer?.started ?? Promise.resolve(false);
   }
 
   /** 'fsync' or 'normal' (SqliteStoreOptions.durability). */
@@ -764,6 +784,8 @@ export class SqliteIdentityStore implements IdentityStore {
       await this.group.drained();
       this.group.close();
     }
+    // the worker's connection closes first: the store's, the last, checkpoints the WAL whole and removes it
+    await this.checkpointer?.close();
     if (this.db.open) {
       // the pending rows enter `journal` before the file is left (opening it would do it otherwise)
       try {

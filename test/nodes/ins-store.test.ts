@@ -122,8 +122,9 @@ describe('ins-store configuration node', function () {
     assert.notEqual(s1.store, s3.store);
     assert.equal(openStores()[file], 2);
     assert.equal(openStores()[`${file}.other`], 1);
+    assert.equal(await s1.store.checkpointsStarted(), true);
     const descriptors = openDescriptors(file);
-    if (descriptors !== null) assert.equal(descriptors, 1, 'one SQLite connection on the file');
+    if (descriptors !== null) assert.equal(descriptors, 2, "one SQLite connection on the file, and its checkpoints' worker's");
     await helper.unload();
     assert.equal(openStores()[file], undefined, 'closed when the last user stops');
     assert.equal(openStores()[`${file}.other`], undefined);
