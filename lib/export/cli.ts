@@ -206,7 +206,7 @@ async function run(argv: string[], io: Io, signal: AbortSignal, signalled: () =>
     if (!fs.statSync(store).isFile()) throw new ExportError('STORE_UNAVAILABLE', `store ${path.resolve(store)} is not a file`);
     let db: SqliteIdentityStore;
     try {
-      db = new SqliteIdentityStore({ file: store });
+      db = new SqliteIdentityStore({ file: store, checkpoints: 'writer' }); // a command that reads: no feed to keep moving
     } catch (err) {
       throw new ExportError('STORE_UNAVAILABLE', `cannot open the store ${path.resolve(store)}: ${(err as Error).message}`, { cause: err });
     }

@@ -52,6 +52,9 @@ export function decodeBytes(buf: Uint8Array, enc: Hl7Encoding): string {
   }
 }
 
+/** The name MSH-18 gives each encoding (in errors). */
+const SET_NAMES: Record<Hl7Encoding, string> = { ascii: 'ASCII', latin1: '8859/1', latin9: '8859/15', utf8: 'UTF-8' };
+
 /** A character ASCII, or 8859-1, cannot carry. */
 const BEYOND: Record<'ascii' | 'latin1', RegExp> = { ascii: /[^\x00-\x7f]/, latin1: /[^\x00-\xff]/ };
 
@@ -84,7 +87,7 @@ export function encodeText(text: string, enc: Hl7Encoding): Buffer {
 function unencodable(text: string, i: number, enc: Hl7Encoding): Hl7ParseError {
   return new Hl7ParseError(
     'UNENCODABLE',
-    `character U+${text.charCodeAt(i).toString(16).toUpperCase().padStart(4, '0')} at offset ${i} cannot be written in ${enc === 'latin9' ? '8859/15' : enc === 'latin1' ? '8859/1' : 'ASCII'}`,
+    `character U+${text.charCodeAt(i).toString(16).toUpperCase().padStart(4, '0')} at offset ${i} cannot be written in ${SET_NAMES[enc]}`,
   );
 }
 
@@ -207,8 +210,6 @@ export function byteLocation(b: Buffer, offset: number): string {
   if (id === 'MSH' && field > 0) field++; // MSH-1 is the separator itself
   return field > 0 ? `${id}^${occurrence}^${field}` : `${id}^${occurrence}`;
 }
-
-const SET_NAMES: Record<Hl7Encoding, string> = { ascii: 'ASCII', latin1: '8859/1', latin9: '8859/15', utf8: 'UTF-8' };
 
 function badByte(body: Buffer, charset: string, offset: number, base: number, what: (where: string) => string): Hl7EncodingError {
   const location = byteLocation(body, offset);

@@ -113,8 +113,8 @@ export async function postgresSums(store: PostgresIdentityStore): Promise<TableS
 export async function copySqliteToPostgres(file: string, target: PostgresStoreOptions, log: (line: string) => void = () => undefined): Promise<CopyReport> {
   const found = readSchemaVersion(file);
   // opened and closed first, as Node-RED would: an earlier schema migrated in place, the journal's pending rows
-  // (journal_pending, not copied) moved into `journal`
-  await new SqliteIdentityStore({ file, durability: 'normal' }).close();
+  // (journal_pending, not copied) moved into `journal` (no checkpoints' worker for an open that closes at once)
+  await new SqliteIdentityStore({ file, durability: 'normal', checkpoints: 'writer' }).close();
   const migrated = found < SQLITE_SCHEMA_VERSION;
   if (migrated) log(`${file}: schema ${found}, migrated to ${SQLITE_SCHEMA_VERSION} first (as Node-RED does when it opens it)`);
   const store = await PostgresIdentityStore.open(target);
