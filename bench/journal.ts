@@ -340,7 +340,7 @@ class SyntheticJournal {
   }
 }
 
-const CACHE_VERSION = 3; // 2: the journal's indexes of schema 5 as issue 14's cost cut left them; 3: schema 7 (journal_pending)
+const CACHE_VERSION = 4; // 2: the journal's indexes of schema 5 as issue 14's cost cut left them; 3: schema 7 (journal_pending); 4: schema 8 (journal_keys)
 
 /**
  * The journal file of `rows` messages, built once and kept in os.tmpdir() (segur-bench-journal-…): the

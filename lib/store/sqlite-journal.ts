@@ -63,6 +63,17 @@ export function alertFilter(column: 'ack_code' | 'outcome', value: string): stri
  * opens (SqliteJournal.startSequence): one sequence for every connection to the file, no id given twice, also
  * after a pruning took every row. (Schema 6 kept the pending row as JSON in journal_raw.entry and read it back
  * in JavaScript to move it: the move cost twice the row's own write.)
+ *
+ * Schema 8: the three keys a person looks a message up by that are drawn at random — control id, IPP, INS —
+ * are no longer B-tree indexes of `journal` but tokens of one FTS5 table, `journal_keys` (JOURNAL_KEYS). A
+ * B-tree takes each new row's key into a leaf of its own, anywhere in the index: once the index is larger
+ * than a move, every row moved rewrote three leaves (12 KiB of WAL, then of checkpoint), and the more the
+ * journal held, the more a row cost (issue 14: 42–58 µs of CPU a row with 40,000 rows, 70 µs with 200,000).
+ * FTS5 writes what a move brings as a new segment, sorted, and merges segments later, many at a time: the
+ * same rows cost 30–43 µs and 34 µs, half the bytes written, whatever the journal holds. A search by those
+ * keys reads the matching rows' ids from `journal_keys`, newest first, and each row from `journal` by its id
+ * (journalSearchSql); the columns stay in `journal`, and say what a row holds (the tokens only find it).
+ * PostgreSQL keeps its B-tree indexes (postgres-schema.ts).
  */
 /** The columns a row is written with, in the order of journalRow's parameters (the id apart). */
 const WRITTEN_COLUMNS = ['at', 'at_ms', 'hour', 'node_id', 'node_type', 'node_name', 'direction', 'kind', 'type', 'event', 'control_id', 'sender', 'receiver',
@@ -101,14 +112,12 @@ CREATE TABLE IF NOT EXISTS journal (
   detail TEXT
 );
 CREATE INDEX IF NOT EXISTS journal_time ON journal (at_ms);
-CREATE INDEX IF NOT EXISTS journal_control ON journal (control_id, id) WHERE control_id IS NOT NULL;
-CREATE INDEX IF NOT EXISTS journal_ipp ON journal (ipp, id) WHERE ipp IS NOT NULL;
-CREATE INDEX IF NOT EXISTS journal_ins ON journal (ins, id) WHERE ins IS NOT NULL;
 CREATE INDEX IF NOT EXISTS journal_document ON journal (document_id, id) WHERE document_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS journal_alert_ack ON journal (ack_code, id) WHERE ${alertIndexWhere('ack_code')};
 CREATE INDEX IF NOT EXISTS journal_alert_outcome ON journal (outcome, id) WHERE ${alertIndexWhere('outcome')};
 CREATE INDEX IF NOT EXISTS journal_replay ON journal (replay_of, id) WHERE replay_of IS NOT NULL;
 CREATE INDEX IF NOT EXISTS journal_figures ON journal (hour, node_id, node_type, kind, direction, ack_code, outcome);
+CREATE VIRTUAL TABLE IF NOT EXISTS journal_keys USING fts5 (keys, content = '', contentless_delete = 1, detail = none, tokenize = 'ascii');
 CREATE TABLE IF NOT EXISTS journal_raw (
   journal_id INTEGER PRIMARY KEY,
   message BLOB,
@@ -160,6 +169,45 @@ INSERT INTO journal (id, ${WRITTEN_COLUMNS.join(', ')})
     FROM journal_raw WHERE entry IS NOT NULL AND journal_id > (SELECT COALESCE(MAX(id), 0) FROM journal) ORDER BY journal_id;
 DELETE FROM journal_raw WHERE message IS NULL AND answer IS NULL;
 ALTER TABLE journal_raw DROP COLUMN entry;
+`;
+
+/**
+ * The keys `journal_keys` holds (schema 8), each with the letter its tokens begin with: a token is the letter and
+ * the value's UTF-8 bytes in hexadecimal (what SQLite's hex() gives), one word of letters and digits whatever the
+ * value holds — a tokenizer splits nothing of it, a query's syntax reads nothing into it —, and no token of one
+ * key can be one of another's.
+ */
+const JOURNAL_KEYS = [
+  { column: 'control_id', letter: 'c' },
+  { column: 'ipp', letter: 'p' },
+  { column: 'ins', letter: 'n' },
+] as const;
+type KeyColumn = (typeof JOURNAL_KEYS)[number]['column'];
+
+/** The tokens of a row's keys, as SQL over its columns (a NULL key has none: hex(NULL) is '', not NULL). */
+const KEY_TOKENS_SQL = `concat_ws(' ', ${JOURNAL_KEYS.map((k) => `iif(${k.column} IS NULL, NULL, '${k.letter}' || hex(${k.column}))`).join(', ')})`;
+/** A row with at least one of the keys (a row without any has no `journal_keys` row). */
+const HAS_KEYS_SQL = JOURNAL_KEYS.map((k) => `${k.column} IS NOT NULL`).join(' OR ');
+
+/** The keys' tokens of the rows of `table` (journal or journal_pending), into journal_keys. */
+export const keysFrom = (table: 'journal' | 'journal_pending') =>
+  `INSERT INTO journal_keys (rowid, keys) SELECT id, ${KEY_TOKENS_SQL} FROM ${table} WHERE ${HAS_KEYS_SQL} ORDER BY id`;
+
+/** A key's value as a phrase of a MATCH on journal_keys: its token, quoted. */
+export function keyPhrase(column: KeyColumn, value: string): string {
+  const key = JOURNAL_KEYS.find((k) => k.column === column)!;
+  return `"${key.letter}${Buffer.from(value, 'utf8').toString('hex')}"`;
+}
+
+/**
+ * Schema 7 → 8: the rows' keys into journal_keys (made by JOURNAL_SCHEMA), the B-tree indexes they replace
+ * dropped.
+ */
+export const JOURNAL_KEYS_FROM_SCHEMA_7 = `
+${keysFrom('journal')};
+DROP INDEX IF EXISTS journal_control;
+DROP INDEX IF EXISTS journal_ipp;
+DROP INDEX IF EXISTS journal_ins;
 `;
 
 export const HOUR_MS = 3_600_000;
@@ -370,34 +418,47 @@ export function journalRow(entry: JournalEntry): { params: unknown[]; at: string
  * (rows are written in time order: `range` gives the first id at or after each bound, null when there is
  * none), then the filters — a key's index read in id order, newest first, without sorting the range (or the
  * range itself, newest first, when no filter has an index) —, `limit` + 1 rows to tell whether more follow.
+ * `keys`: where the control id, IPP and INS are indexed — B-tree indexes of `journal` (PostgreSQL), or the
+ * tokens of `journal_keys` (SQLite, schema 8): then the rows' ids come from it, newest first, and each row is
+ * read by its id, its columns still compared.
  */
-export function journalSearchSql(q: JournalQuery, range: { from?: number | null; to?: number | null }, limit: number): { sql: string; params: unknown[] } {
+export function journalSearchSql(
+  q: JournalQuery,
+  range: { from?: number | null; to?: number | null },
+  limit: number,
+  keys: 'indexes' | 'journal_keys' = 'indexes',
+): { sql: string; params: unknown[] } {
+  const phrases: string[] = [];
   const where: string[] = [];
   const params: unknown[] = [];
   const eq = (column: string, value: unknown) => {
     where.push(`${column} = ?`);
     params.push(value);
   };
-  if (range.from !== undefined) {
-    where.push('id >= ?');
-    params.push(range.from ?? Number.MAX_SAFE_INTEGER);
+  const key = (column: KeyColumn, value: string) => {
+    eq(column, value);
+    if (keys === 'journal_keys') phrases.push(keyPhrase(column, value));
+  };
+  if (q.controlId) key('control_id', q.controlId);
+  if (q.ipp) {
+    // the bare id through its index, the authority when a key is given
+    key('ipp', q.ipp.includes('|') ? ippIdOf(q.ipp) : q.ipp);
+    if (q.ipp.includes('|')) eq('ipp_key', q.ipp);
   }
-  if (range.to !== undefined && range.to !== null) {
-    where.push('id < ?');
-    params.push(range.to);
-  }
+  if (q.ins) key('ins', q.ins);
+  // the ids of journal_keys' rows when they are read: a range the FTS5 table narrows itself
+  const id = phrases.length ? 'journal_keys.rowid' : 'id';
+  const idBound = (op: '>=' | '<', value: number) => {
+    where.push(`${id} ${op} ?`);
+    params.push(value);
+  };
+  if (range.from !== undefined) idBound('>=', range.from ?? Number.MAX_SAFE_INTEGER);
+  if (range.to !== undefined && range.to !== null) idBound('<', range.to);
   if (q.node) eq('node_id', q.node);
   if (q.nodeType) eq('node_type', q.nodeType);
   if (q.direction) eq('direction', q.direction);
   if (q.type) eq('type', q.type);
   if (q.event) eq('event', q.event);
-  if (q.controlId) eq('control_id', q.controlId);
-  if (q.ipp) {
-    // the bare id through its index, the authority when a key is given
-    eq('ipp', q.ipp.includes('|') ? ippIdOf(q.ipp) : q.ipp);
-    if (q.ipp.includes('|')) eq('ipp_key', q.ipp);
-  }
-  if (q.ins) eq('ins', q.ins);
   if (q.documentId) eq('document_id', q.documentId);
   if (q.ackCode === 'none') where.push('ack_code IS NULL');
   else if (q.ackCode) {
@@ -416,11 +477,16 @@ export function journalSearchSql(q: JournalQuery, range: { from?: number | null;
   }
   if (q.before !== undefined) {
     if (!Number.isInteger(q.before) || q.before < 1) throw new JournalQueryError('before', 'before: the cursor of the page before (a journal id)');
-    where.push('id < ?');
-    params.push(q.before);
+    idBound('<', q.before);
   }
   params.push(limit + 1);
-  return { sql: `SELECT ${JOURNAL_COLUMNS} FROM journal ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`, params };
+  // journal_keys first (CROSS JOIN keeps that order): its MATCH gives the ids, newest first, each row read by its id
+  const from = phrases.length ? 'journal_keys CROSS JOIN journal ON journal.id = journal_keys.rowid' : 'journal';
+  if (phrases.length) {
+    where.unshift('journal_keys MATCH ?');
+    params.unshift(phrases.join(' '));
+  }
+  return { sql: `SELECT ${JOURNAL_COLUMNS} FROM ${from} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ${id} DESC LIMIT ?`, params };
 }
 
 /**
@@ -472,6 +538,7 @@ export class SqliteJournal {
       anyPending: p(`SELECT EXISTS (SELECT 1 FROM journal_pending) AS n`),
       // ids are given in write order: journal stays in id order, and its AUTOINCREMENT sequence follows
       move: p(`INSERT INTO journal (id, ${columns}) SELECT id, ${columns} FROM journal_pending ORDER BY id`),
+      moveKeys: p(keysFrom('journal_pending')),
       clearPending: p(`DELETE FROM journal_pending`),
       audit: p(`INSERT INTO audit (at, actor, action, ipp_key, detail) VALUES (?, ?, ?, ?, ?)`),
       get: p(`SELECT ${JOURNAL_COLUMNS} FROM journal WHERE id = ?`),
@@ -483,6 +550,8 @@ export class SqliteJournal {
       cutoff: p(`SELECT id FROM journal WHERE at_ms < ? ORDER BY at_ms DESC, id DESC LIMIT 1`),
       deleteRaw: p(`DELETE FROM journal_raw WHERE journal_id IN (SELECT journal_id FROM journal_raw WHERE journal_id <= ? ORDER BY journal_id LIMIT ?)`),
       deleteRows: p(`DELETE FROM journal WHERE id IN (SELECT id FROM journal WHERE id <= ? ORDER BY id LIMIT ?)`),
+      // the same rows' keys, for those that have any (a contentless table deletes by rowid, even one it never held)
+      deleteKeys: p(`DELETE FROM journal_keys WHERE rowid IN (SELECT id FROM (SELECT id, ${JOURNAL_KEYS.map((k) => k.column).join(', ')} FROM journal WHERE id <= ? ORDER BY id LIMIT ?) WHERE ${HAS_KEYS_SQL})`),
       rowCount: p(`SELECT COUNT(*) AS n FROM journal`),
       rawCount: p(`SELECT COUNT(*) AS n FROM journal_raw`),
       oldest: p(`SELECT at FROM journal ORDER BY id LIMIT 1`),
@@ -536,11 +605,14 @@ export class SqliteJournal {
     return id;
   }
 
-  /** Moves the pending rows into `journal` (their indexes with them), inside the caller's transaction; how many. */
+  /** Moves the pending rows into `journal` (their indexes with them) and their keys into journal_keys, inside the caller's transaction; how many. */
   flush(): number {
     this.written = 0;
     const moved = this.st.move.run().changes;
-    if (moved) this.st.clearPending.run();
+    if (moved) {
+      this.st.moveKeys.run();
+      this.st.clearPending.run();
+    }
     return moved;
   }
 
@@ -560,7 +632,7 @@ export class SqliteJournal {
       from: q.from !== undefined ? this.firstIdFrom(queryTime('from', q.from)) : undefined,
       to: q.to !== undefined ? this.firstIdFrom(queryTime('to', q.to)) : undefined,
     };
-    const { sql, params } = journalSearchSql(q, range, limit);
+    const { sql, params } = journalSearchSql(q, range, limit, 'journal_keys');
     const rows = this.db.prepare(sql).all(...params) as JournalRow[];
     const more = rows.length > limit;
     const entries = rows.slice(0, limit).map(toRecord);
@@ -593,9 +665,10 @@ export class SqliteJournal {
     return this.st.deleteRaw.run(cut, batch).changes;
   }
 
-  /** Deletes up to `batch` rows with id ≤ cut and their bytes; how many rows. */
+  /** Deletes up to `batch` rows with id ≤ cut, their bytes and keys; how many rows. */
   deleteRows(cut: number, batch: number): number {
     this.st.deleteRaw.run(cut, batch);
+    this.st.deleteKeys.run(cut, batch);
     return this.st.deleteRows.run(cut, batch).changes;
   }
 

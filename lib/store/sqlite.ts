@@ -7,7 +7,7 @@ import { Checkpointer } from './checkpointer';
 import { GroupCommit, type WalSync } from './group-commit';
 import { pruneSettings, queryTime, type HourFigures, type JournalContent, type JournalEntry, type JournalPage, type JournalQuery, type JournalRecord, type JournalSize, type PruneOptions, type PruneResult } from './journal';
 import { attachedPatient, TaskAlreadyDecided, TaskDecisionError, type ReconciliationTask, type TaskDecision, type TaskPage, type TaskQuery, type TaskStatus } from './reconciliation';
-import { JOURNAL_ALL_VIEW, JOURNAL_FROM_SCHEMA_6, JOURNAL_SCHEMA, SqliteJournal } from './sqlite-journal';
+import { JOURNAL_ALL_VIEW, JOURNAL_FROM_SCHEMA_6, JOURNAL_KEYS_FROM_SCHEMA_7, JOURNAL_SCHEMA, SqliteJournal } from './sqlite-journal';
 import type { AdtReading, PatientIdentity } from '../ins';
 import { applyAdtRules, follow, runSync, toStored, type IdentityRow, type ProcessedRow, type RegistryTx } from './adt-rules';
 import { migrateIdentity } from './migrate';
@@ -42,7 +42,7 @@ import {
  * indexes with others (as JSON in journal_raw.entry). 7: written alone into journal_pending instead, moved by
  * SQLite alone (./sqlite-journal.ts).
  */
-export const SQLITE_SCHEMA_VERSION = 7;
+export const SQLITE_SCHEMA_VERSION = 8;
 
 /** SQLite's PRAGMA auto_vacuum value for INCREMENTAL. */
 const AUTO_VACUUM_INCREMENTAL = 2;
@@ -385,8 +385,9 @@ export class SqliteIdentityStore implements IdentityStore {
    * rewrites each identity with migrateIdentity (QUAL → VALI, RECUP → PROV, the INS kept only where the
    * identity is qualified under PAM FR 2.11), each change with an audit entry; 5 adds the journal and
    * the tasks (created by JOURNAL_SCHEMA), then the constructor vacuums the file into incremental
-   * auto-vacuum; 7 moves the journal rows schema 6 left pending into `journal` (JOURNAL_FROM_SCHEMA_6). No
-   * row's content is lost.
+   * auto-vacuum; 7 moves the journal rows schema 6 left pending into `journal` (JOURNAL_FROM_SCHEMA_6); 8 puts
+   * the rows' control ids, IPPs and INS into journal_keys and drops the indexes it replaces
+   * (JOURNAL_KEYS_FROM_SCHEMA_7; rows still pending get theirs when they move). No row's content is lost.
    */
   private migrate(from: number): void {
     const now = new Date().toISOString();
@@ -405,6 +406,8 @@ export class SqliteIdentityStore implements IdentityStore {
     }
     // 7: journal_pending is made by JOURNAL_SCHEMA (its sequence by SqliteJournal.startSequence)
     if (from === 6) this.db.exec(JOURNAL_FROM_SCHEMA_6);
+    // 8: journal_keys is made by JOURNAL_SCHEMA, empty
+    this.db.exec(JOURNAL_KEYS_FROM_SCHEMA_7);
     this.db.prepare(`UPDATE meta SET value = ? WHERE key = 'schema_version'`).run(String(SQLITE_SCHEMA_VERSION));
   }
 

@@ -150,6 +150,20 @@ describeEachEngine('lib/store journal (issue 14)', (db) => {
       assert.deepEqual(await ids({ ipp: '100001', from: '2026-01-10T09:00:00Z' }), ['S6', 'S3'], 'filters together');
     });
 
+    it('a key is found by its exact value, whatever characters it holds (schema 8: a token of journal_keys on SQLite)', async () => {
+      const odd = ['A-1 "x" OR NEAR(y)*', 'a-1 "x" or near(y)*', 'S1 S2', 'é^ü&ß', 'S', 'S10'];
+      for (const controlId of odd) await store.journal(journalEntry({ controlId, keys: { ipp: controlId, ins: controlId } }));
+      for (const value of odd) {
+        assert.deepEqual(await ids({ controlId: value }), [value], `control id ${value}`);
+        assert.deepEqual(await ids({ ipp: value }), [value], `IPP ${value}`);
+        assert.deepEqual(await ids({ ins: value }), [value], `INS ${value}`);
+      }
+      assert.deepEqual(await ids({ controlId: 'S1', ins: MARIE_NIR }), ['S1'], 'two keys together');
+      assert.deepEqual(await ids({ controlId: 'S2', ins: MARIE_NIR }), [], 'two keys of different rows');
+      assert.deepEqual(await ids({ ipp: MARIE_NIR }), [], 'an INS is not an IPP');
+      assert.deepEqual(await ids({ controlId: 'S1', before: 1 }), [], 'a cursor before the row');
+    });
+
     it('issue 14: an ACK code or outcome is found whether it has a partial index (AE, AR, refused…) or not (AA, applied…)', async () => {
       assert.deepEqual(await ids({ ackCode: 'AR' }), ['S5'], 'an alert code: its partial index');
       assert.deepEqual(await ids({ outcome: 'rejected' }), ['S5'], 'an alert outcome: its partial index');
@@ -277,7 +291,7 @@ describeEachEngine(
 );
 
 describeEachEngine(
-  'lib/store journal rows written alone (journal_pending), then in `journal` with their indexes (schema 7, issue 14)',
+  'lib/store journal rows written alone (journal_pending), then in `journal` with their indexes and in journal_keys (schemas 7 and 8, issue 14)',
   (db) => {
     let store: SqliteIdentityStore;
     /** `use` on the file through a connection of its own, as another process would (read-only unless `write`). */
@@ -382,6 +396,21 @@ describeEachEngine(
       assert.deepEqual((await store.searchJournal({})).entries.map((e) => e.controlId).sort(), ['O1', 'O2', 'O3', 'W1', 'W2', 'W3']);
     });
 
+    it('schema 8: a row moved brings the tokens of its keys into journal_keys (none for a row without any), and the pruning takes them with the row', async () => {
+      await write(1, { at: '2026-01-01T00:00:00Z', keys: { ippKey: `${OID.IPP}|800001`, ins: MARIE_NIR } });
+      await write(2, { at: '2026-01-01T00:00:01Z', controlId: undefined, keys: {} });
+      await write(3, { keys: { ipp: '800003' } });
+      const tokens = () =>
+        withFile((f) => (f.prepare(`SELECT rowid AS id FROM journal_keys ORDER BY rowid`).all() as { id: number }[]).map((r) => r.id));
+      assert.deepEqual(tokens(), [], 'pending rows: no tokens yet');
+      assert.deepEqual((await store.searchJournal({ ins: MARIE_NIR })).entries.map((e) => e.id), [1]);
+      assert.deepEqual(tokens(), [1, 3], 'moved: the rows with keys');
+      await store.prune({ now: Date.parse('2026-11-30T00:00:00Z'), rawDays: 1, rowDays: 30 });
+      assert.deepEqual(tokens(), [3], 'the pruned row’s tokens gone with it');
+      assert.deepEqual((await store.searchJournal({ ins: MARIE_NIR })).entries, []);
+      assert.deepEqual((await store.searchJournal({ ipp: '800003' })).entries.map((e) => e.id), [3]);
+    });
+
     it('ids are never given twice, even after the pruning took every row', async () => {
       await write(1, { at: '2026-01-01T00:00:00Z' });
       await write(2, { at: '2026-01-01T00:00:01Z' });
@@ -391,28 +420,39 @@ describeEachEngine(
       assert.equal(await write(3), 3);
     });
 
-    /** Rewrites the closed store's file as an earlier schema would have left it (`sql`, then the version). */
+    /**
+     * Rewrites the closed store's file as an earlier schema would have left it (`sql`, then the version): before
+     * 8, the control id, IPP and INS in B-tree indexes of `journal`, no journal_keys; before 7, no journal_pending.
+     */
     function asSchema(version: number, sql: string): void {
       withFile((f) => {
-        f.exec(`DROP VIEW journal_all; DROP TABLE journal_pending; DELETE FROM sqlite_sequence WHERE name = 'journal_pending'; ${sql}`);
+        f.exec(`DROP TABLE journal_keys;
+          CREATE INDEX journal_control ON journal (control_id, id) WHERE control_id IS NOT NULL;
+          CREATE INDEX journal_ipp ON journal (ipp, id) WHERE ipp IS NOT NULL;
+          CREATE INDEX journal_ins ON journal (ins, id) WHERE ins IS NOT NULL;`);
+        if (version < 7) f.exec(`DROP VIEW journal_all; DROP TABLE journal_pending; DELETE FROM sqlite_sequence WHERE name = 'journal_pending'; ${sql}`);
+        else f.exec(sql);
         f.prepare(`UPDATE meta SET value = ? WHERE key = 'schema_version'`).run(String(version));
       }, true);
     }
+    /** The indexes of `journal`, and the rows of journal_keys that a search by each key finds (the store's own MATCH). */
+    const indexesOf = () => withFile((f) => (f.prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'journal' ORDER BY name`).all() as { name: string }[]).map((r) => r.name));
     const schemaVersion = () => withFile((f) => (f.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).get() as { value: string }).value);
     const columnsOf = (table: string) => withFile((f) => (f.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).map((c) => c.name));
 
-    it('a store of schema 5 (every row in `journal`, no journal_pending) opens as schema 7, its rows kept, the ids going on', async () => {
+    it('a store of schema 5 (every row in `journal`, no journal_pending) opens as schema 8, its rows kept, the ids going on', async () => {
       for (let i = 0; i < 3; i++) await write(i);
       await store.close();
       asSchema(5, '');
       store = (await db.open()) as SqliteIdentityStore;
-      assert.equal(schemaVersion(), '7');
+      assert.equal(schemaVersion(), '8');
+      assert.deepEqual((await store.searchJournal({ controlId: 'W1' })).entries.map((e) => e.controlId), ['W1'], 'its keys in journal_keys');
       assert.deepEqual((await store.searchJournal({})).entries.map((e) => e.controlId), ['W2', 'W1', 'W0']);
       assert.equal(await write(3), 4);
       assert.deepEqual(inFile(), { indexed: 3, alone: 1, all: 4 });
     });
 
-    it('a store of schema 6 with rows left written alone (their columns as JSON in journal_raw.entry) opens as schema 7: the rows in `journal`, whole, the column gone', async () => {
+    it('a store of schema 6 with rows left written alone (their columns as JSON in journal_raw.entry) opens as schema 8: the rows in `journal`, whole, the column gone', async () => {
       for (let i = 0; i < 5; i++) await write(i, i === 4 ? { message: null, answer: null } : {});
       await store.close();
       // schema 6 kept a pending row in journal_raw: its bytes and `entry`, the JSON array of journal's columns after the id
@@ -425,8 +465,9 @@ describeEachEngine(
          DELETE FROM journal WHERE id > 3;`,
       );
       store = (await db.open()) as SqliteIdentityStore;
-      assert.equal(schemaVersion(), '7');
+      assert.equal(schemaVersion(), '8');
       assert.deepEqual(inFile(), { indexed: 5, alone: 0, all: 5 });
+      assert.deepEqual((await store.searchJournal({ controlId: 'W4' })).entries.map((e) => e.id), [5], 'a row moved from JSON: its keys in journal_keys');
       const page = await store.searchJournal({});
       assert.deepEqual(page.entries.map((e) => [e.id, e.controlId, e.hasMessage]), [[5, 'W4', false], [4, 'W3', true], [3, 'W2', true], [2, 'W1', true], [1, 'W0', true]]);
       const moved = page.entries[1];
@@ -435,6 +476,26 @@ describeEachEngine(
       assert.equal(await store.journalSize().then((s) => s.rawRows), 4, 'the row kept only for its entry left journal_raw');
       assert.equal(await write(5), 6, 'numbering goes on');
       assert.ok(!columnsOf('journal_raw').includes('entry'));
+    });
+
+    it('a store of schema 7 (control id, IPP and INS in B-tree indexes; rows in `journal` and pending) opens as schema 8: every row found by its keys through journal_keys, the indexes gone', async () => {
+      for (let i = 0; i < 4; i++) await write(i, { keys: { ippKey: `${OID.IPP}|70000${i % 2}`, ins: i === 3 ? MARIE_NIR : null } });
+      await store.close();
+      asSchema(7, `INSERT INTO journal_pending (id, ${columnsOf('journal').filter((c) => c !== 'id').join(', ')}) SELECT id, ${columnsOf('journal').filter((c) => c !== 'id').join(', ')} FROM journal WHERE id > 2;
+         DELETE FROM journal WHERE id > 2;`);
+      assert.deepEqual(indexesOf().filter((n) => /control|ipp|ins/.test(n)), ['journal_control', 'journal_ins', 'journal_ipp'], 'the fixture: schema 7’s indexes');
+      assert.deepEqual(inFile(), { indexed: 2, alone: 2, all: 4 });
+      store = (await db.open()) as SqliteIdentityStore;
+      assert.equal(schemaVersion(), '8');
+      assert.deepEqual(indexesOf().filter((n) => /control|ipp|ins/.test(n)), [], 'the B-tree indexes the tokens replace are dropped');
+      const found = async (q: Parameters<IdentityStore['searchJournal']>[0]) => (await store.searchJournal(q)).entries.map((e) => e.controlId);
+      assert.deepEqual(await found({ controlId: 'W0' }), ['W0'], 'a row of `journal`: its keys put in by the migration');
+      assert.deepEqual(await found({ controlId: 'W3' }), ['W3'], 'a row left pending: its keys put in when it moved');
+      assert.deepEqual(await found({ ipp: '700001' }), ['W3', 'W1']);
+      assert.deepEqual(await found({ ipp: `${OID.IPP}|700000` }), ['W2', 'W0']);
+      assert.deepEqual(await found({ ins: MARIE_NIR }), ['W3']);
+      assert.equal(await write(4), 5, 'numbering goes on');
+      assert.deepEqual(await found({ controlId: 'W4' }), ['W4']);
     });
   },
   ['SQLite'],

@@ -5,6 +5,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { readAdtPayload } from '../../lib/ins';
 import { SqliteIdentityStore } from '../../lib/store';
+import { SQLITE_SCHEMA_VERSION } from '../../lib/store/sqlite';
 import { adtMessage, OID, withKey } from '../fixtures/adt';
 
 /** A store written by release 0.1.0 (statuses QUAL / RECUP); how: test/fixtures/stores/make-release-0.1.0.js. */
@@ -56,7 +57,7 @@ describe('lib/store migration of a database written by release 0.1.0 (PAM FR 2.1
     assert.ok(after.audit > rowsBefore.audit);
     const db = new Database(file, { readonly: true });
     try {
-      assert.equal((db.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).get() as { value: string }).value, '7');
+      assert.equal((db.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).get() as { value: string }).value, String(SQLITE_SCHEMA_VERSION));
     } finally {
       db.close();
     }
