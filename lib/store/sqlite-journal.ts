@@ -46,7 +46,7 @@ export function alertFilter(column: 'ack_code' | 'outcome', value: string): stri
  * Schema 5. The raw bytes live in their own table, so that pruning them frees whole pages (given back to
  * the file system by incremental vacuum); the row keeps the keys for a year. Only the keys a person looks
  * for are indexed (control id, IPP, INS, document, replays), each ordered by id (newest first), partial
- * where most rows have no value. Node, type, direction or event filter the rows of an id range (a time
+ * where most rows have no value (schema 8: control id, IPP and INS in journal_keys instead, below). Node, type, direction or event filter the rows of an id range (a time
  * range is one) as they are read; an ACK code or outcome that says something went wrong (ALERT_ACK_CODES,
  * ALERT_OUTCOMES: rare, and what support staff look for) has a partial index, the common ones (AA,
  * applied…) are found by reading the newest rows. The last index covers the dashboard's counts per hour
