@@ -52,7 +52,10 @@ export function decodeBytes(buf: Uint8Array, enc: Hl7Encoding): string {
   }
 }
 
-/** The name MSH-18 gives each encoding (in errors). */
+/**
+ * How errors name each encoding: MSH-18's values for the 8-bit sets and ASCII (BY_NAME), UTF-8 by its usual
+ * name — MSH-18 writes it `UNICODE UTF-8` (IHE PAM FR 2.11.1 §6.1).
+ */
 const SET_NAMES: Record<Hl7Encoding, string> = { ascii: 'ASCII', latin1: '8859/1', latin9: '8859/15', utf8: 'UTF-8' };
 
 /** A character ASCII, or 8859-1, cannot carry. */

@@ -3,9 +3,10 @@
 // once. A migration, once released, is never edited: a change is a new one.
 //
 // The tables are those of the SQLite store's schema 8 (./sqlite.ts, ./sqlite-journal.ts; journal_pending and
-// journal_keys apart: PostgreSQL indexes the control id, IPP and INS of `journal` itself), column for column, so that the same queries and row mappers serve both and `segur-dpi-store
-// migrate` copies a table as it is: flags stay INTEGER 0/1, JSON stays TEXT, times stay ISO 8601 TEXT
-// beside their ms (BIGINT), bytes are BYTEA, the sequences are identities a copy may set.
+// journal_keys apart: PostgreSQL indexes the control id, IPP and INS of `journal` itself), column for column,
+// so that the same queries and row mappers serve both and `segur-dpi-store migrate` copies a table as it is:
+// flags stay INTEGER 0/1, JSON stays TEXT, times stay ISO 8601 TEXT beside their ms (BIGINT), bytes are
+// BYTEA, the sequences are identities a copy may set.
 
 export interface Migration {
   version: number;

@@ -190,11 +190,11 @@ const KEY_TOKENS_SQL = `concat_ws(' ', ${JOURNAL_KEYS.map((k) => `iif(${k.column
 const HAS_KEYS_SQL = JOURNAL_KEYS.map((k) => `${k.column} IS NOT NULL`).join(' OR ');
 
 /** The keys' tokens of the rows of `table` (journal or journal_pending), into journal_keys. */
-export const keysFrom = (table: 'journal' | 'journal_pending') =>
+const keysFrom = (table: 'journal' | 'journal_pending') =>
   `INSERT INTO journal_keys (rowid, keys) SELECT id, ${KEY_TOKENS_SQL} FROM ${table} WHERE ${HAS_KEYS_SQL} ORDER BY id`;
 
 /** A key's value as a phrase of a MATCH on journal_keys: its token, quoted. */
-export function keyPhrase(column: KeyColumn, value: string): string {
+function keyPhrase(column: KeyColumn, value: string): string {
   const key = JOURNAL_KEYS.find((k) => k.column === column)!;
   return `"${key.letter}${Buffer.from(value, 'utf8').toString('hex')}"`;
 }
